@@ -1,0 +1,190 @@
+"""The settings schema: every key of a centre's TOML file, its type, default and help.
+
+The dataclasses below *are* the schema: the loader validates against their fields and the
+configuration reference in the README is generated from their metadata, so a key cannot
+exist without documentation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+REQUIRED: Any = object()
+
+
+def key(default: Any = REQUIRED, help: str = "", *, minval: float | None = None,
+        maxval: float | None = None, choices: tuple[str, ...] | None = None,
+        pattern: str | None = None, env: bool = True) -> Any:
+    """A schema field: default plus the metadata used by validation and docs."""
+    meta = {"help": help, "minval": minval, "maxval": maxval, "choices": choices,
+            "pattern": pattern, "required": default is REQUIRED}
+    if default is REQUIRED:
+        return field(metadata=meta)
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+HOURS_PATTERN = r"^(closed|([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d)$"
+PREFIX_PATTERN = r"^[A-Z]{1,3}$"
+CODE_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
+
+
+@dataclass(frozen=True)
+class Centre:
+    code: str = key(help="Short identifier of the centre, used in sync and file names.",
+                     pattern=CODE_PATTERN)
+    name: str = key(help="Name shown on tickets and screens, e.g. \"MAC Lima Norte\".")
+    timezone: str = key("America/Lima", "IANA time zone for the service day and displays.")
+    language: str = key("es", "Default language of citizen-facing texts.",
+                        choices=("es", "qu", "en"))
+
+
+@dataclass(frozen=True)
+class Hours:
+    monday: str = key("08:30-18:30", "Opening hours on Mondays (HH:MM-HH:MM or \"closed\").",
+                      pattern=HOURS_PATTERN)
+    tuesday: str = key("08:30-18:30", "Opening hours on Tuesdays.", pattern=HOURS_PATTERN)
+    wednesday: str = key("08:30-18:30", "Opening hours on Wednesdays.", pattern=HOURS_PATTERN)
+    thursday: str = key("08:30-18:30", "Opening hours on Thursdays.", pattern=HOURS_PATTERN)
+    friday: str = key("08:30-18:30", "Opening hours on Fridays.", pattern=HOURS_PATTERN)
+    saturday: str = key("09:00-13:30", "Opening hours on Saturdays.", pattern=HOURS_PATTERN)
+    sunday: str = key("closed", "Opening hours on Sundays.", pattern=HOURS_PATTERN)
+    holidays: str = key("09:00-13:30", "Opening hours on national holidays.",
+                        pattern=HOURS_PATTERN)
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str = key("0.0.0.0", "Address the HTTP server listens on.")
+    port: int = key(8080, "TCP port of the HTTP server.", minval=1, maxval=65535)
+    threads: int = key(128, "Worker threads; each open live stream (TV, módulo) holds one.",
+                       minval=4, maxval=1024)
+    public_url: str = key("", "Address printed on tickets' QR codes; empty = derived from "
+                              "the request.")
+
+
+@dataclass(frozen=True)
+class Security:
+    session_hours: int = key(12, "Hours a staff session lasts after login.",
+                             minval=1, maxval=72)
+    max_failed_logins: int = key(5, "Failed logins in a row before an account is locked.",
+                                 minval=1, maxval=100)
+    lockout_minutes: int = key(15, "Minutes an account stays locked after too many failures.",
+                               minval=1, maxval=1440)
+    min_pin_length: int = key(4, "Shortest PIN or password accepted for staff.",
+                              minval=4, maxval=64)
+
+
+@dataclass(frozen=True)
+class Policy:
+    max_preferential_in_row: int = key(
+        0, "Default for queues: after this many preferential calls in a row a waiting "
+           "normal ticket goes first (0 = off: strict preferential).", minval=0, maxval=100)
+    max_normal_wait_minutes: int = key(
+        0, "Default for queues: a normal ticket waiting longer than this goes first "
+           "(0 = off).", minval=0, maxval=600)
+    appointment_early_minutes: int = key(
+        15, "An appointment ticket is called ahead of walk-ins from this many minutes "
+            "before its slot...", minval=0, maxval=240)
+    appointment_late_minutes: int = key(
+        15, "...until this many minutes after it; outside the window it waits as a walk-in.",
+        minval=0, maxval=240)
+    default_attention_minutes: float = key(
+        15.0, "Attention time assumed by the wait estimate before a queue has its own "
+              "recent figures.", minval=0.5, maxval=180)
+    estimate_sample: int = key(20, "Recent attentions of a queue averaged by the estimate.",
+                               minval=1, maxval=500)
+
+
+@dataclass(frozen=True)
+class Entity:
+    code: str = key(help="Short code of the entity, e.g. \"RENIEC\".", pattern=CODE_PATTERN)
+    name: str = key(help="Full name of the entity.")
+    short_name: str = key("", help="Name for screens and tickets; empty = the code.")
+    colour: str = key("#1d4e89", "Colour of the entity's button and labels (#rrggbb).",
+                      pattern=r"^#[0-9a-fA-F]{6}$")
+
+
+@dataclass(frozen=True)
+class Queue:
+    code: str = key(help="Identifier of the queue.", pattern=CODE_PATTERN)
+    entity: str = key(help="Code of the entity whose módulos serve the queue.")
+    prefix: str = key(help="1 to 3 capital letters that start its ticket labels, e.g. RN.",
+                      pattern=PREFIX_PATTERN)
+    name: str = key("", help="Name shown to people; empty = the entity's short name.")
+    number_start: int = key(1, "First ticket number of each service day.",
+                            minval=0, maxval=9999)
+    daily_cap: int = key(0, "Most tickets issued per service day (0 = no cap).",
+                         minval=0, maxval=100000)
+    max_wait_minutes: int = key(30, "ANS target: maximum waiting time.", minval=0, maxval=120)
+    max_attention_minutes: int = key(30, "ANS target: maximum attention time.",
+                                     minval=0, maxval=180)
+    max_preferential_in_row: int = key(-1, "Overrides [policy] for this queue (-1 = inherit).",
+                                       minval=-1, maxval=100)
+    max_normal_wait_minutes: int = key(-1, "Overrides [policy] for this queue (-1 = inherit).",
+                                       minval=-1, maxval=600)
+
+
+@dataclass(frozen=True)
+class Service:
+    id: int = key(help="Number of the service (stable: tickets refer to it).",
+                  minval=1, maxval=10**9)
+    queue: str = key(help="Code of the queue its tickets join.")
+    name: str = key(help="Name of the trámite as citizens know it.")
+    max_wait_minutes: int = key(-1, "ANS override for this service (-1 = the queue's).",
+                                minval=-1, maxval=120)
+    max_attention_minutes: int = key(-1, "ANS override for this service (-1 = the queue's).",
+                                     minval=-1, maxval=180)
+    appointments: bool = key(False, "Whether the service takes appointments (citas).")
+
+
+@dataclass(frozen=True)
+class Counter:
+    number: int = key(help="Number of the módulo, as painted on it.", minval=1, maxval=999)
+    entity: str = key(help="Code of the entity that staffs the módulo.")
+    queues: list[str] = key(help="Codes of the queues the módulo serves.")
+    weights: dict[str, int] = key({}, "Optional weight per queue code (default 1): a higher "
+                                      "weight is served first by this módulo.")
+    name: str = key("", help="Name shown on screens; empty = \"Módulo N\".")
+
+
+@dataclass(frozen=True)
+class Priority:
+    code: str = key(help="Identifier, e.g. \"gestante\".", pattern=CODE_PATTERN)
+    name_es: str = key(help="Name in Spanish.")
+    name_qu: str = key(help="Name in Quechua (to be reviewed by a certified translator).")
+    name_en: str = key("", help="Name in English.")
+    preferential: bool = key(False, "Whether the category has atención preferente by law.")
+    appointment: bool = key(False, "Whether the category marks appointment tickets (cita).")
+    order: int = key(0, "Position in lists shown to people.", minval=0, maxval=100)
+
+
+SECTIONS: dict[str, type] = {
+    "centre": Centre, "hours": Hours, "server": Server, "security": Security,
+    "policy": Policy,
+}
+ARRAYS: dict[str, type] = {
+    "entities": Entity, "queues": Queue, "services": Service, "counters": Counter,
+    "priorities": Priority,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A validated centre configuration."""
+
+    centre: Centre
+    hours: Hours
+    server: Server
+    security: Security
+    policy: Policy
+    entities: tuple[Entity, ...]
+    queues: tuple[Queue, ...]
+    services: tuple[Service, ...]
+    counters: tuple[Counter, ...]
+    priorities: tuple[Priority, ...]
+
+    def queue(self, code: str) -> Queue:
+        return next(q for q in self.queues if q.code == code)

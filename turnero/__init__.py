@@ -1,0 +1,1 @@
+"""The heart of the appliance: store, engine, policy, events and estimates."""

@@ -1,0 +1,201 @@
+"""Staff accounts, their sessions, and enrolled devices (kiosks and TVs).
+
+Secrets are never stored: PINs and passwords as salted hashes, session and device tokens as
+SHA-256 digests. A new session id is issued at every login (no fixation) and removed at
+logout; repeated failures lock the account for a while.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from config.model import Security
+from turnero.clock import from_iso, to_iso
+from turnero.errors import Conflict, InvalidInput, NotFound
+from turnero.store import Store, Tx
+
+ROLES = ("admin", "supervisor", "receptionist", "agent")
+DEVICE_ROLES = ("kiosk", "display")
+_DUMMY_HASH = generate_password_hash("not-a-real-secret")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is making a request: a staff user (with a session) or an enrolled device."""
+
+    kind: str  # "user" or "device"
+    name: str
+    role: str
+    entity: str | None = None
+    csrf: str | None = None
+
+    @property
+    def actor(self) -> str:
+        return self.name if self.kind == "user" else f"device:{self.name}"
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(store: Store, username: str, role: str, secret: str, *, security: Security,
+                entity: str | None = None, full_name: str = "") -> dict[str, Any]:
+    if role not in ROLES:
+        raise InvalidInput("role debe ser uno de: " + ", ".join(ROLES) + ".", "invalid_role")
+    _check_secret(secret, security)
+    if role == "agent" and not entity:
+        raise InvalidInput("Un asesor pertenece a una entidad.", "entity_required")
+    hashed = generate_password_hash(secret)
+
+    def op(tx: Tx) -> dict[str, Any]:
+        if entity and not tx.one("SELECT 1 FROM entities WHERE code = ?", (entity,)):
+            raise InvalidInput(f"No existe la entidad {entity}.", "unknown_entity")
+        if tx.one("SELECT 1 FROM users WHERE username = ?", (username,)):
+            raise Conflict(f"Ya existe el usuario {username}.", "user_exists")
+        tx.execute("INSERT INTO users(username, full_name, role, entity, secret_hash, "
+                   "created_at) VALUES (?,?,?,?,?,?)",
+                   (username, full_name, role, entity, hashed, tx.at))
+        return {"username": username, "role": role, "entity": entity}
+    return store.write(op)
+
+
+def _check_secret(secret: str, security: Security) -> None:
+    if len(secret) < security.min_pin_length:
+        raise InvalidInput(f"El PIN o contraseña debe tener al menos "
+                           f"{security.min_pin_length} caracteres.", "secret_too_short")
+
+
+def set_secret(store: Store, username: str, secret: str, *, security: Security) -> None:
+    _check_secret(secret, security)
+    hashed = generate_password_hash(secret)
+
+    def op(tx: Tx) -> None:
+        if tx.execute("UPDATE users SET secret_hash = ?, failed_logins = 0, locked_until = NULL "
+                      "WHERE username = ?", (hashed, username)).rowcount != 1:
+            raise NotFound(f"No existe el usuario {username}.", "user_not_found")
+        tx.execute("DELETE FROM sessions WHERE user = (SELECT id FROM users WHERE username = ?)",
+                   (username,))
+    store.write(op)
+
+
+def set_disabled(store: Store, username: str, disabled: bool) -> None:
+    def op(tx: Tx) -> None:
+        if tx.execute("UPDATE users SET disabled = ? WHERE username = ?",
+                      (int(disabled), username)).rowcount != 1:
+            raise NotFound(f"No existe el usuario {username}.", "user_not_found")
+        if disabled:
+            tx.execute("DELETE FROM sessions WHERE user = "
+                       "(SELECT id FROM users WHERE username = ?)", (username,))
+    store.write(op)
+
+
+def list_users(store: Store) -> list[dict[str, Any]]:
+    return [dict(r) for r in store.reader().execute(
+        "SELECT username, full_name, role, entity, disabled, locked_until FROM users "
+        "ORDER BY username")]
+
+
+def login(store: Store, username: Any, secret: Any, *,
+          security: Security) -> tuple[str, Principal]:
+    """Check the credentials; on success a fresh session token (returned once)."""
+    if not isinstance(username, str) or not isinstance(secret, str):
+        raise InvalidInput("username y password son textos.", "invalid_credentials")
+    row = store.reader().execute("SELECT * FROM users WHERE username = ?",
+                                 (username,)).fetchone()
+    ok = check_password_hash(row["secret_hash"] if row else _DUMMY_HASH, secret)
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+
+    def op(tx: Tx) -> Principal | str:
+        if row is None:
+            return "bad"
+        fresh = tx.one("SELECT disabled, failed_logins, locked_until FROM users WHERE id = ?",
+                       (row["id"],))
+        if fresh["disabled"]:
+            return "disabled"
+        if fresh["locked_until"] and from_iso(fresh["locked_until"]) > tx.now:
+            return "locked"
+        if not ok:
+            failures = fresh["failed_logins"] + 1
+            if failures >= security.max_failed_logins:
+                until = to_iso(tx.now + timedelta(minutes=security.lockout_minutes))
+                tx.execute("UPDATE users SET failed_logins = 0, locked_until = ? WHERE id = ?",
+                           (until, row["id"]))
+                return "locked"
+            tx.execute("UPDATE users SET failed_logins = ? WHERE id = ?", (failures, row["id"]))
+            return "bad"
+        tx.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?",
+                   (row["id"],))
+        expires = to_iso(tx.now + timedelta(hours=security.session_hours))
+        tx.execute("INSERT INTO sessions(token_hash, user, csrf, created_at, expires_at) "
+                   "VALUES (?,?,?,?,?)", (digest(token), row["id"], csrf, tx.at, expires))
+        tx.execute("DELETE FROM sessions WHERE expires_at < ?", (tx.at,))
+        return Principal("user", row["username"], row["role"], row["entity"], csrf)
+
+    result = store.write(op)
+    if result == "locked":
+        raise Conflict("Cuenta bloqueada por intentos fallidos; espere o pida a un "
+                       "supervisor que restablezca su PIN.", "account_locked")
+    if isinstance(result, str):
+        raise Unauthorized("Usuario o PIN incorrecto.", "bad_credentials")
+    return token, result
+
+
+class Unauthorized(InvalidInput):
+    status = 401
+    code = "unauthorized"
+
+
+def session_principal(conn: sqlite3.Connection, token: str, now_iso: str) -> Principal | None:
+    row = conn.execute(
+        "SELECT u.username, u.role, u.entity, s.csrf FROM sessions s JOIN users u "
+        "ON u.id = s.user WHERE s.token_hash = ? AND s.expires_at > ? AND NOT u.disabled",
+        (digest(token), now_iso)).fetchone()
+    if row is None:
+        return None
+    return Principal("user", row["username"], row["role"], row["entity"], row["csrf"])
+
+
+def logout(store: Store, token: str) -> None:
+    store.write(lambda tx: tx.execute("DELETE FROM sessions WHERE token_hash = ?",
+                                      (digest(token),)))
+
+
+def enrol_device(store: Store, name: str, role: str) -> str:
+    """Enrol a kiosk or TV; the token is returned once and stored only as a digest."""
+    if role not in DEVICE_ROLES:
+        raise InvalidInput("role debe ser kiosk o display.", "invalid_role")
+    token = secrets.token_urlsafe(32)
+
+    def op(tx: Tx) -> None:
+        if tx.one("SELECT 1 FROM devices WHERE name = ?", (name,)):
+            raise Conflict(f"Ya existe el dispositivo {name}.", "device_exists")
+        tx.execute("INSERT INTO devices(name, role, token_hash, created_at) VALUES (?,?,?,?)",
+                   (name, role, digest(token), tx.at))
+    store.write(op)
+    return token
+
+
+def revoke_device(store: Store, name: str) -> None:
+    def op(tx: Tx) -> None:
+        if tx.execute("UPDATE devices SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
+                      (tx.at, name)).rowcount != 1:
+            raise NotFound(f"No existe el dispositivo activo {name}.", "device_not_found")
+    store.write(op)
+
+
+def list_devices(store: Store) -> list[dict[str, Any]]:
+    return [dict(r) for r in store.reader().execute(
+        "SELECT name, role, created_at, revoked_at FROM devices ORDER BY name")]
+
+
+def device_principal(conn: sqlite3.Connection, token: str) -> Principal | None:
+    row = conn.execute("SELECT name, role FROM devices WHERE token_hash = ? "
+                       "AND revoked_at IS NULL", (digest(token),)).fetchone()
+    return Principal("device", row["name"], row["role"]) if row else None

@@ -1,0 +1,77 @@
+"""In-process publish/subscribe for events that have been committed.
+
+Publishing never blocks the writer: each subscriber has a bounded queue, and one that falls
+behind is dropped (its stream ends and the browser reconnects to a fresh snapshot).
+A failing listener never breaks the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class Subscription:
+    def __init__(self, bus: Bus, size: int) -> None:
+        self._bus = bus
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=size)
+        self.dropped = False
+
+    def get(self, timeout: float) -> Any | None:
+        try:
+            return self.queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self._bus.unsubscribe(self)
+
+
+class Bus:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subs: list[Subscription] = []
+        self._listeners: list[Callable[[Any], None]] = []
+
+    def subscribe(self, size: int = 1000) -> Subscription:
+        sub = Subscription(self, size)
+        with self._lock:
+            self._subs.append(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            if sub in self._subs:
+                self._subs.remove(sub)
+
+    def listen(self, fn: Callable[[Any], None]) -> None:
+        """Call ``fn`` synchronously for each event (workers enqueue, never block)."""
+        with self._lock:
+            self._listeners.append(fn)
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subs)
+
+    def publish(self, events: Iterable[Any]) -> None:
+        with self._lock:
+            subs, listeners = list(self._subs), list(self._listeners)
+        for event in events:
+            for fn in listeners:
+                try:
+                    fn(event)
+                except Exception:
+                    log.exception("event listener failed on %s", getattr(event, "kind", event))
+            for sub in subs:
+                if sub.dropped:
+                    continue
+                try:
+                    sub.queue.put_nowait(event)
+                except queue.Full:
+                    sub.dropped = True
+                    self.unsubscribe(sub)

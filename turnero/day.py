@@ -1,0 +1,95 @@
+"""The service day (jornada): opening, closing, and expiring what is left at closing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from turnero.clock import BUILD_DATE, is_plausible
+from turnero.errors import Conflict
+from turnero.store import Store, Tx
+
+
+def require_open_day(tx: Tx, store: Store) -> str:
+    day = store.service_day(tx.now)
+    row = tx.one("SELECT closed_at FROM days WHERE day = ?", (day,))
+    if row is None or row["closed_at"] is not None:
+        raise Conflict(f"La jornada del {day} no está abierta.", "day_not_open", day=day)
+    return day
+
+
+def open_day(store: Store, *, actor: str | None = None,
+             checks: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Open today's jornada; refused while the clock is implausible (no RTC after boot)."""
+    now = store.clock.now()
+    if not is_plausible(now):
+        raise Conflict(f"La hora del equipo ({now:%Y-%m-%d %H:%M}) no es creíble: es anterior "
+                       f"a {BUILD_DATE}. Corrija el reloj antes de abrir.", "clock_implausible")
+
+    def op(tx: Tx) -> dict[str, Any]:
+        day = store.service_day(tx.now)
+        row = tx.one("SELECT closed_at FROM days WHERE day = ?", (day,))
+        if row is not None and row["closed_at"] is None:
+            raise Conflict(f"La jornada del {day} ya está abierta.", "day_already_open")
+        _close_earlier_days(tx, day, actor)
+        if row is None:
+            tx.execute("INSERT INTO days(day, opened_at, opened_by, checks) VALUES (?,?,?,?)",
+                       (day, tx.at, actor, json.dumps(checks or {})))
+            tx.emit("day.opened", actor=actor, day=day, checks=checks or {})
+        else:
+            tx.execute("UPDATE days SET closed_at = NULL, closed_by = NULL WHERE day = ?",
+                       (day,))
+            tx.emit("day.reopened", actor=actor, day=day)
+        return {"date": day, "open": True, "opened_at": tx.at}
+    return store.write(op)
+
+
+def close_day(store: Store, *, actor: str | None = None) -> dict[str, Any]:
+    """Close the open jornada: expire what waits, end what is in progress, close módulos."""
+    def op(tx: Tx) -> dict[str, Any]:
+        day = store.service_day(tx.now)
+        row = tx.one("SELECT closed_at FROM days WHERE day = ?", (day,))
+        if row is None or row["closed_at"] is not None:
+            raise Conflict(f"La jornada del {day} no está abierta.", "day_not_open")
+        counts = _finish_day(tx, day, actor)
+        return {"date": day, "open": False, "closed_at": tx.at, **counts}
+    return store.write(op)
+
+
+def _close_earlier_days(tx: Tx, today: str, actor: str | None) -> None:
+    """A jornada left open (power cut overnight) is closed before a new one opens."""
+    for row in tx.execute("SELECT day FROM days WHERE closed_at IS NULL AND day < ?",
+                          (today,)).fetchall():
+        _finish_day(tx, row["day"], actor)
+
+
+def _finish_day(tx: Tx, day: str, actor: str | None) -> dict[str, int]:
+    expired = served = 0
+    rows = tx.execute(
+        "SELECT a.id, a.status, a.counter, a.queue, a.step, a.preferential, a.service, "
+        "t.uid, t.label, t.priority FROM attentions a JOIN tickets t ON t.id = a.ticket "
+        "WHERE a.day = ? AND a.status IN ('waiting', 'called', 'serving')", (day,)).fetchall()
+    for r in rows:
+        info = {"label": r["label"], "queue": r["queue"], "service": r["service"],
+                "priority": r["priority"], "preferential": bool(r["preferential"]),
+                "step": r["step"], "day": day, "previous": r["status"]}
+        if r["status"] == "serving":
+            tx.execute("UPDATE attentions SET status = 'done', outcome = 'closed_at_day_end', "
+                       "ended_at = ? WHERE id = ?", (tx.at, r["id"]))
+            tx.emit("ticket.finished", actor=actor, ticket=r["uid"], counter=r["counter"],
+                    outcome="closed_at_day_end", **info)
+            served += 1
+        else:
+            tx.execute("UPDATE attentions SET status = 'expired', ended_at = ? WHERE id = ?",
+                       (tx.at, r["id"]))
+            tx.emit("ticket.expired", actor=actor, ticket=r["uid"], counter=r["counter"], **info)
+            expired += 1
+    for c in tx.execute("SELECT id FROM counters WHERE status != 'closed'").fetchall():
+        tx.execute("UPDATE counters SET status = 'closed', status_reason = NULL, "
+                   "status_since = ?, current = NULL, agent = NULL WHERE id = ?",
+                   (tx.at, c["id"]))
+        tx.emit("counter.closed", actor=actor, counter=c["id"], reason="day_closed")
+    tx.execute("UPDATE queues SET pref_streak = 0")
+    tx.execute("UPDATE days SET closed_at = ?, closed_by = ? WHERE day = ?", (tx.at, actor, day))
+    tx.emit("day.closed", actor=actor, day=day, expired=expired, finished=served)
+    return {"expired": expired, "finished": served}

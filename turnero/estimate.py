@@ -1,0 +1,72 @@
+"""Expected wait: people ahead in the order the policy will call them, divided among the open
+módulos of the queue, times the queue's recent attention time (DOMAIN.md §5).
+
+The count of people ahead follows the default policy tiers (preferential, appointments in
+their window, arrival). Anti-starvation options, when a centre enables them, let some normal
+tickets in earlier; the figure then errs on the long side for normal tickets.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from datetime import datetime
+
+from turnero.store import Store, Tx
+
+Conn = sqlite3.Connection | Tx
+
+
+def people_ahead(conn: Conn, day: str, queue: str, preferential: bool, order_key: float,
+                 attention_id: int, now: float, early_s: float, late_s: float) -> int:
+    base = "SELECT COUNT(*) FROM attentions WHERE day = ? AND queue = ? AND status = 'waiting'"
+    if preferential:
+        return conn.execute(
+            base + " AND preferential = 1 AND (order_key < ? OR (order_key = ? AND id < ?))",
+            (day, queue, order_key, order_key, attention_id)).fetchone()[0]
+    prefs = conn.execute(base + " AND preferential = 1", (day, queue)).fetchone()[0]
+    earlier = conn.execute(
+        base + " AND preferential = 0 AND (order_key < ? OR (order_key = ? AND id < ?))",
+        (day, queue, order_key, order_key, attention_id)).fetchone()[0]
+    later_slots = conn.execute(
+        base + " AND preferential = 0 AND slot IS NOT NULL AND slot BETWEEN ? AND ? "
+        "AND (order_key > ? OR (order_key = ? AND id > ?))",
+        (day, queue, now - late_s, now + early_s, order_key, order_key, attention_id)
+    ).fetchone()[0]
+    return prefs + earlier + later_slots
+
+
+def attention_minutes(conn: Conn, queue: str, sample: int, default: float) -> float:
+    """Mean of the queue's last ``sample`` attention times, in minutes."""
+    rows = conn.execute(
+        "SELECT (julianday(ended_at) - julianday(started_at)) * 1440.0 FROM attentions "
+        "WHERE queue = ? AND status = 'done' AND started_at IS NOT NULL "
+        "ORDER BY ended_at DESC LIMIT ?", (queue, sample)).fetchall()
+    values = [max(0.0, r[0]) for r in rows if r[0] is not None]
+    return sum(values) / len(values) if values else default
+
+
+def open_counters(conn: Conn, queue: str) -> int:
+    return conn.execute(
+        "SELECT COUNT(*) FROM counters c JOIN counter_queues cq ON cq.counter = c.id "
+        "WHERE cq.queue = ? AND c.active AND c.status IN ('open', 'paused')",
+        (queue,)).fetchone()[0]
+
+
+def wait_minutes(conn: Conn, store: Store, queue: str, ahead: int) -> int:
+    """Expected minutes until the call for a ticket with ``ahead`` people before it."""
+    if ahead == 0:
+        return 0
+    per = attention_minutes(conn, queue, store.policy.estimate_sample,
+                            store.policy.default_attention_minutes)
+    counters = max(1, open_counters(conn, queue))
+    return math.ceil(ahead * per / counters)
+
+
+def for_attention(conn: Conn, store: Store, row: sqlite3.Row, now: datetime) -> tuple[int, int]:
+    """(people ahead, expected wait in minutes) of a waiting attention."""
+    p = store.policy
+    ahead = people_ahead(conn, row["day"], row["queue"], bool(row["preferential"]),
+                         row["order_key"], row["attention_id"], now.timestamp(),
+                         p.appointment_early_minutes * 60, p.appointment_late_minutes * 60)
+    return ahead, wait_minutes(conn, store, row["queue"], ahead)

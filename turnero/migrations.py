@@ -1,0 +1,101 @@
+"""Numbered schema migrations, applied at start-up (sqlite-utils ``Migrations``)."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("mac-turnos")
+
+STATUSES = ("waiting", "called", "serving", "done", "no_show", "cancelled", "transferred",
+            "expired")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    statuses = ", ".join(f"'{s}'" for s in STATUSES)
+    db.executescript(f"""
+    CREATE TABLE entities(
+        code TEXT PRIMARY KEY, name TEXT NOT NULL, short_name TEXT NOT NULL,
+        colour TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1);
+    CREATE TABLE queues(
+        code TEXT PRIMARY KEY, entity TEXT NOT NULL REFERENCES entities(code),
+        prefix TEXT NOT NULL, name TEXT NOT NULL, number_start INTEGER NOT NULL,
+        daily_cap INTEGER NOT NULL, max_wait_minutes INTEGER NOT NULL,
+        max_attention_minutes INTEGER NOT NULL, max_preferential_in_row INTEGER NOT NULL,
+        max_normal_wait_minutes INTEGER NOT NULL, active INTEGER NOT NULL DEFAULT 1,
+        is_open INTEGER NOT NULL DEFAULT 1, closed_reason TEXT,
+        pref_streak INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE services(
+        id INTEGER PRIMARY KEY, queue TEXT NOT NULL REFERENCES queues(code),
+        name TEXT NOT NULL, max_wait_minutes INTEGER NOT NULL,
+        max_attention_minutes INTEGER NOT NULL, appointments INTEGER NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1);
+    CREATE TABLE priorities(
+        code TEXT PRIMARY KEY, name_es TEXT NOT NULL, name_qu TEXT NOT NULL,
+        name_en TEXT NOT NULL, preferential INTEGER NOT NULL, appointment INTEGER NOT NULL,
+        ord INTEGER NOT NULL, active INTEGER NOT NULL DEFAULT 1);
+    CREATE TABLE counters(
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL,
+        entity TEXT NOT NULL REFERENCES entities(code), active INTEGER NOT NULL DEFAULT 1,
+        status TEXT NOT NULL DEFAULT 'closed' CHECK (status IN ('open','paused','closed')),
+        status_reason TEXT, status_since TEXT, agent TEXT,
+        current INTEGER REFERENCES attentions(id));
+    CREATE TABLE counter_queues(
+        counter INTEGER NOT NULL REFERENCES counters(id),
+        queue TEXT NOT NULL REFERENCES queues(code), weight INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (counter, queue));
+    CREATE TABLE days(
+        day TEXT PRIMARY KEY, opened_at TEXT NOT NULL, opened_by TEXT,
+        closed_at TEXT, closed_by TEXT, checks TEXT NOT NULL DEFAULT '{{}}');
+    CREATE TABLE tickets(
+        id INTEGER PRIMARY KEY, uid TEXT NOT NULL UNIQUE, token TEXT NOT NULL UNIQUE,
+        day TEXT NOT NULL, number_queue TEXT NOT NULL REFERENCES queues(code),
+        number INTEGER NOT NULL, label TEXT NOT NULL,
+        priority TEXT NOT NULL REFERENCES priorities(code), channel TEXT NOT NULL,
+        issued_at TEXT NOT NULL, visit TEXT NOT NULL DEFAULT '[]',
+        document TEXT, name TEXT, idempotency_key TEXT,
+        UNIQUE (day, number_queue, number));
+    CREATE UNIQUE INDEX tickets_idempotency ON tickets(idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
+    CREATE INDEX tickets_day_label ON tickets(day, label);
+    CREATE TABLE attentions(
+        id INTEGER PRIMARY KEY, ticket INTEGER NOT NULL REFERENCES tickets(id),
+        step INTEGER NOT NULL, day TEXT NOT NULL,
+        queue TEXT NOT NULL REFERENCES queues(code),
+        service INTEGER NOT NULL REFERENCES services(id),
+        status TEXT NOT NULL CHECK (status IN ({statuses})),
+        preferential INTEGER NOT NULL, order_key REAL NOT NULL, slot REAL,
+        entered_at TEXT NOT NULL,
+        called_at TEXT, last_called_at TEXT, recalls INTEGER NOT NULL DEFAULT 0,
+        counter INTEGER REFERENCES counters(id), agent TEXT, rule TEXT,
+        started_at TEXT, ended_at TEXT, outcome TEXT,
+        UNIQUE (ticket, step));
+    CREATE INDEX attentions_waiting ON attentions(day, queue, status, preferential, order_key);
+    CREATE INDEX attentions_ticket ON attentions(ticket, step);
+    CREATE INDEX attentions_done ON attentions(queue, ended_at) WHERE status = 'done';
+    CREATE TABLE ratings(
+        ticket INTEGER PRIMARY KEY REFERENCES tickets(id),
+        score INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5), at TEXT NOT NULL);
+    CREATE TABLE events(
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, uid TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+        at TEXT NOT NULL, actor TEXT, counter INTEGER, ticket TEXT,
+        payload TEXT NOT NULL DEFAULT '{{}}');
+    CREATE TABLE users(
+        id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        full_name TEXT NOT NULL DEFAULT '',
+        role TEXT NOT NULL CHECK (role IN ('admin','supervisor','receptionist','agent')),
+        entity TEXT REFERENCES entities(code), secret_hash TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0, failed_logins INTEGER NOT NULL DEFAULT 0,
+        locked_until TEXT, created_at TEXT NOT NULL);
+    CREATE TABLE sessions(
+        token_hash TEXT PRIMARY KEY, user INTEGER NOT NULL REFERENCES users(id),
+        csrf TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
+    CREATE TABLE devices(
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('kiosk','display')),
+        token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, revoked_at TEXT);
+    """)
+
+
+def apply(db: Database) -> None:
+    migrations.apply(db)

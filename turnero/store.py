@@ -1,0 +1,155 @@
+"""The database: one SQLite file in WAL mode, one serialized writer, readers per thread.
+
+Every change goes through :meth:`Store.write`: the function runs inside ``BEGIN IMMEDIATE``
+on the single writer connection, the events it records are written in the same
+transaction, and they reach the bus only after ``COMMIT`` succeeded (Datasette's rule).
+Timestamps never go backwards even if the system clock does, so no duration is negative.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from config.model import Policy
+from turnero import migrations
+from turnero.bus import Bus
+from turnero.clock import Clock, SystemClock, from_iso, to_iso
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    uid: str
+    kind: str
+    at: str
+    actor: str | None
+    counter: int | None
+    ticket: str | None
+    payload: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "uid": self.uid, "kind": self.kind, "at": self.at,
+                "actor": self.actor, "counter": self.counter, "ticket": self.ticket,
+                "payload": self.payload}
+
+
+@dataclass
+class Tx:
+    """One write transaction: the connection, its instant, and the events it records."""
+
+    conn: sqlite3.Connection
+    now: datetime
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def at(self) -> str:
+        return to_iso(self.now)
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+        return self.conn.execute(sql, params).fetchone()
+
+    def emit(self, kind: str, *, actor: str | None = None, counter: int | None = None,
+             ticket: str | None = None, **payload: Any) -> Event:
+        uid = uuid.uuid4().hex
+        text = json.dumps(payload, ensure_ascii=False, sort_keys=True)
+        cur = self.conn.execute(
+            "INSERT INTO events(uid, kind, at, actor, counter, ticket, payload) "
+            "VALUES (?,?,?,?,?,?,?)", (uid, kind, self.at, actor, counter, ticket, text))
+        event = Event(cur.lastrowid or 0, uid, kind, self.at, actor, counter, ticket, payload)
+        self.events.append(event)
+        return event
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
+                           timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")  # a power cut must not lose a committed ticket
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+class Store:
+    def __init__(self, path: Path | str, clock: Clock | None = None, bus: Bus | None = None,
+                 timezone: str = "America/Lima", policy: Policy | None = None) -> None:
+        self.path = Path(path)
+        self.tz = ZoneInfo(timezone)
+        self.policy = policy or Policy()
+        self.clock = clock or SystemClock()
+        self.bus = bus or Bus()
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._writer = connect(self.path)
+        migrations.apply(Database(self._writer))
+        last = self._writer.execute("SELECT MAX(at) FROM events").fetchone()[0]
+        self._last = from_iso(last) if last else None
+        self._closed = False
+
+    def now(self) -> datetime:
+        """The clock's time, but never earlier than the last recorded change."""
+        now = self.clock.now()
+        if self._last is not None and now < self._last:
+            return self._last
+        return now
+
+    def service_day(self, when: datetime) -> str:
+        """The local date that a moment belongs to (the centre's jornada)."""
+        return when.astimezone(self.tz).date().isoformat()
+
+    def write(self, fn: Callable[[Tx], T]) -> T:
+        """Run ``fn`` in one serialized transaction; publish its events after commit."""
+        with self._lock:
+            tx = Tx(self._writer, self.now())
+            self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(tx)
+                self._writer.execute("COMMIT")
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+            if tx.events:
+                self._last = tx.now
+            self.bus.publish(tx.events)
+        return result
+
+    def reader(self) -> sqlite3.Connection:
+        """A connection for reads, one per thread (WAL lets them run beside the writer)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            conn.execute("PRAGMA query_only=ON")
+            self._local.conn = conn
+            with self._lock:
+                self._readers.append(conn)
+        return conn
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with self._lock:
+            for conn in self._readers:
+                try:
+                    conn.close()
+                except sqlite3.ProgrammingError:
+                    pass  # created in another thread that is gone; the OS closes it
+            self._writer.close()

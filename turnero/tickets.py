@@ -1,0 +1,229 @@
+"""Engine operations of reception: issue, cancel, reactivate, change category, transfer,
+reprint, rate. Each is one transaction that writes the change and its event together."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from datetime import datetime
+from typing import Any
+
+from turnero import attention as att
+from turnero.clock import from_iso
+from turnero.day import require_open_day
+from turnero.errors import Conflict, InvalidInput
+from turnero.store import Store, Tx
+from turnero.views import ticket_view
+
+CHANNELS = ("kiosk", "reception", "appointment")
+MAX_VISIT_STEPS = 5
+
+
+def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel: str = "kiosk",
+                 document: Any = None, name: Any = None, visit: Any = None,
+                 appointment_at: datetime | None = None, idempotency_key: str | None = None,
+                 actor: str | None = None) -> tuple[dict[str, Any], bool]:
+    """Issue a ticket. Returns (ticket, created); a replayed idempotency key returns the
+    ticket made the first time with created=False."""
+    if channel not in CHANNELS:
+        raise InvalidInput("channel debe ser kiosk, reception o appointment.", "invalid_channel")
+    visit = _visit(visit)
+    document, name = _text(document, "document", 20), _text(name, "name", 120)
+
+    def op(tx: Tx) -> tuple[dict[str, Any], bool]:
+        if idempotency_key:
+            row = tx.one("SELECT uid FROM tickets WHERE idempotency_key = ?", (idempotency_key,))
+            if row:
+                current = att.current_by_uid(tx, row["uid"])
+                return ticket_view(tx, store, current, tx.now), False
+        day = require_open_day(tx, store)
+        service = att.service_row(tx, service_id)
+        for step in visit:
+            att.service_row(tx, step)
+        if not service["is_open"]:
+            raise Conflict(f"La cola {service['queue']} está cerrada: "
+                           f"{service['closed_reason'] or 'sin motivo'}.", "queue_closed",
+                           reason=service["closed_reason"])
+        category = _category(tx, priority, appointment_at)
+        queue = tx.one("SELECT code, prefix, number_start, daily_cap FROM queues "
+                       "WHERE code = ?", (service["queue"],))
+        last = tx.one("SELECT MAX(number) AS n, COUNT(*) AS c FROM tickets "
+                      "WHERE day = ? AND number_queue = ?", (day, queue["code"]))
+        if queue["daily_cap"] and last["c"] >= queue["daily_cap"]:
+            raise Conflict(f"La cola {queue['code']} llegó a su tope de "
+                           f"{queue['daily_cap']} turnos hoy.", "queue_full")
+        number = (last["n"] + 1) if last["n"] is not None else queue["number_start"]
+        label = f"{queue['prefix']}-{number:03d}"
+        uid = uuid.uuid4().hex
+        tx.execute(
+            "INSERT INTO tickets(uid, token, day, number_queue, number, label, priority, "
+            "channel, issued_at, visit, document, name, idempotency_key) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (uid, secrets.token_urlsafe(9), day, queue["code"], number, label,
+             category["code"], channel, tx.at, json.dumps(visit), document, name,
+             idempotency_key))
+        ticket_id = tx.one("SELECT id FROM tickets WHERE uid = ?", (uid,))["id"]
+        tx.execute(
+            "INSERT INTO attentions(ticket, step, day, queue, service, status, preferential, "
+            "order_key, slot, entered_at) VALUES (?, 1, ?, ?, ?, 'waiting', ?, ?, ?, ?)",
+            (ticket_id, day, queue["code"], service["id"], category["preferential"],
+             tx.now.timestamp(), appointment_at.timestamp() if appointment_at else None,
+             tx.at))
+        row = att.current_by_uid(tx, uid)
+        tx.emit("ticket.issued", actor=actor, ticket=uid,
+                **att.payload(row, channel=channel, number=number, visit=visit,
+                              entity=service["entity"], appointment=appointment_at is not None,
+                              has_document=document is not None))
+        return ticket_view(tx, store, row, tx.now, personal=True), True
+
+    return store.write(op)
+
+
+def _visit(visit: Any) -> list[int]:
+    if visit is None:
+        return []
+    if not isinstance(visit, list) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                              for v in visit):
+        raise InvalidInput("visit debe ser una lista de service_id.", "invalid_visit")
+    if len(visit) > MAX_VISIT_STEPS - 1:
+        raise InvalidInput(f"Una visita tiene como máximo {MAX_VISIT_STEPS} trámites.",
+                           "visit_too_long")
+    return list(visit)
+
+
+def _text(value: Any, field: str, limit: int) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise InvalidInput(f"{field} debe ser un texto de hasta {limit} caracteres.",
+                           f"invalid_{field}")
+    return value.strip() or None
+
+
+def _category(tx: Tx, code: Any, appointment_at: datetime | None) -> Any:
+    if code is None:
+        if appointment_at is not None:
+            row = tx.one("SELECT code, preferential, appointment FROM priorities "
+                         "WHERE appointment AND active ORDER BY ord LIMIT 1")
+            if row:
+                return row
+        code = tx.one("SELECT code FROM priorities WHERE NOT preferential AND NOT appointment "
+                      "AND active ORDER BY ord LIMIT 1")["code"]
+    if not isinstance(code, str):
+        raise InvalidInput("priority debe ser el código de una categoría.", "invalid_priority")
+    row = tx.one("SELECT code, preferential, appointment FROM priorities "
+                 "WHERE code = ? AND active", (code,))
+    if row is None:
+        raise InvalidInput(f"No existe la categoría {code}.", "unknown_priority")
+    if row["appointment"] and appointment_at is None:
+        raise InvalidInput("Un turno con cita necesita appointment_at.", "appointment_missing")
+    return row
+
+
+def cancel(store: Store, uid: str, *, actor: str | None = None,
+           reason: str | None = None) -> dict[str, Any]:
+    def op(tx: Tx) -> dict[str, Any]:
+        row = att.current_by_uid(tx, uid)
+        att.require_status(row, "waiting", "called", action="anular")
+        att.end_attention(tx, row, "cancelled")
+        tx.emit("ticket.cancelled", actor=actor, ticket=uid, counter=row["counter"],
+                **att.payload(row, reason=_text(reason, "reason", 200)))
+        return ticket_view(tx, store, att.current_by_uid(tx, uid), tx.now, personal=True)
+    return store.write(op)
+
+
+def reactivate(store: Store, uid: str, *, position: str = "arrival",
+               actor: str | None = None) -> dict[str, Any]:
+    """A no-show or cancelled ticket goes back to waiting, the same service day only."""
+    def op(tx: Tx) -> dict[str, Any]:
+        row = att.current_by_uid(tx, uid)
+        att.require_status(row, "no_show", "cancelled", action="reactivar")
+        day = require_open_day(tx, store)
+        if row["day"] != day:
+            raise Conflict("Solo se reactivan turnos del mismo día.", "other_day")
+        key = att.order_key_for(tx, position, row["queue"], day, _epoch(row["issued_at"]))
+        tx.execute("UPDATE attentions SET status = 'waiting', order_key = ?, counter = NULL, "
+                   "ended_at = NULL, outcome = NULL WHERE id = ?", (key, row["attention_id"]))
+        tx.emit("ticket.reactivated", actor=actor, ticket=uid,
+                **att.payload(row, previous=row["status"], position=position))
+        return ticket_view(tx, store, att.current_by_uid(tx, uid), tx.now, personal=True)
+    return store.write(op)
+
+
+def set_priority(store: Store, uid: str, priority: Any, *,
+                 actor: str | None = None) -> dict[str, Any]:
+    def op(tx: Tx) -> dict[str, Any]:
+        row = att.current_by_uid(tx, uid)
+        att.require_status(row, "waiting", "called", action="cambiar la categoría de")
+        if not isinstance(priority, str):
+            raise InvalidInput("priority debe ser el código de una categoría.",
+                               "invalid_priority")
+        new = tx.one("SELECT code, preferential FROM priorities WHERE code = ? AND active",
+                     (priority,))
+        if new is None:
+            raise InvalidInput(f"No existe la categoría {priority}.", "unknown_priority")
+        tx.execute("UPDATE tickets SET priority = ? WHERE id = ?", (new["code"], row["ticket_id"]))
+        tx.execute("UPDATE attentions SET preferential = ? WHERE id = ?",
+                   (new["preferential"], row["attention_id"]))
+        tx.emit("ticket.priority_changed", actor=actor, ticket=uid,
+                **att.payload(row, previous=row["priority"], priority=new["code"],
+                              preferential=bool(new["preferential"])))
+        return ticket_view(tx, store, att.current_by_uid(tx, uid), tx.now, personal=True)
+    return store.write(op)
+
+
+def transfer_waiting(store: Store, uid: str, *, service_id: Any = None, queue: Any = None,
+                     position: str = "arrival", actor: str | None = None) -> dict[str, Any]:
+    """Reception moves a waiting ticket to another entity (triage error)."""
+    def op(tx: Tx) -> dict[str, Any]:
+        row = att.current_by_uid(tx, uid)
+        att.require_status(row, "waiting", action="derivar")
+        return transfer_row(tx, store, row, service_id, queue, position, actor)
+    return store.write(op)
+
+
+def transfer_row(tx: Tx, store: Store, row: Any, service_id: Any, queue: Any, position: str,
+                 actor: str | None) -> dict[str, Any]:
+    target = att.target_service(tx, service_id, queue)
+    key = att.order_key_for(tx, position, target["queue"], row["day"], _epoch(row["issued_at"]))
+    att.end_attention(tx, row, "transferred")
+    att.start_step(tx, row, target, key)
+    tx.emit("ticket.transferred", actor=actor, ticket=row["uid"], counter=row["counter"],
+            **att.payload(row, to_queue=target["queue"], to_service=target["id"],
+                          position=position))
+    return ticket_view(tx, store, att.current_by_uid(tx, row["uid"]), tx.now, personal=True)
+
+
+def reprint(store: Store, uid: str, *, actor: str | None = None) -> dict[str, Any]:
+    """Ask the print worker for another copy; the request itself is the recorded fact."""
+    def op(tx: Tx) -> dict[str, Any]:
+        row = att.current_by_uid(tx, uid)
+        if row["day"] != store.service_day(tx.now):
+            raise Conflict("Solo se reimprimen turnos del día.", "other_day")
+        tx.emit("ticket.reprint_requested", actor=actor, ticket=uid, **att.payload(row))
+        return ticket_view(tx, store, row, tx.now, personal=True)
+    return store.write(op)
+
+
+def rate(store: Store, uid: str, score: Any, *, actor: str | None = None) -> dict[str, Any]:
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+        raise InvalidInput("score debe ser un entero de 1 a 5.", "invalid_score")
+
+    def op(tx: Tx) -> dict[str, Any]:
+        row = att.current_by_uid(tx, uid)
+        served = tx.one("SELECT COUNT(*) AS n FROM attentions WHERE ticket = ? "
+                        "AND status = 'done'", (row["ticket_id"],))["n"]
+        if not served:
+            raise Conflict("Solo se califica una atención terminada.", "not_served")
+        if tx.one("SELECT 1 FROM ratings WHERE ticket = ?", (row["ticket_id"],)):
+            raise Conflict("Este turno ya fue calificado.", "already_rated")
+        tx.execute("INSERT INTO ratings(ticket, score, at) VALUES (?,?,?)",
+                   (row["ticket_id"], score, tx.at))
+        tx.emit("ticket.rated", actor=actor, ticket=uid, **att.payload(row, score=score))
+        return {"uid": uid, "score": score}
+    return store.write(op)
+
+
+def _epoch(iso: str) -> float:
+    return from_iso(iso).timestamp()

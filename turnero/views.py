@@ -1,0 +1,167 @@
+"""Read models: how a ticket, a queue, a módulo and the whole floor look to clients."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any
+
+from turnero import estimate
+from turnero.attention import CURRENT_SQL, current_by_uid
+from turnero.clock import from_iso, to_iso
+from turnero.errors import NotFound
+from turnero.store import Store, Tx
+
+Conn = sqlite3.Connection | Tx
+
+
+def ticket_view(conn: Conn, store: Store, row: sqlite3.Row, now: datetime, *,
+                personal: bool = False) -> dict[str, Any]:
+    names = conn.execute(
+        "SELECT s.name AS service_name, q.entity, e.short_name AS entity_name, "
+        "p.preferential AS pref_category, c.name AS counter_name "
+        "FROM services s JOIN queues q ON q.code = s.queue JOIN entities e ON e.code = q.entity "
+        "JOIN priorities p ON p.code = ? LEFT JOIN counters c ON c.id = ? WHERE s.id = ?",
+        (row["priority"], row["counter"], row["service"])).fetchone()
+    view: dict[str, Any] = {
+        "uid": row["uid"], "label": row["label"], "number": row["number"],
+        "day": row["day"], "status": row["status"], "step": row["step"],
+        "queue": row["queue"], "service_id": row["service"],
+        "service_name": names["service_name"], "entity": names["entity"],
+        "entity_name": names["entity_name"], "priority": row["priority"],
+        "preferential": bool(row["preferential"]), "channel": row["channel"],
+        "visit": json.loads(row["visit"]), "issued_at": row["issued_at"],
+        "appointment_at": _slot_iso(row["slot"]),
+        "called_at": row["called_at"], "started_at": row["started_at"],
+        "ended_at": row["ended_at"], "recalls": row["recalls"], "counter": row["counter"],
+        "counter_name": names["counter_name"], "outcome": row["outcome"],
+        "status_url": f"/t/{row['token']}", "token": row["token"],
+        "ahead": None, "estimated_wait_minutes": None,
+    }
+    if row["status"] == "waiting":
+        view["ahead"], view["estimated_wait_minutes"] = estimate.for_attention(
+            conn, store, row, now)
+    if personal:
+        view["document"], view["name"] = row["document"], row["name"]
+    return view
+
+
+def _slot_iso(slot: float | None) -> str | None:
+    return None if slot is None else to_iso(datetime.fromtimestamp(slot, UTC))
+
+
+def ticket_by_uid(store: Store, uid: str, *, personal: bool = True) -> dict[str, Any]:
+    conn = store.reader()
+    row = current_by_uid(conn, uid)
+    view = ticket_view(conn, store, row, store.now(), personal=personal)
+    view["history"] = [
+        {"seq": e["seq"], "kind": e["kind"], "at": e["at"], "actor": e["actor"],
+         "counter": e["counter"], "payload": json.loads(e["payload"])}
+        for e in conn.execute("SELECT seq, kind, at, actor, counter, payload FROM events "
+                              "WHERE ticket = ? ORDER BY seq", (uid,))]
+    return view
+
+
+def ticket_by_token(store: Store, token: str) -> dict[str, Any]:
+    """The public view behind the QR code: no personal data, no staff names."""
+    conn = store.reader()
+    row = conn.execute(CURRENT_SQL + " AND t.token = ?", (token,)).fetchone()
+    if row is None:
+        raise NotFound("No existe ese turno.", "ticket_not_found")
+    view = ticket_view(conn, store, row, store.now())
+    keep = ("label", "status", "service_name", "entity_name", "preferential", "issued_at",
+            "called_at", "counter", "counter_name", "ahead", "estimated_wait_minutes",
+            "visit", "day")
+    return {k: view[k] for k in keep}
+
+
+def find_tickets(store: Store, *, label: str | None = None, document: str | None = None,
+                 day: str | None = None) -> list[dict[str, Any]]:
+    conn = store.reader()
+    now = store.now()
+    day = day or store.service_day(now)
+    if label:
+        rows = conn.execute(CURRENT_SQL + " AND t.day = ? AND t.label = ?",
+                            (day, label.upper())).fetchall()
+    elif document:
+        rows = conn.execute(CURRENT_SQL + " AND t.day = ? AND t.document = ?",
+                            (day, document)).fetchall()
+    else:
+        rows = []
+    return [ticket_view(conn, store, r, now, personal=True) for r in rows]
+
+
+def queue_stats(store: Store) -> list[dict[str, Any]]:
+    conn = store.reader()
+    now = store.now()
+    day = store.service_day(now)
+    stats = {r["queue"]: r for r in conn.execute(
+        "SELECT queue, COUNT(*) AS waiting, SUM(preferential) AS preferential, "
+        "MIN(entered_at) AS oldest FROM attentions WHERE day = ? AND status = 'waiting' "
+        "GROUP BY queue", (day,))}
+    out = []
+    for q in conn.execute("SELECT code, entity, prefix, name, max_wait_minutes, is_open, "
+                          "closed_reason FROM queues WHERE active ORDER BY code"):
+        s = stats.get(q["code"])
+        waiting = s["waiting"] if s else 0
+        oldest = (now - from_iso(s["oldest"])).total_seconds() / 60 if s else 0.0
+        prefs = (s["preferential"] or 0) if s else 0
+        out.append({
+            "code": q["code"], "entity": q["entity"], "prefix": q["prefix"],
+            "name": q["name"], "is_open": bool(q["is_open"]),
+            "closed_reason": q["closed_reason"], "waiting": waiting,
+            "waiting_preferential": prefs, "oldest_wait_minutes": round(max(0.0, oldest), 1),
+            "max_wait_minutes": q["max_wait_minutes"],
+            "open_counters": estimate.open_counters(conn, q["code"]),
+            "expected_wait_minutes": estimate.wait_minutes(conn, store, q["code"], waiting),
+            "expected_wait_preferential_minutes":
+                estimate.wait_minutes(conn, store, q["code"], prefs),
+        })
+    return out
+
+
+def counter_views(store: Store) -> list[dict[str, Any]]:
+    conn = store.reader()
+    out = []
+    for c in conn.execute(
+            "SELECT c.id, c.name, c.entity, c.status, c.status_reason, c.status_since, c.agent, "
+            "t.uid, t.label, a.status AS ticket_status, a.called_at, a.started_at "
+            "FROM counters c LEFT JOIN attentions a ON a.id = c.current "
+            "LEFT JOIN tickets t ON t.id = a.ticket WHERE c.active ORDER BY c.id"):
+        current = None
+        if c["uid"]:
+            current = {"uid": c["uid"], "label": c["label"], "status": c["ticket_status"],
+                       "called_at": c["called_at"], "started_at": c["started_at"]}
+        out.append({"id": c["id"], "name": c["name"], "entity": c["entity"],
+                    "status": c["status"], "reason": c["status_reason"],
+                    "since": c["status_since"], "agent": c["agent"], "current": current})
+    return out
+
+
+def day_view(store: Store) -> dict[str, Any]:
+    conn = store.reader()
+    now = store.now()
+    day = store.service_day(now)
+    row = conn.execute("SELECT day, opened_at, closed_at FROM days WHERE day = ?",
+                       (day,)).fetchone()
+    return {"date": day, "open": bool(row and not row["closed_at"]),
+            "opened_at": row["opened_at"] if row else None,
+            "closed_at": row["closed_at"] if row else None}
+
+
+def recent_calls(store: Store, limit: int = 10) -> list[dict[str, Any]]:
+    conn = store.reader()
+    rows = conn.execute(
+        "SELECT seq, kind, at, counter, ticket, payload FROM events "
+        "WHERE kind IN ('ticket.called', 'ticket.recalled') ORDER BY seq DESC LIMIT ?",
+        (limit,)).fetchall()
+    return [{"seq": r["seq"], "kind": r["kind"], "at": r["at"], "counter": r["counter"],
+             "ticket": r["ticket"], "payload": json.loads(r["payload"])} for r in rows]
+
+
+def snapshot(store: Store) -> dict[str, Any]:
+    """The whole floor, sent to a live stream when it connects."""
+    last = store.reader().execute("SELECT MAX(seq) FROM events").fetchone()[0] or 0
+    return {"seq": last, "day": day_view(store), "queues": queue_stats(store),
+            "counters": counter_views(store), "recent_calls": recent_calls(store)}

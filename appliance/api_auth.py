@@ -1,0 +1,51 @@
+"""Staff login and logout: an HttpOnly, SameSite=Strict session cookie plus a CSRF token."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from appliance.http import SESSION_COOKIE, STAFF, body, field, principal, require, store
+from turnero import accounts
+
+bp = Blueprint("api_auth", __name__, url_prefix="/api/v1/auth")
+
+
+def _me(who: accounts.Principal) -> dict:
+    return {"username": who.name, "role": who.role, "entity": who.entity,
+            "csrf_token": who.csrf}
+
+
+@bp.post("/login")
+def login() -> Response:
+    data = body()
+    settings = current_app.extensions["mac_turnos.settings"]
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:  # a login always starts a new session; the old id dies (no fixation)
+        accounts.logout(store(), old)
+    token, who = accounts.login(store(), field(data, "username", str, required=True),
+                                field(data, "password", str, required=True),
+                                security=settings.security)
+    response = jsonify(_me(who))
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict",
+                        secure=request.is_secure, path="/",
+                        max_age=settings.security.session_hours * 3600)
+    return response
+
+
+@bp.post("/logout")
+@require(*STAFF)
+def logout() -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        accounts.logout(store(), token)
+    response = jsonify({"ok": True})
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@bp.get("/me")
+@require(*STAFF, "kiosk", "display")
+def me() -> Response:
+    who = principal()
+    assert who is not None
+    return jsonify(_me(who))

@@ -1,0 +1,94 @@
+"""Health, catalogue, queues and the service day."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from appliance import __version__
+from appliance.http import STAFF, SUPERVISORS, actor, body, field, require, store
+from turnero import catalog, day, floor, views
+from turnero.clock import is_plausible, to_iso
+
+bp = Blueprint("api_floor", __name__, url_prefix="/api/v1")
+
+
+@bp.get("/health")
+def health() -> Response:
+    """Cheap enough for a watchdog: one query, no writes."""
+    s = store()
+    components: dict[str, Any] = {}
+    try:
+        mode = s.reader().execute("PRAGMA journal_mode").fetchone()[0]
+        components["db"] = {"status": "ok" if mode == "wal" else "warning",
+                            "journal_mode": mode}
+    except Exception as exc:  # the whole point of a health check is to report this
+        components["db"] = {"status": "error", "detail": str(exc)}
+    clock_ok = is_plausible(s.clock.now())
+    components["clock"] = {"status": "ok" if clock_ok else "error",
+                           "now": to_iso(s.clock.now())}
+    for name, check in current_app.extensions.get("mac_turnos.health", {}).items():
+        try:
+            components[name] = check()
+        except Exception as exc:
+            components[name] = {"status": "error", "detail": str(exc)}
+    worst = {c["status"] for c in components.values()}
+    status = "error" if "error" in worst else ("warning" if "warning" in worst else "ok")
+    today = views.day_view(s) if components["db"]["status"] != "error" else None
+    settings = current_app.extensions["mac_turnos.settings"]
+    return jsonify({"status": status, "version": __version__, "centre": settings.centre.code,
+                    "day": today, "components": components,
+                    "stream_clients": s.bus.subscribers})
+
+
+@bp.get("/catalog")
+@require(*STAFF, "kiosk", "display")
+def get_catalog() -> Response:
+    settings = current_app.extensions["mac_turnos.settings"]
+    data = catalog.read_catalog(store().reader())
+    data["centre"] = {"code": settings.centre.code, "name": settings.centre.name,
+                      "timezone": settings.centre.timezone,
+                      "language": settings.centre.language}
+    return jsonify(data)
+
+
+@bp.get("/queues")
+@require(*STAFF, "kiosk", "display")
+def queues() -> Response:
+    return jsonify({"queues": views.queue_stats(store())})
+
+
+@bp.post("/queues/<code>/open")
+@require(*SUPERVISORS)
+def open_queue(code: str) -> Response:
+    body()
+    return jsonify(floor.change_queue(store(), code, True, actor=actor()))
+
+
+@bp.post("/queues/<code>/close")
+@require(*SUPERVISORS)
+def close_queue(code: str) -> Response:
+    data = body()
+    return jsonify(floor.change_queue(store(), code, False, actor=actor(),
+                                      reason=field(data, "reason", str, required=True)))
+
+
+@bp.get("/day")
+@require(*STAFF, "kiosk", "display")
+def get_day() -> Response:
+    return jsonify(views.day_view(store()))
+
+
+@bp.post("/day/open")
+@require(*SUPERVISORS)
+def open_day() -> Response:
+    data = body()
+    return jsonify(day.open_day(store(), actor=actor(), checks=field(data, "checks", dict)))
+
+
+@bp.post("/day/close")
+@require(*SUPERVISORS)
+def close_day() -> Response:
+    body()
+    return jsonify(day.close_day(store(), actor=actor()))

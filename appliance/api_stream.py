@@ -1,0 +1,60 @@
+"""Live updates by Server-Sent Events: a full snapshot on connect, then every committed event,
+with a heartbeat so that proxies and the browser notice a dead connection.
+
+The subscription starts before the snapshot is read, and events already contained in the
+snapshot (seq not above it) are skipped, so nothing falls between the two.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Response, current_app, stream_with_context
+
+from appliance.http import STAFF, principal, require, store
+from turnero import views
+from turnero.store import Event
+
+bp = Blueprint("api_stream", __name__, url_prefix="/api/v1")
+
+
+def _frame(kind: str, data: Any, seq: int | None = None) -> str:
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    head = f"id: {seq}\n" if seq is not None else ""
+    return f"{head}event: {kind}\ndata: {text}\n\n"
+
+
+def _public(event: Event, staff: bool) -> dict[str, Any]:
+    data = event.as_dict()
+    if not staff:  # TVs and kiosks do not need to know who did what
+        data.pop("actor", None)
+    return data
+
+
+@bp.get("/stream")
+@require(*STAFF, "kiosk", "display")
+def stream() -> Response:
+    s = store()
+    who = principal()
+    staff = who is not None and who.kind == "user"
+    heartbeat = float(current_app.config.get("SSE_HEARTBEAT_SECONDS", 15))
+    sub = s.bus.subscribe()
+    snapshot = views.snapshot(s)
+
+    def generate() -> Iterator[str]:
+        try:
+            yield "retry: 2000\n\n"
+            yield _frame("snapshot", snapshot, snapshot["seq"])
+            while not sub.dropped:
+                event = sub.get(timeout=heartbeat)
+                if event is None:
+                    yield ": heartbeat\n\n"
+                elif event.seq > snapshot["seq"]:
+                    yield _frame(event.kind, _public(event, staff), event.seq)
+        finally:
+            sub.close()
+
+    return Response(stream_with_context(generate()), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

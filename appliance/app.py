@@ -1,0 +1,72 @@
+"""``create_app()``: the Flask application wired to one store and one centre's settings."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from appliance import api_auth, api_counters, api_floor, api_stream, api_tickets
+from appliance.http import error_response
+from appliance.openapi import document
+from config.model import Settings
+from turnero.errors import TurneroError
+from turnero.store import Store
+
+log = logging.getLogger(__name__)
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "media-src 'self'; connect-src 'self'; font-src 'self'; object-src 'none'; "
+       "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+def create_app(settings: Settings, store: Store, **config: Any) -> Flask:
+    app = Flask(__name__, static_folder=None)
+    app.config.update(MAX_CONTENT_LENGTH=64 * 1024, JSON_SORT_KEYS=False, **config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["mac_turnos.store"] = store
+    app.extensions["mac_turnos.settings"] = settings
+    app.extensions.setdefault("mac_turnos.health", {})
+    app.extensions.setdefault("mac_turnos.pages", {})
+    for bp in (api_floor.bp, api_auth.bp, api_tickets.bp, api_counters.bp, api_stream.bp):
+        app.register_blueprint(bp)
+    app.add_url_rule("/api/v1/openapi.json", "openapi", lambda: jsonify(document()))
+    _errors(app)
+    app.after_request(_headers)
+    return app
+
+
+def _errors(app: Flask) -> None:
+    @app.errorhandler(TurneroError)
+    def engine_error(exc: TurneroError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, **exc.details)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large",
+                 400: "bad_request"}
+        message = {404: "No existe esa dirección.", 405: "Método no permitido.",
+                   413: "El cuerpo es demasiado grande."}.get(exc.code or 500,
+                                                              exc.description or "")
+        response = error_response(exc.code or 500, codes.get(exc.code or 500, "http_error"),
+                                  message)
+        if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+            response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response(500, "internal", "Error interno; el equipo lo registró.")
+
+
+def _headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if request.path.startswith("/api/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,115 @@
+"""HTTP plumbing shared by the API blueprints: who is asking, what they may do, JSON in and
+out, and errors that are always JSON with a stable code."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Response, current_app, g, jsonify, request
+
+from turnero.accounts import Principal, device_principal, session_principal
+from turnero.clock import to_iso
+from turnero.errors import TurneroError
+from turnero.store import Store
+
+SESSION_COOKIE = "mt_session"
+CSRF_HEADER = "X-CSRF-Token"
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+STAFF = ("admin", "supervisor", "receptionist", "agent")
+RECEPTION = ("admin", "supervisor", "receptionist")
+SUPERVISORS = ("admin", "supervisor")
+DEVICES = ("kiosk", "display")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ApiError(TurneroError):
+    """An error raised by the HTTP layer itself (auth, input shape)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message, code)
+        self.status = status
+
+
+def store() -> Store:
+    return current_app.extensions["mac_turnos.store"]
+
+
+def error_response(status: int, code: str, message: str, **details: Any) -> Response:
+    body = {"error": code, "message": message}
+    body.update({k: v for k, v in details.items() if v is not None})
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def principal() -> Principal | None:
+    """The caller, from a device bearer token or a staff session cookie (cached per request)."""
+    if "principal" in g:
+        return g.principal
+    found: Principal | None = None
+    conn = store().reader()
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Bearer "):
+        found = device_principal(conn, auth[7:].strip())
+        g.via_bearer = True
+    else:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            found = session_principal(conn, token, to_iso(store().now()))
+    g.principal = found
+    return found
+
+
+def require(*roles: str) -> Callable[[F], F]:
+    """Allow only callers whose role is in ``roles``; staff sessions must send the CSRF token
+    on every state change."""
+    def decorate(fn: F) -> F:
+        @wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            who = principal()
+            if who is None:
+                raise ApiError(401, "unauthorized", "Inicie sesión o use un dispositivo "
+                                                    "enrolado.")
+            if who.role not in roles:
+                raise ApiError(403, "forbidden", "Su rol no permite esta acción.")
+            if who.kind == "user" and request.method in UNSAFE_METHODS:
+                sent = request.headers.get(CSRF_HEADER, "")
+                if not who.csrf or not hmac.compare_digest(sent, who.csrf):
+                    raise ApiError(403, "csrf_failed", "Falta o no coincide el token CSRF.")
+            return fn(*args, **kwargs)
+        return wrapper  # type: ignore[return-value]
+    return decorate
+
+
+def body() -> dict[str, Any]:
+    """The request's JSON object; an empty body is an empty object."""
+    if not request.get_data(cache=True):
+        return {}
+    data = request.get_json(silent=True, force=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", "El cuerpo debe ser un objeto JSON válido.")
+    return data
+
+
+def field(data: dict[str, Any], name: str, kind: type | tuple[type, ...],
+          default: Any = None, *, required: bool = False) -> Any:
+    value = data.get(name, default)
+    if value is None:
+        if required:
+            raise ApiError(400, "missing_field", f"Falta el campo {name}.")
+        return default
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise ApiError(400, "invalid_field", f"El campo {name} tiene un tipo incorrecto.")
+    if not isinstance(value, kind):
+        raise ApiError(400, "invalid_field", f"El campo {name} tiene un tipo incorrecto.")
+    return value
+
+
+def actor() -> str | None:
+    who = principal()
+    return who.actor if who else None

@@ -1,0 +1,121 @@
+"""A real mac-turnos server in a subprocess on 127.0.0.1, for concurrency, crash and
+benchmark runs: writes a centre config, creates a supervisor and a kiosk, starts, waits for
+health, can be killed with SIGKILL and started again on the same state."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PIN = "246810"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_config(path: Path, queues: int = 4, counters: int = 8, threads: int = 128) -> Path:
+    """A centre with ``queues`` queues (prefixes QA, QB, …) and ``counters`` módulos that
+    each serve every queue."""
+    lines = ['[centre]', 'code = "bench"', 'name = "MAC Bench"', '',
+             '[server]', f'threads = {threads}', '']
+    codes = [f"Q{chr(ord('A') + i)}" for i in range(queues)]
+    for code in codes:
+        lines += ['[[entities]]', f'code = "E{code}"', f'name = "Entidad {code}"', '',
+                  '[[queues]]', f'code = "{code}"', f'entity = "E{code}"',
+                  f'prefix = "{code}"', '']
+    for i, code in enumerate(codes, start=1):
+        lines += ['[[services]]', f'id = {i}', f'queue = "{code}"', f'name = "Servicio {i}"', '']
+    for n in range(1, counters + 1):
+        lines += ['[[counters]]', f'number = {n}', f'entity = "E{codes[(n - 1) % queues]}"',
+                  'queues = [' + ", ".join(f'"{c}"' for c in codes) + ']', '']
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+class LiveServer:
+    def __init__(self, state: Path, config: Path, port: int | None = None):
+        self.state, self.config = state, config
+        self.port = port or free_port()
+        self.proc: subprocess.Popen | None = None
+        self.log = state / "server.log"
+
+    def cli(self, *args: str) -> str:
+        out = subprocess.run([sys.executable, "-m", "appliance", "--config", str(self.config),
+                              "--state-dir", str(self.state), *args],
+                             capture_output=True, text=True, check=True)
+        return out.stdout
+
+    def setup(self) -> tuple[str, str]:
+        """Create the supervisor and a kiosk device; returns (kiosk token, supervisor pin)."""
+        self.cli("user", "add", "supervisor", "--role", "supervisor", "--pin", PIN)
+        token = self.cli("device", "add", "kiosk-1", "--role", "kiosk").strip().split()[-1]
+        return token, PIN
+
+    def start(self, timeout: float = 15.0) -> float:
+        """Start and wait until /api/v1/health answers; returns seconds to healthy."""
+        began = time.monotonic()
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "appliance", "--config", str(self.config),
+                 "--state-dir", str(self.state), "serve", "--host", "127.0.0.1",
+                 "--port", str(self.port)], stdout=log, stderr=log, env=env)
+        while time.monotonic() - began < timeout:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                status, _ = self.request("GET", "/api/v1/health")
+                if status == 200:
+                    return time.monotonic() - began
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise TimeoutError("server did not become healthy")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def request(self, method: str, path: str, body: object = None,
+                headers: dict[str, str] | None = None) -> tuple[int, object]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            data = json.dumps(body).encode() if body is not None else None
+            conn.request(method, path, body=data, headers={"Content-Type": "application/json",
+                                                           **(headers or {})})
+            response = conn.getresponse()
+            raw = response.read()
+            return response.status, (json.loads(raw) if raw else None)
+        finally:
+            conn.close()
+
+    def login(self, username: str = "supervisor", pin: str = PIN) -> dict[str, str]:
+        """Headers of a staff session: cookie and CSRF token."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn.request("POST", "/api/v1/auth/login",
+                     body=json.dumps({"username": username, "password": pin}),
+                     headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        data = json.loads(response.read())
+        cookie = response.getheader("Set-Cookie", "").split(";")[0]
+        conn.close()
+        return {"Cookie": cookie, "X-CSRF-Token": data["csrf_token"]}

@@ -41,7 +41,7 @@ def create_app(settings: Settings, store: Store, **config: Any) -> Flask:
 def _errors(app: Flask) -> None:
     @app.errorhandler(TurneroError)
     def engine_error(exc: TurneroError) -> Response:
-        return error_response(exc.status, exc.code, exc.message, **exc.details)
+        return error_response(exc.status, exc.code, exc.message, exc.details)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Response, current_app, g, jsonify, request
+from flask import Response, current_app, jsonify, request
 
 from turnero.accounts import Principal, device_principal, session_principal
 from turnero.clock import to_iso
@@ -39,29 +39,30 @@ def store() -> Store:
     return current_app.extensions["mac_turnos.store"]
 
 
-def error_response(status: int, code: str, message: str, **details: Any) -> Response:
-    body = {"error": code, "message": message}
-    body.update({k: v for k, v in details.items() if v is not None})
+def error_response(http_status: int, code: str, message: str,
+                   details: dict[str, Any] | None = None) -> Response:
+    body = {k: v for k, v in (details or {}).items() if v is not None}
+    body.update({"error": code, "message": message})
     response = jsonify(body)
-    response.status_code = status
+    response.status_code = http_status
     return response
 
 
 def principal() -> Principal | None:
     """The caller, from a device bearer token or a staff session cookie (cached per request)."""
-    if "principal" in g:
-        return g.principal
+    cache = request.environ
+    if "mac_turnos.principal" in cache:
+        return cache["mac_turnos.principal"]
     found: Principal | None = None
     conn = store().reader()
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
         found = device_principal(conn, auth[7:].strip())
-        g.via_bearer = True
     else:
         token = request.cookies.get(SESSION_COOKIE)
         if token:
             found = session_principal(conn, token, to_iso(store().now()))
-    g.principal = found
+    cache["mac_turnos.principal"] = found
     return found
 
 

@@ -1,0 +1,256 @@
+"""Shared pieces of the benchmarks: a live server on a temporary state dir, a keep-alive
+HTTP client that times its requests, percentiles, and the figure records the scripts print
+as JSON lines and ``bench.run_all`` turns into RESULTS.md.
+
+Everything talks to 127.0.0.1 only. Every load loop is bounded by a count and a deadline.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.live_server import LiveServer, write_config
+
+QUEUES = 4
+COUNTERS = 60
+
+
+# --------------------------------------------------------------------------- server
+
+
+@dataclass
+class Bench:
+    """A running server with its credentials: a kiosk bearer token and supervisor headers."""
+
+    server: LiveServer
+    kiosk: dict[str, str]
+    staff: dict[str, str]
+    start_seconds: float
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def pid(self) -> int:
+        assert self.server.proc is not None
+        return self.server.proc.pid
+
+
+def new_state(root: Path, queues: int = QUEUES, counters: int = COUNTERS) -> LiveServer:
+    """A centre config and an empty state dir under ``root``, with supervisor and kiosk."""
+    config = write_config(root / "centre.toml", queues=queues, counters=counters)
+    state = root / "state"
+    state.mkdir()
+    return LiveServer(state, config)
+
+
+@contextmanager
+def running(queues: int = QUEUES, counters: int = COUNTERS,
+            open_day: bool = True) -> Iterator[Bench]:
+    """A fresh server on a temporary state dir, day opened; always stopped afterwards."""
+    with tempfile.TemporaryDirectory(prefix="mt-bench-") as tmp:
+        server = new_state(Path(tmp), queues, counters)
+        token, _ = server.setup()
+        try:
+            seconds = server.start()
+            staff = server.login()
+            if open_day:
+                status, data = server.request("POST", "/api/v1/day/open", {}, staff)
+                if status != 200:
+                    raise RuntimeError(f"day/open answered {status}: {data}")
+            yield Bench(server, {"Authorization": f"Bearer {token}"}, staff, seconds)
+        finally:
+            server.stop()
+
+
+def rss_kib(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) of a process in KiB, from /proc/<pid>/status."""
+    values = {}
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(rest.split()[0])
+    return values["VmRSS"], values["VmHWM"]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# --------------------------------------------------------------------------- client
+
+
+class Client:
+    """One keep-alive connection (one kiosk, one módulo); reconnects after an error."""
+
+    def __init__(self, port: int, headers: dict[str, str], timeout: float = 30.0) -> None:
+        self.port, self.timeout = port, timeout
+        self.headers = {"Content-Type": "application/json", **headers}
+        self.conn: http.client.HTTPConnection | None = None
+
+    def post(self, path: str, body: object | None = None) -> tuple[int, bytes, float]:
+        """(status, body, seconds); status 0 means a connection error."""
+        data = json.dumps(body).encode() if body is not None else b""
+        began = time.perf_counter()
+        try:
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                                       timeout=self.timeout)
+            self.conn.request("POST", path, body=data, headers=self.headers)
+            response = self.conn.getresponse()
+            raw = response.read()
+            status = response.status
+        except (OSError, http.client.HTTPException):
+            self.close()
+            status, raw = 0, b""
+        return status, raw, time.perf_counter() - began
+
+    def get(self, path: str) -> tuple[int, bytes, float]:
+        began = time.perf_counter()
+        try:
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                                       timeout=self.timeout)
+            self.conn.request("GET", path, headers=self.headers)
+            response = self.conn.getresponse()
+            raw = response.read()
+            status = response.status
+        except (OSError, http.client.HTTPException):
+            self.close()
+            status, raw = 0, b""
+        return status, raw, time.perf_counter() - began
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def issue_many(bench: Bench, total: int, clients: int = 16, queues: int = QUEUES,
+               deadline: float = 120.0) -> int:
+    """Issue ``total`` tickets round-robin over the queues with ``clients`` threads as fast
+    as they go (no timing kept); returns how many were created."""
+    created = [0] * clients
+    stop_at = time.monotonic() + deadline
+
+    def work(i: int) -> None:
+        client = Client(bench.port, bench.kiosk)
+        try:
+            for k in range(i, total, clients):
+                if time.monotonic() > stop_at:
+                    return
+                status, _, _ = client.post("/api/v1/tickets", {"service_id": 1 + k % queues})
+                if status == 201:
+                    created[i] += 1
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(created)
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) with linear interpolation between closest ranks."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100.0
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+@dataclass
+class Figure:
+    """One measured figure over several runs. ``target`` is (op, value) with op in
+    ("<=", ">="), or None for an informative figure without a target."""
+
+    key: str
+    label: str
+    unit: str
+    target: tuple[str, float] | None
+    command: str
+    values: list[float] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, value: float) -> None:
+        self.values.append(value)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values) if self.values else float("nan")
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None or not self.values:
+            return None
+        op, value = self.target
+        return self.median <= value if op == "<=" else self.median >= value
+
+    def target_text(self) -> str:
+        if self.target is None:
+            return "—"
+        op, value = self.target
+        return f"{'≤' if op == '<=' else '≥'} {fmt(value)} {self.unit}"
+
+    def record(self) -> dict[str, object]:
+        return {"figure": self.key, "label": self.label, "unit": self.unit,
+                "target": self.target_text(), "met": self.met,
+                "median": round(self.median, 3) if self.values else None,
+                "min": round(min(self.values), 3) if self.values else None,
+                "max": round(max(self.values), 3) if self.values else None,
+                "runs": len(self.values), "values": [round(v, 3) for v in self.values],
+                "command": self.command, "notes": self.notes}
+
+
+def fmt(value: float) -> str:
+    if value != value:  # NaN
+        return "n/a"
+    if float(value).is_integer() and abs(value) < 1e6:
+        return f"{value:.0f}"
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def emit(figures: list[Figure]) -> None:
+    """Print one JSON line per figure on stdout."""
+    for figure in figures:
+        print(json.dumps(figure.record(), ensure_ascii=False), flush=True)
+
+
+def progress(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def command(module: str, argv: list[str]) -> str:
+    return " ".join([".venv/bin/python -m", f"bench.{module}", *argv]).strip()
+
+
+def cpu_count() -> int:
+    return os.cpu_count() or 1

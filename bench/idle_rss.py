@@ -1,0 +1,98 @@
+"""Resident memory of an idle server.
+
+Per run, on a fresh server: a warm-up of a few hundred requests from 16 concurrent clients
+(tickets issued, health and queue views read, módulos calling and releasing tickets), then
+``--idle`` seconds without traffic, then VmRSS of the server process from /proc/<pid>/status.
+VmHWM (the peak) is printed too.
+
+    .venv/bin/python -m bench.idle_rss [--runs 5] [--idle 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+
+from bench.call_next import open_counters
+from bench.common import (
+    Bench,
+    Client,
+    Figure,
+    command,
+    emit,
+    issue_many,
+    progress,
+    rss_kib,
+    running,
+)
+
+MIB = 1024  # VmRSS is in KiB
+
+
+def warm_up(bench: Bench, clients: int, tickets: int, counters: int) -> int:
+    """A mixed few hundred requests; returns how many were sent."""
+    issue_many(bench, tickets, clients=clients)
+    open_counters(bench, counters)
+    sent = [0] * clients
+
+    def work(i: int) -> None:
+        staff = Client(bench.port, bench.staff)
+        kiosk = Client(bench.port, bench.kiosk)
+        try:
+            for _ in range(5):
+                kiosk.get("/api/v1/health")
+                staff.get("/api/v1/queues")
+                staff.get("/api/v1/counters")
+                sent[i] += 3
+            if i < counters:
+                for _ in range(3):
+                    staff.post(f"/api/v1/counters/{i + 1}/call-next", {})
+                    staff.post(f"/api/v1/counters/{i + 1}/no-show", {})
+                    sent[i] += 2
+        finally:
+            staff.close()
+            kiosk.close()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return tickets + counters + sum(sent)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--clients", type=int, default=16)
+    p.add_argument("--tickets", type=int, default=200, help="tickets issued in the warm-up")
+    p.add_argument("--counters", type=int, default=8, help="módulos calling in the warm-up")
+    p.add_argument("--idle", type=float, default=2.0, help="seconds idle before reading")
+    return p
+
+
+def run(args: argparse.Namespace, argv: list[str]) -> list[Figure]:
+    cmd = command("idle_rss", argv)
+    rss = Figure("idle_rss", "Idle server RSS after warm-up", "MiB", ("<=", 120), cmd)
+    for n in range(1, args.runs + 1):
+        with running() as bench:
+            requests = warm_up(bench, args.clients, args.tickets, args.counters)
+            time.sleep(args.idle)
+            now, peak = rss_kib(bench.pid)
+        rss.add(now / MIB)
+        progress(f"idle rss run {n}: VmRSS {now / MIB:.1f} MiB, VmHWM {peak / MIB:.1f} MiB "
+                 f"after {requests} requests")
+    return [rss]
+
+
+def main(argv: list[str] | None = None) -> list[Figure]:
+    argv = sys.argv[1:] if argv is None else argv
+    figures = run(parser().parse_args(argv), argv)
+    emit(figures)
+    return figures
+
+
+if __name__ == "__main__":
+    main()

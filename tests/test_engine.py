@@ -9,10 +9,10 @@ import pytest
 
 from config.demo import demo_data
 from config.loader import load_settings
+from tests.helpers import dump
 from turnero import calls, day, floor, tickets, views
 from turnero.attention import current_by_uid
 from turnero.errors import Conflict, InvalidInput
-from tests.helpers import dump
 
 RN_SERVICE, BN_SERVICE, SUNAT_SERVICE = 76, 3, 165
 
@@ -346,4 +346,5 @@ def test_appointment_ticket_needs_its_slot(open_store_day, clock):
         issue(open_store_day, priority="cita")
     slot = clock.now() + timedelta(minutes=5)
     t = issue(open_store_day, appointment_at=slot)
-    assert t["priority"] == "cita" and t["appointment_at"].startswith(slot.strftime("%Y-%m-%dT%H:%M"))
+    assert t["priority"] == "cita"
+    assert t["appointment_at"].startswith(slot.strftime("%Y-%m-%dT%H:%M"))

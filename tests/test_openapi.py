@@ -12,7 +12,6 @@ tickets, so requests reach the engine's real paths, not only its 404s."""
 from __future__ import annotations
 
 import copy
-import os
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -206,7 +205,7 @@ BINDINGS = {
 
 def _schema(doc: dict[str, Any]) -> schemathesis.BaseSchema:
     config = schemathesis.Config.from_dict({
-        "seed": int(os.environ.get("SEED", "1")),  # reproducible: a failure names the request that triggers it
+        "seed": 20261127,  # reproducible: a failure names the request that triggers it
         "dictionaries": {name: {"values": values} for name, values in DICTIONARIES.items()},
         "parameters": {key: {"dictionary": name, "probability": 0.5}
                        for key, name in BINDINGS.items()},
@@ -228,9 +227,7 @@ def fuzz_settings(max_examples: int) -> Any:
     # The store is per operation, not per example, on purpose: an operation's requests see the
     # state its earlier requests left (a ticket cancelled, then cancelled again).
     return settings(max_examples=max_examples, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                           HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                           HealthCheck.data_too_large])
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @dataclass
@@ -252,11 +249,14 @@ def _seed(staff: Staff) -> dict[str, str]:
 
     issued = [post("/tickets", {"service_id": 76}) for _ in range(4)]
     issued.append(post("/tickets", {"service_id": 76, "document": DOCUMENT, "name": "Ana"}))
-    called = [post("/counters/1/open"), post("/counters/1/call-next")][1]
-    serving = [post("/counters/2/open"), post("/counters/2/call-next"),
-               post("/counters/2/start")][2]
-    done = [post("/counters/3/open"), post("/counters/3/call-next"), post("/counters/3/start"),
-            post("/counters/3/finish", {"outcome": "attended"})][3]
+    for counter in (1, 2, 3):
+        post(f"/counters/{counter}/open")
+    called = post("/counters/1/call-next")
+    post("/counters/2/call-next")
+    serving = post("/counters/2/start")
+    post("/counters/3/call-next")
+    post("/counters/3/start")
+    done = post("/counters/3/finish", {"outcome": "attended"})
     cancelled = post(f"/tickets/{issued[3]['uid']}/cancel", {"reason": "duplicado"})
     waiting = issued[4]
     assert [t["label"] for t in (called, serving, done, cancelled, waiting)] == [
@@ -349,24 +349,7 @@ def supervisor(fuzzed_store: Store, template: Template) -> Supervisor:
     return Supervisor(fuzzed_store, template)
 
 
-def _big(node):
-    if isinstance(node, bool):
-        return False
-    if isinstance(node, int):
-        return abs(node) >= 2**63
-    if isinstance(node, str):
-        return node.lstrip("-").isdigit() and abs(int(node)) >= 2**63
-    if isinstance(node, dict):
-        return any(_big(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_big(v) for v in node)
-    return False
-
-
 def _use_seeded_tickets(case: schemathesis.Case, tickets: dict[str, str]) -> None:
-    if _big(case.path_parameters) or _big(case.body if isinstance(case.body, (dict, list)) else None):
-        import pytest as _p
-        raise _p.skip.Exception("big") if False else _Skip()
     """Swap the ticket placeholders the dictionaries put into the case for the real uids."""
     for values in (case.path_parameters, case.body if isinstance(case.body, dict) else None):
         for name, value in (values or {}).items():
@@ -381,26 +364,20 @@ def _without_authorization(case: schemathesis.Case) -> None:
 
 
 @SCHEMA.parametrize()
-@fuzz_settings(max_examples=60)
+@fuzz_settings(max_examples=25)
 def test_api_as_supervisor_has_no_server_error_and_answers_as_documented(
         case: schemathesis.Case, supervisor: Supervisor, template: Template) -> None:
-    try:
-        _use_seeded_tickets(case, template.tickets)
-    except _Skip:
-        return
+    _use_seeded_tickets(case, template.tickets)
     _without_authorization(case)
     headers, cookies = supervisor.credentials()
     case.call_and_validate(headers=headers, cookies=cookies, checks=CHECKS)
 
 
 @SCHEMA.parametrize()
-@fuzz_settings(max_examples=30)
+@fuzz_settings(max_examples=10)
 def test_api_as_kiosk_has_no_server_error_and_answers_as_documented(
         case: schemathesis.Case, fuzzed_store: Store, template: Template) -> None:
-    try:
-        _use_seeded_tickets(case, template.tickets)
-    except _Skip:
-        return
+    _use_seeded_tickets(case, template.tickets)
     case.call_and_validate(headers={"Authorization": f"Bearer {template.kiosk_token}"},
                            checks=CHECKS)
 

@@ -54,9 +54,16 @@ STATUS_ES = {"waiting": "en espera", "called": "llamado", "serving": "en atenci√
              "transferred": "derivado", "expired": "vencido"}
 
 
+def is_sql_int(value: Any) -> bool:
+    """A Python int that SQLite can hold (64-bit); larger ones cannot name anything."""
+    return isinstance(value, int) and not isinstance(value, bool) and -2**63 <= value < 2**63
+
+
 def service_row(tx: Tx, service_id: Any) -> sqlite3.Row:
     if not isinstance(service_id, int) or isinstance(service_id, bool):
         raise InvalidInput("service_id debe ser un n√∫mero entero.", "invalid_service")
+    if not is_sql_int(service_id):
+        raise InvalidInput(f"No existe el servicio {service_id}.", "unknown_service")
     row = tx.one("SELECT s.id, s.queue, s.name, q.entity, q.is_open, q.closed_reason "
                  "FROM services s JOIN queues q ON q.code = s.queue "
                  "WHERE s.id = ? AND s.active AND q.active", (service_id,))

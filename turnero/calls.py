@@ -26,6 +26,8 @@ OUTCOMES = ("attended", "pending", "not_applicable")
 def counter_row(tx: Tx | sqlite3.Connection, counter_id: Any) -> sqlite3.Row:
     if not isinstance(counter_id, int) or isinstance(counter_id, bool):
         raise InvalidInput("El módulo debe ser un número.", "invalid_counter")
+    if not att.is_sql_int(counter_id):
+        raise NotFound(f"No existe el módulo {counter_id}.", "counter_not_found")
     row = tx.execute("SELECT c.*, e.short_name AS entity_name FROM counters c "
                      "JOIN entities e ON e.code = c.entity WHERE c.id = ? AND c.active",
                      (counter_id,)).fetchone()

@@ -20,7 +20,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.defaults import DEFAULT_PRIORITIES
 from config.lines import key_lines, line_of
-from config.model import ARRAYS, SECTIONS, Settings
+from config.model import ARRAYS, SECTIONS, Hours, Settings
+
+HOURS_FIELDS = tuple(f.name for f in dataclasses.fields(Hours))
 
 ENV_PREFIX = "MAC_TURNOS__"
 
@@ -215,6 +217,11 @@ def _cross_check(s: Settings, problems: list[Problem]) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         problems.append(Problem(("centre", "timezone"), f"unknown time zone "
                                                         f"{s.centre.timezone!r}"))
+    for name in HOURS_FIELDS:
+        value = getattr(s.hours, name)
+        if value != "closed" and value[:5] >= value[6:]:
+            problems.append(Problem(("hours", name), f"{value!r}: the centre must open "
+                                                     "before it closes"))
     for name, attr in (("entities", "code"), ("queues", "code"), ("queues", "prefix"),
                        ("services", "id"), ("counters", "number"), ("priorities", "code")):
         seen: set = set()

@@ -84,6 +84,11 @@ def test_out_of_range_and_bad_form_values_are_reported_together(tmp_path):
     assert sorted(problems(tmp_path, text)) == [("queues[0].prefix", 15), ("server.port", 6)]
 
 
+def test_opening_hours_must_open_before_they_close(tmp_path):
+    text = GOOD.replace("[server]", '[hours]\nmonday = "18:30-08:30"\n\n[server]')
+    assert problems(tmp_path, text) == [("hours.monday", 6)]
+
+
 def test_a_syntax_error_gives_the_line(tmp_path):
     assert problems(tmp_path, GOOD.replace('name = "MAC Huánuco"', 'name = "MAC')) == \
         [("(file)", 3)]

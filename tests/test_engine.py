@@ -13,6 +13,7 @@ from tests.helpers import dump
 from turnero import calls, day, floor, tickets, views
 from turnero.attention import current_by_uid
 from turnero.errors import Conflict, InvalidInput
+from turnero.store import Tx
 
 RN_SERVICE, BN_SERVICE, SUNAT_SERVICE = 76, 3, 165
 
@@ -281,14 +282,21 @@ def test_a_day_left_open_overnight_is_closed_before_the_next_opens(open_store_da
 
 # --- atomicity -----------------------------------------------------------------------------
 
+def fail_after_the_event(monkeypatch):
+    """Make every operation fail right after it wrote its change and its event row."""
+    original = Tx.emit
+
+    def emit_then_fail(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        raise RuntimeError("injected")
+    monkeypatch.setattr(Tx, "emit", emit_then_fail)
+
+
 def test_a_failure_inside_issue_leaves_neither_the_ticket_nor_its_event(open_store_day,
                                                                        monkeypatch):
     before = dump(open_store_day)
     sub = open_store_day.bus.subscribe()
-
-    def boom(*a, **k):
-        raise RuntimeError("injected")
-    monkeypatch.setattr(tickets, "ticket_view", boom)
+    fail_after_the_event(monkeypatch)
     with pytest.raises(RuntimeError):
         issue(open_store_day)
     assert dump(open_store_day) == before
@@ -300,10 +308,7 @@ def test_a_failure_inside_call_next_leaves_the_ticket_waiting_and_no_event(open_
     t = issue(open_store_day)
     open_counter(open_store_day)
     before = dump(open_store_day)
-
-    def boom(*a, **k):
-        raise RuntimeError("injected")
-    monkeypatch.setattr(calls, "ticket_view", boom)
+    fail_after_the_event(monkeypatch)
     with pytest.raises(RuntimeError):
         calls.call_next(open_store_day, 1)
     assert dump(open_store_day) == before

@@ -18,7 +18,7 @@ from turnero.day import require_open_day
 from turnero.errors import Conflict, InvalidInput, NotFound
 from turnero.store import Store, Tx
 from turnero.tickets import transfer_row
-from turnero.views import ticket_view
+from turnero.views import current_ticket
 
 OUTCOMES = ("attended", "pending", "not_applicable")
 
@@ -56,26 +56,26 @@ def _current(tx: Tx, counter_id: int) -> tuple[sqlite3.Row, sqlite3.Row]:
     return counter, att.current_by_attention(tx, counter["current"])
 
 
+_HEAD = ("SELECT * FROM (SELECT id, queue, preferential, order_key, slot FROM attentions "
+         "WHERE day = ? AND queue = ? AND status = 'waiting' AND {} LIMIT 1)")
+HEADS_SQL = " UNION ALL ".join(_HEAD.format(cond) for cond in (
+    "preferential = 1 ORDER BY order_key, id",
+    "preferential = 0 AND NOT (slot IS NOT NULL AND slot BETWEEN ? AND ?) "
+    "ORDER BY order_key, id",
+    "preferential = 0 AND slot BETWEEN ? AND ? ORDER BY slot, id"))
+
+
 def _heads(tx: Tx, day: str, queue: str, now: float, rules: policy.QueueRules) -> list[Any]:
     """The few tickets the policy can choose from in one queue: the oldest preferential, the
     oldest normal outside an appointment window, the earliest appointment inside one."""
     lo, hi = now - rules.appointment_late_minutes * 60, now + rules.appointment_early_minutes * 60
-    cols = "SELECT id, queue, preferential, order_key, slot FROM attentions "
-    where = "WHERE day = ? AND queue = ? AND status = 'waiting' "
-    found = [
-        tx.one(cols + where + "AND preferential = 1 ORDER BY order_key, id LIMIT 1",
-               (day, queue)),
-        tx.one(cols + where + "AND preferential = 0 AND NOT (slot IS NOT NULL AND slot "
-               "BETWEEN ? AND ?) ORDER BY order_key, id LIMIT 1", (day, queue, lo, hi)),
-        tx.one(cols + where + "AND preferential = 0 AND slot BETWEEN ? AND ? "
-               "ORDER BY slot, id LIMIT 1", (day, queue, lo, hi)),
-    ]
+    rows = tx.execute(HEADS_SQL, (day, queue, day, queue, lo, hi, day, queue, lo, hi)).fetchall()
     return [policy.Candidate(r["id"], r["queue"], bool(r["preferential"]), r["order_key"],
-                             r["slot"]) for r in found if r is not None]
+                             r["slot"]) for r in rows]
 
 
-def _mark_called(tx: Tx, store: Store, counter: sqlite3.Row, attention_id: int, rule: str,
-                 actor: str | None) -> dict[str, Any]:
+def _mark_called(tx: Tx, counter: sqlite3.Row, attention_id: int, rule: str,
+                 actor: str | None) -> str:
     updated = tx.execute(
         "UPDATE attentions SET status = 'called', called_at = COALESCE(called_at, ?), "
         "last_called_at = ?, counter = ?, agent = ?, rule = ? "
@@ -92,12 +92,12 @@ def _mark_called(tx: Tx, store: Store, counter: sqlite3.Row, attention_id: int, 
             **att.payload(row, rule=rule, counter_name=counter["name"],
                           entity=counter["entity"], entity_name=counter["entity_name"],
                           recalls=0))
-    return ticket_view(tx, store, row, tx.now)
+    return row["uid"]
 
 
 def call_next(store: Store, counter_id: int, *, actor: str | None = None) -> dict | None:
     """Call the ticket the policy chooses for this módulo; None when nobody waits."""
-    def op(tx: Tx) -> dict | None:
+    def op(tx: Tx) -> str | None:
         day = require_open_day(tx, store)
         counter = _ready_counter(tx, counter_id)
         served = tx.execute(
@@ -114,14 +114,15 @@ def call_next(store: Store, counter_id: int, *, actor: str | None = None) -> dic
                                {r["queue"]: r["pref_streak"] for r in served}, now)
         if choice is None:
             return None
-        return _mark_called(tx, store, counter, choice.candidate.id, choice.rule, actor)
-    return store.write(op)
+        return _mark_called(tx, counter, choice.candidate.id, choice.rule, actor)
+    uid = store.write(op)
+    return None if uid is None else current_ticket(store, uid)
 
 
 def call_ticket(store: Store, counter_id: int, uid: str, *,
                 actor: str | None = None) -> dict[str, Any]:
     """Call a given waiting ticket (a supervisor's or asesor's explicit choice)."""
-    def op(tx: Tx) -> dict[str, Any]:
+    def op(tx: Tx) -> str:
         require_open_day(tx, store)
         counter = _ready_counter(tx, counter_id)
         row = att.current_by_uid(tx, uid)
@@ -130,12 +131,12 @@ def call_ticket(store: Store, counter_id: int, uid: str, *,
                       (counter_id, row["queue"])):
             raise Conflict(f"El módulo {counter_id} no atiende la cola {row['queue']}.",
                            "queue_not_served")
-        return _mark_called(tx, store, counter, row["attention_id"], policy.MANUAL, actor)
-    return store.write(op)
+        return _mark_called(tx, counter, row["attention_id"], policy.MANUAL, actor)
+    return current_ticket(store, store.write(op))
 
 
 def recall(store: Store, counter_id: int, *, actor: str | None = None) -> dict[str, Any]:
-    def op(tx: Tx) -> dict[str, Any]:
+    def op(tx: Tx) -> str:
         counter, row = _current(tx, counter_id)
         att.require_status(row, "called", action="volver a llamar")
         tx.execute("UPDATE attentions SET recalls = recalls + 1, last_called_at = ? "
@@ -143,31 +144,31 @@ def recall(store: Store, counter_id: int, *, actor: str | None = None) -> dict[s
         tx.emit("ticket.recalled", actor=actor, counter=counter_id, ticket=row["uid"],
                 **att.payload(row, counter_name=counter["name"], entity=counter["entity"],
                               entity_name=counter["entity_name"], recalls=row["recalls"] + 1))
-        return ticket_view(tx, store, att.current_by_uid(tx, row["uid"]), tx.now)
-    return store.write(op)
+        return row["uid"]
+    return current_ticket(store, store.write(op))
 
 
 def start(store: Store, counter_id: int, *, actor: str | None = None) -> dict[str, Any]:
-    def op(tx: Tx) -> dict[str, Any]:
+    def op(tx: Tx) -> str:
         _, row = _current(tx, counter_id)
         att.require_status(row, "called", action="iniciar la atención de")
         tx.execute("UPDATE attentions SET status = 'serving', started_at = ? WHERE id = ?",
                    (tx.at, row["attention_id"]))
         tx.emit("ticket.started", actor=actor, counter=counter_id, ticket=row["uid"],
                 **att.payload(row))
-        return ticket_view(tx, store, att.current_by_uid(tx, row["uid"]), tx.now)
-    return store.write(op)
+        return row["uid"]
+    return current_ticket(store, store.write(op))
 
 
 def no_show(store: Store, counter_id: int, *, actor: str | None = None) -> dict[str, Any]:
-    def op(tx: Tx) -> dict[str, Any]:
+    def op(tx: Tx) -> str:
         _, row = _current(tx, counter_id)
         att.require_status(row, "called", action="marcar como no presentado")
         att.end_attention(tx, row, "no_show")
         tx.emit("ticket.no_show", actor=actor, counter=counter_id, ticket=row["uid"],
                 **att.payload(row, recalls=row["recalls"]))
-        return ticket_view(tx, store, att.current_by_uid(tx, row["uid"]), tx.now)
-    return store.write(op)
+        return row["uid"]
+    return current_ticket(store, store.write(op))
 
 
 def finish(store: Store, counter_id: int, outcome: Any = "attended", *,
@@ -177,7 +178,7 @@ def finish(store: Store, counter_id: int, outcome: Any = "attended", *,
         raise InvalidInput("outcome debe ser attended, pending o not_applicable.",
                            "invalid_outcome")
 
-    def op(tx: Tx) -> dict[str, Any]:
+    def op(tx: Tx) -> str:
         _, row = _current(tx, counter_id)
         att.require_status(row, "serving", action="finalizar")
         att.end_attention(tx, row, "done", outcome)
@@ -193,16 +194,17 @@ def finish(store: Store, counter_id: int, outcome: Any = "attended", *,
             att.start_step(tx, row, target, key)
             tx.emit("ticket.next_step", actor=actor, ticket=row["uid"],
                     **att.payload(row, to_queue=target["queue"], to_service=target["id"]))
-        return ticket_view(tx, store, att.current_by_uid(tx, row["uid"]), tx.now)
-    return store.write(op)
+        return row["uid"]
+    return current_ticket(store, store.write(op))
 
 
 def transfer_current(store: Store, counter_id: int, *, service_id: Any = None,
                      queue: Any = None, position: str = "arrival",
                      actor: str | None = None) -> dict[str, Any]:
     """Derive the módulo's citizen to another queue (error de triaje or a second trámite)."""
-    def op(tx: Tx) -> dict[str, Any]:
+    def op(tx: Tx) -> str:
         _, row = _current(tx, counter_id)
         att.require_status(row, "called", "serving", action="derivar")
-        return transfer_row(tx, store, row, service_id, queue, position, actor)
-    return store.write(op)
+        transfer_row(tx, row, service_id, queue, position, actor)
+        return row["uid"]
+    return current_ticket(store, store.write(op))

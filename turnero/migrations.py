@@ -97,5 +97,12 @@ def m001_initial(db: Database) -> None:
     """)
 
 
+@migrations()
+def m002_appointment_slot_index(db: Database) -> None:
+    """Lets call-next find the earliest appointment in its window without a scan."""
+    db.execute("CREATE INDEX attentions_slot ON attentions(day, queue, status, preferential, "
+               "slot) WHERE slot IS NOT NULL")
+
+
 def apply(db: Database) -> None:
     migrations.apply(db)

@@ -70,17 +70,18 @@ def choose_in_queue(candidates: Iterable[Candidate], rules: QueueRules, streak: 
         else:
             normals.append(c)
     oldest_normal = min(normals, key=lambda c: (c.order_key, c.id), default=None)
-    if oldest_normal is not None:
-        limit = rules.max_normal_wait_minutes
-        if limit and now - oldest_normal.order_key > limit * 60:
-            return Choice(oldest_normal, MAX_NORMAL_WAIT)
-        if (rules.max_preferential_in_row and streak >= rules.max_preferential_in_row
-                and prefs):
-            return Choice(oldest_normal, PREFERENTIAL_STREAK)
+    first_slot = min(appts, key=lambda c: (c.appointment_at or 0, c.id), default=None)
+    limit = rules.max_normal_wait_minutes
+    if oldest_normal is not None and limit and now - oldest_normal.order_key > limit * 60:
+        return Choice(oldest_normal, MAX_NORMAL_WAIT)
+    if prefs and rules.max_preferential_in_row and streak >= rules.max_preferential_in_row:
+        protected = first_slot or oldest_normal  # any non-preferential ticket breaks the run
+        if protected is not None:
+            return Choice(protected, PREFERENTIAL_STREAK)
     if prefs:
         return Choice(min(prefs, key=lambda c: (c.order_key, c.id)), PREFERENTIAL)
-    if appts:
-        return Choice(min(appts, key=lambda c: (c.appointment_at or 0, c.id)), APPOINTMENT)
+    if first_slot is not None:
+        return Choice(first_slot, APPOINTMENT)
     if oldest_normal is not None:
         return Choice(oldest_normal, ARRIVAL)
     return None

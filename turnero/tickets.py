@@ -14,7 +14,7 @@ from turnero.clock import from_iso
 from turnero.day import require_open_day
 from turnero.errors import Conflict, InvalidInput
 from turnero.store import Store, Tx
-from turnero.views import ticket_view
+from turnero.views import current_ticket
 
 CHANNELS = ("kiosk", "reception", "appointment")
 MAX_VISIT_STEPS = 5
@@ -31,12 +31,11 @@ def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel
     visit = _visit(visit)
     document, name = _text(document, "document", 20), _text(name, "name", 120)
 
-    def op(tx: Tx) -> tuple[dict[str, Any], bool]:
+    def op(tx: Tx) -> tuple[str, bool]:
         if idempotency_key:
             row = tx.one("SELECT uid FROM tickets WHERE idempotency_key = ?", (idempotency_key,))
             if row:
-                current = att.current_by_uid(tx, row["uid"])
-                return ticket_view(tx, store, current, tx.now), False
+                return row["uid"], False
         day = require_open_day(tx, store)
         service = att.service_row(tx, service_id)
         for step in visit:
@@ -75,9 +74,10 @@ def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel
                 **att.payload(row, channel=channel, number=number, visit=visit,
                               entity=service["entity"], appointment=appointment_at is not None,
                               has_document=document is not None))
-        return ticket_view(tx, store, row, tx.now, personal=True), True
+        return uid, True
 
-    return store.write(op)
+    uid, created = store.write(op)
+    return current_ticket(store, uid, personal=True), created
 
 
 def _visit(visit: Any) -> list[int]:
@@ -123,20 +123,20 @@ def _category(tx: Tx, code: Any, appointment_at: datetime | None) -> Any:
 
 def cancel(store: Store, uid: str, *, actor: str | None = None,
            reason: str | None = None) -> dict[str, Any]:
-    def op(tx: Tx) -> dict[str, Any]:
+    def op(tx: Tx) -> None:
         row = att.current_by_uid(tx, uid)
         att.require_status(row, "waiting", "called", action="anular")
         att.end_attention(tx, row, "cancelled")
         tx.emit("ticket.cancelled", actor=actor, ticket=uid, counter=row["counter"],
                 **att.payload(row, reason=_text(reason, "reason", 200)))
-        return ticket_view(tx, store, att.current_by_uid(tx, uid), tx.now, personal=True)
-    return store.write(op)
+    store.write(op)
+    return current_ticket(store, uid, personal=True)
 
 
 def reactivate(store: Store, uid: str, *, position: str = "arrival",
                actor: str | None = None) -> dict[str, Any]:
     """A no-show or cancelled ticket goes back to waiting, the same service day only."""
-    def op(tx: Tx) -> dict[str, Any]:
+    def op(tx: Tx) -> None:
         row = att.current_by_uid(tx, uid)
         att.require_status(row, "no_show", "cancelled", action="reactivar")
         day = require_open_day(tx, store)
@@ -147,13 +147,13 @@ def reactivate(store: Store, uid: str, *, position: str = "arrival",
                    "ended_at = NULL, outcome = NULL WHERE id = ?", (key, row["attention_id"]))
         tx.emit("ticket.reactivated", actor=actor, ticket=uid,
                 **att.payload(row, previous=row["status"], position=position))
-        return ticket_view(tx, store, att.current_by_uid(tx, uid), tx.now, personal=True)
-    return store.write(op)
+    store.write(op)
+    return current_ticket(store, uid, personal=True)
 
 
 def set_priority(store: Store, uid: str, priority: Any, *,
                  actor: str | None = None) -> dict[str, Any]:
-    def op(tx: Tx) -> dict[str, Any]:
+    def op(tx: Tx) -> None:
         row = att.current_by_uid(tx, uid)
         att.require_status(row, "waiting", "called", action="cambiar la categoría de")
         if not isinstance(priority, str):
@@ -169,22 +169,23 @@ def set_priority(store: Store, uid: str, priority: Any, *,
         tx.emit("ticket.priority_changed", actor=actor, ticket=uid,
                 **att.payload(row, previous=row["priority"], priority=new["code"],
                               preferential=bool(new["preferential"])))
-        return ticket_view(tx, store, att.current_by_uid(tx, uid), tx.now, personal=True)
-    return store.write(op)
+    store.write(op)
+    return current_ticket(store, uid, personal=True)
 
 
 def transfer_waiting(store: Store, uid: str, *, service_id: Any = None, queue: Any = None,
                      position: str = "arrival", actor: str | None = None) -> dict[str, Any]:
     """Reception moves a waiting ticket to another entity (triage error)."""
-    def op(tx: Tx) -> dict[str, Any]:
+    def op(tx: Tx) -> None:
         row = att.current_by_uid(tx, uid)
         att.require_status(row, "waiting", action="derivar")
-        return transfer_row(tx, store, row, service_id, queue, position, actor)
-    return store.write(op)
+        transfer_row(tx, row, service_id, queue, position, actor)
+    store.write(op)
+    return current_ticket(store, uid, personal=True)
 
 
-def transfer_row(tx: Tx, store: Store, row: Any, service_id: Any, queue: Any, position: str,
-                 actor: str | None) -> dict[str, Any]:
+def transfer_row(tx: Tx, row: Any, service_id: Any, queue: Any, position: str,
+                 actor: str | None) -> None:
     target = att.target_service(tx, service_id, queue)
     key = att.order_key_for(tx, position, target["queue"], row["day"], _epoch(row["issued_at"]))
     att.end_attention(tx, row, "transferred")
@@ -192,18 +193,17 @@ def transfer_row(tx: Tx, store: Store, row: Any, service_id: Any, queue: Any, po
     tx.emit("ticket.transferred", actor=actor, ticket=row["uid"], counter=row["counter"],
             **att.payload(row, to_queue=target["queue"], to_service=target["id"],
                           position=position))
-    return ticket_view(tx, store, att.current_by_uid(tx, row["uid"]), tx.now, personal=True)
 
 
 def reprint(store: Store, uid: str, *, actor: str | None = None) -> dict[str, Any]:
     """Ask the print worker for another copy; the request itself is the recorded fact."""
-    def op(tx: Tx) -> dict[str, Any]:
+    def op(tx: Tx) -> None:
         row = att.current_by_uid(tx, uid)
         if row["day"] != store.service_day(tx.now):
             raise Conflict("Solo se reimprimen turnos del día.", "other_day")
         tx.emit("ticket.reprint_requested", actor=actor, ticket=uid, **att.payload(row))
-        return ticket_view(tx, store, row, tx.now, personal=True)
-    return store.write(op)
+    store.write(op)
+    return current_ticket(store, uid, personal=True)
 
 
 def rate(store: Store, uid: str, score: Any, *, actor: str | None = None) -> dict[str, Any]:

@@ -51,6 +51,12 @@ def _slot_iso(slot: float | None) -> str | None:
     return None if slot is None else to_iso(datetime.fromtimestamp(slot, UTC))
 
 
+def current_ticket(store: Store, uid: str, *, personal: bool = False) -> dict[str, Any]:
+    """A ticket as it is now, read after the change committed (outside the write lock)."""
+    conn = store.reader()
+    return ticket_view(conn, store, current_by_uid(conn, uid), store.now(), personal=personal)
+
+
 def ticket_by_uid(store: Store, uid: str, *, personal: bool = True) -> dict[str, Any]:
     conn = store.reader()
     row = current_by_uid(conn, uid)

@@ -98,6 +98,7 @@ class Store:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
         self._writer = connect(self.path)
         migrations.apply(Database(self._writer))
         last = self._writer.execute("SELECT MAX(at) FROM events").fetchone()[0]
@@ -138,7 +139,7 @@ class Store:
             conn = connect(self.path)
             conn.execute("PRAGMA query_only=ON")
             self._local.conn = conn
-            with self._lock:
+            with self._readers_lock:  # not the write lock: a new reader never waits on writes
                 self._readers.append(conn)
         return conn
 

@@ -75,22 +75,45 @@ def running(queues: int = QUEUES, counters: int = COUNTERS,
             server.stop()
 
 
+def service_pids(pid: int) -> list[int]:
+    """The server process and its descendants, if any."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+    return found
+
+
 def rss_kib(pid: int) -> tuple[int, int]:
-    """(VmRSS, VmHWM) of a process in KiB, from /proc/<pid>/status."""
-    values = {}
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            key, _, rest = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                values[key] = int(rest.split()[0])
-    return values["VmRSS"], values["VmHWM"]
+    """(RSS, PSS) in KiB of the whole service, from /proc/<pid>/smaps_rollup of each process.
+    Across processes RSS counts shared pages more than once (an upper bound); PSS splits
+    them."""
+    rss = pss = 0
+    for each in service_pids(pid):
+        with open(f"/proc/{each}/smaps_rollup", encoding="ascii") as rollup:
+            for line in rollup:
+                key, _, rest = line.partition(":")
+                if key == "Rss":
+                    rss += int(rest.split()[0])
+                elif key == "Pss":
+                    pss += int(rest.split()[0])
+    return rss, pss
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used, from /proc/<pid>/stat."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds used by the service's processes, from /proc/<pid>/stat."""
+    total = 0.0
+    for each in service_pids(pid):
+        with open(f"/proc/{each}/stat", encoding="ascii") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 # --------------------------------------------------------------------------- client

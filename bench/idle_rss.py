@@ -2,8 +2,8 @@
 
 Per run, on a fresh server: a warm-up of a few hundred requests from 16 concurrent clients
 (tickets issued, health and queue views read, módulos calling and releasing tickets), then
-``--idle`` seconds without traffic, then VmRSS of the server process from /proc/<pid>/status.
-VmHWM (the peak) is printed too.
+``--idle`` seconds without traffic, then the RSS and PSS of the server's processes
+(the server and any child) from /proc/<pid>/smaps_rollup.
 
     .venv/bin/python -m bench.idle_rss [--runs 5] [--idle 2]
 """
@@ -75,16 +75,20 @@ def parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, argv: list[str]) -> list[Figure]:
     cmd = command("idle_rss", argv)
-    rss = Figure("idle_rss", "Idle server RSS after warm-up", "MiB", ("<=", 120), cmd)
+    rss = Figure("idle_rss", "Idle server RSS after warm-up (all its processes)", "MiB",
+                 ("<=", 120), cmd)
+    pss = Figure("idle_pss", "Idle server PSS after warm-up (all its processes)", "MiB", None,
+                 cmd)
     for n in range(1, args.runs + 1):
         with running() as bench:
             requests = warm_up(bench, args.clients, args.tickets, args.counters)
             time.sleep(args.idle)
-            now, peak = rss_kib(bench.pid)
+            now, proportional = rss_kib(bench.pid)
         rss.add(now / MIB)
-        progress(f"idle rss run {n}: VmRSS {now / MIB:.1f} MiB, VmHWM {peak / MIB:.1f} MiB "
+        pss.add(proportional / MIB)
+        progress(f"idle rss run {n}: RSS {now / MIB:.1f} MiB, PSS {proportional / MIB:.1f} MiB "
                  f"after {requests} requests")
-    return [rss]
+    return [rss, pss]
 
 
 def main(argv: list[str] | None = None) -> list[Figure]:

@@ -69,7 +69,8 @@ class LiveServer:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "appliance", "--config", str(self.config),
                  "--state-dir", str(self.state), "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port)], stdout=log, stderr=log, env=env)
+                 "--port", str(self.port)], stdout=log, stderr=log, env=env,
+                start_new_session=True)
         while time.monotonic() - began < timeout:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
@@ -83,16 +84,30 @@ class LiveServer:
         raise TimeoutError("server did not become healthy")
 
     def kill(self) -> None:
+        """SIGKILL to the whole service (supervisor and worker), as a power cut would."""
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+            self._wait_group_gone()
+
+    def _wait_group_gone(self, timeout: float = 10.0) -> None:
+        assert self.proc is not None
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                os.killpg(self.proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.02)
+        raise TimeoutError("server processes did not exit")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+                self.proc.wait(timeout=15)
+                self._wait_group_gone()
+            except (subprocess.TimeoutExpired, TimeoutError):
                 self.kill()
 
     def request(self, method: str, path: str, body: object = None,

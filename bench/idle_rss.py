@@ -28,7 +28,7 @@ from bench.common import (
     running,
 )
 
-MIB = 1024  # VmRSS is in KiB
+MIB = 1024  # /proc reports KiB
 
 
 def warm_up(bench: Bench, clients: int, tickets: int, counters: int) -> int:

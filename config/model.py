@@ -61,8 +61,6 @@ class Server:
     port: int = key(8080, "TCP port of the HTTP server.", minval=1, maxval=65535)
     threads: int = key(128, "Worker threads; each open live stream (TV, módulo) holds one.",
                        minval=4, maxval=1024)
-    public_url: str = key("", "Address printed on tickets' QR codes; empty = derived from "
-                              "the request.")
 
 
 @dataclass(frozen=True)
@@ -185,6 +183,3 @@ class Settings:
     services: tuple[Service, ...]
     counters: tuple[Counter, ...]
     priorities: tuple[Priority, ...]
-
-    def queue(self, code: str) -> Queue:
-        return next(q for q in self.queues if q.code == code)

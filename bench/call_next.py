@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
-import threading
 import time
 
 from bench.common import (
@@ -28,26 +26,21 @@ from bench.common import (
     Bench,
     Client,
     Figure,
+    Latency,
+    arguments,
+    cli,
     command,
     cpu_seconds,
-    emit,
+    crowd,
+    flat,
     issue_many,
-    percentile,
+    ms,
+    open_counters,
+    p50_p99,
     progress,
     rss_kib,
     running,
 )
-
-
-def open_counters(bench: Bench, counters: int) -> None:
-    client = Client(bench.port, bench.staff)
-    try:
-        for n in range(1, counters + 1):
-            status, raw, _ = client.post(f"/api/v1/counters/{n}/open", {})
-            if status != 200:
-                raise RuntimeError(f"open counter {n}: {status} {raw[:200]!r}")
-    finally:
-        client.close()
 
 
 def counters_loop(bench: Bench, counters: int, calls: int, think: float, deadline: float,
@@ -56,59 +49,46 @@ def counters_loop(bench: Bench, counters: int, calls: int, think: float, deadlin
     módulos sharing ``calls`` call-next requests, thinking 0..``think`` s between call-next
     and no-show."""
     per = [calls // counters + (1 if i < calls % counters else 0) for i in range(counters)]
+    rngs = [random.Random(seed * 1000 + i) for i in range(counters)]
     call_lat: list[list[float]] = [[] for _ in range(counters)]
     free_lat: list[list[float]] = [[] for _ in range(counters)]
     outcomes = [{"empty": 0, "errors": 0} for _ in range(counters)]
-    gate = threading.Barrier(counters + 1)
     stop_at = [0.0]
 
-    def work(i: int) -> None:
-        rng = random.Random(seed * 1000 + i)
-        client = Client(bench.port, bench.staff)
-        base = f"/api/v1/counters/{i + 1}"
-        try:
-            gate.wait()
+    def work(i: int, client: Client) -> None:
+        rng, base = rngs[i], f"/api/v1/counters/{i + 1}"
+        if think:
+            time.sleep(rng.uniform(0, think))
+        for _ in range(per[i]):
+            if time.monotonic() > stop_at[0]:
+                return
+            status, _, seconds = client.post(base + "/call-next", {})
+            if status == 204:
+                outcomes[i]["empty"] += 1
+                return
+            if status != 200:
+                outcomes[i]["errors"] += 1
+                continue
+            call_lat[i].append(seconds)
             if think:
                 time.sleep(rng.uniform(0, think))
-            for _ in range(per[i]):
-                if time.monotonic() > stop_at[0]:
-                    return
-                status, _, seconds = client.post(base + "/call-next", {})
-                if status == 204:
-                    outcomes[i]["empty"] += 1
-                    return
-                if status != 200:
-                    outcomes[i]["errors"] += 1
-                    continue
-                call_lat[i].append(seconds)
-                if think:
-                    time.sleep(rng.uniform(0, think))
-                status, _, seconds = client.post(base + "/no-show", {})
-                if status == 200:
-                    free_lat[i].append(seconds)
-                else:
-                    outcomes[i]["errors"] += 1
-        finally:
-            client.close()
+            status, _, seconds = client.post(base + "/no-show", {})
+            if status == 200:
+                free_lat[i].append(seconds)
+            else:
+                outcomes[i]["errors"] += 1
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(counters)]
-    for t in threads:
-        t.start()
-    stop_at[0] = time.monotonic() + deadline
-    gate.wait()
-    began = time.perf_counter()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - began
-    lat = [x for per_ in call_lat for x in per_]
-    frees = [x for per_ in free_lat for x in per_]
+    def release() -> None:
+        stop_at[0] = time.monotonic() + deadline
+
+    wall = crowd(bench.port, bench.staff, counters, work, release)
+    lat = flat(call_lat)
     totals = {k: sum(o[k] for o in outcomes) for k in ("empty", "errors")}
-    return len(lat) / wall, lat, frees, totals
+    return len(lat) / wall, lat, flat(free_lat), totals
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--runs", type=int, default=3)
+    p = arguments(__doc__, runs=3)
     p.add_argument("--counters", type=int, default=COUNTERS)
     p.add_argument("--calls", type=int, default=3000, help="call-next requests per phase")
     p.add_argument("--think-ms", type=float, default=300.0)
@@ -122,18 +102,34 @@ def parser() -> argparse.ArgumentParser:
 
 def single(bench: Bench, calls: int) -> list[float]:
     """call-next latencies of one módulo alone (call-next, no-show, no think)."""
-    client = Client(bench.port, bench.staff)
     lat = []
-    try:
+    with Client(bench.port, bench.staff) as client:
         for _ in range(calls):
             status, _, seconds = client.post("/api/v1/counters/1/call-next", {})
             if status != 200:
                 break
             lat.append(seconds)
             client.post("/api/v1/counters/1/no-show", {})
-    finally:
-        client.close()
     return lat
+
+
+def phase(bench: Bench, args: argparse.Namespace, n: int, name: str, think: float,
+          latency: Latency, rate_figure: Figure, refill: int) -> int:
+    """One many-módulo phase of run ``n``, after topping the queue up by ``refill`` tickets
+    (call-next's cost depends on how many wait); returns how many calls it made."""
+    issue_many(bench, refill, clients=16, deadline=args.deadline)
+    before = cpu_seconds(bench.pid)
+    rate, lat, frees, totals = counters_loop(bench, args.counters, args.calls, think,
+                                             args.deadline, seed=n)
+    cpu = (cpu_seconds(bench.pid) - before) / max(1, len(lat)) * 1000
+    latency.add(lat)
+    rate_figure.add(rate)
+    if totals["empty"] or totals["errors"] or len(lat) < args.calls:
+        latency.p99.notes.append(f"run {n}: {len(lat)} calls, {totals}")
+    progress(f"call-next {name} run {n}: {rate:.0f} calls/s, {p50_p99(lat)}; no-show p99 "
+             f"{ms(frees, 99):.1f} ms; server CPU {cpu:.2f} ms per call-next + no-show; "
+             f"{totals}")
+    return len(lat)
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> list[Figure]:
@@ -141,20 +137,14 @@ def run(args: argparse.Namespace, argv: list[str]) -> list[Figure]:
     m, think = args.counters, args.think_ms
     paced = f"call-next, {m} módulos, think 0–{think:g} ms"
     closed = f"call-next, {m} módulos, closed loop (no think)"
-    alone = "call-next, 1 módulo alone"
-    single_p50 = Figure("call_next.single.p50", f"{alone}: p50 latency", "ms", None, cmd)
-    single_p99 = Figure("call_next.single.p99", f"{alone}: p99 latency", "ms", None, cmd)
-    paced_p50 = Figure("call_next.paced.p50", f"{paced}: p50 latency", "ms", None, cmd)
-    paced_p99 = Figure("call_next.paced.p99", f"{paced}: p99 latency", "ms", ("<=", 25), cmd)
+    single_lat = Latency.of("call_next.single", "call-next, 1 módulo alone", cmd)
+    paced_lat = Latency.of("call_next.paced", paced, cmd, ("<=", 25))
     paced_rate = Figure("call_next.paced.rate", f"{paced}: calls achieved", "calls/s", None,
                         cmd)
-    closed_p50 = Figure("call_next.closed.p50", f"{closed}: p50 latency", "ms", None, cmd)
-    closed_p99 = Figure("call_next.closed.p99", f"{closed}: p99 latency", "ms", None, cmd)
+    closed_lat = Latency.of("call_next.closed", closed, cmd)
     closed_rate = Figure("call_next.closed.rate", f"{closed}: calls achieved", "calls/s",
                          None, cmd)
     rss = Figure("call_next.rss", "Server RSS after the call-next load", "MiB", None, cmd)
-    figures = [single_p50, single_p99, paced_p50, paced_p99, paced_rate, closed_p50,
-               closed_p99, closed_rate, rss]
     waiting = max(args.tickets, args.calls + m)
     for n in range(1, args.runs + 1):
         with running(counters=m) as bench:
@@ -162,50 +152,20 @@ def run(args: argparse.Namespace, argv: list[str]) -> list[Figure]:
             if made < waiting:
                 raise RuntimeError(f"only {made} of {waiting} tickets issued")
             open_counters(bench, m)
-            # Every phase starts with ``waiting`` tickets waiting: call-next's cost depends
-            # on how many wait, so each phase is topped up to the same queue length.
+            # Every phase starts with ``waiting`` tickets waiting: each tops the queue up by
+            # what the phase before it called.
             lat = single(bench, args.single_calls)
-            single_p50.add(percentile(lat, 50) * 1000)
-            single_p99.add(percentile(lat, 99) * 1000)
-            progress(f"call-next alone run {n}: p50 {percentile(lat, 50) * 1000:.2f} ms "
-                     f"p99 {percentile(lat, 99) * 1000:.2f} ms ({waiting} waiting)")
-            issue_many(bench, len(lat), clients=16, deadline=args.deadline)
-            before = cpu_seconds(bench.pid)
-            rate, lat, frees, totals = counters_loop(bench, m, args.calls, think / 1000,
-                                                     args.deadline, seed=n)
-            cpu = (cpu_seconds(bench.pid) - before) / max(1, len(lat)) * 1000
-            paced_p50.add(percentile(lat, 50) * 1000)
-            paced_p99.add(percentile(lat, 99) * 1000)
-            paced_rate.add(rate)
-            if totals["empty"] or totals["errors"] or len(lat) < args.calls:
-                paced_p99.notes.append(f"run {n}: {len(lat)} calls, {totals}")
-            progress(f"call-next paced run {n}: {rate:.0f} calls/s, p50 "
-                     f"{percentile(lat, 50) * 1000:.1f} ms p99 {percentile(lat, 99) * 1000:.1f}"
-                     f" ms; no-show p99 {percentile(frees, 99) * 1000:.1f} ms; server CPU "
-                     f"{cpu:.2f} ms per call-next + no-show; {totals}")
-            issue_many(bench, len(lat), clients=16, deadline=args.deadline)
-            before = cpu_seconds(bench.pid)
-            rate, lat, frees, totals = counters_loop(bench, m, args.calls, 0.0, args.deadline,
-                                                     seed=n)
-            cpu = (cpu_seconds(bench.pid) - before) / max(1, len(lat)) * 1000
-            closed_p50.add(percentile(lat, 50) * 1000)
-            closed_p99.add(percentile(lat, 99) * 1000)
-            closed_rate.add(rate)
-            if totals["empty"] or totals["errors"] or len(lat) < args.calls:
-                closed_p99.notes.append(f"run {n}: {len(lat)} calls, {totals}")
-            progress(f"call-next closed run {n}: {rate:.0f} calls/s, p50 "
-                     f"{percentile(lat, 50) * 1000:.1f} ms p99 {percentile(lat, 99) * 1000:.1f}"
-                     f" ms; no-show p99 {percentile(frees, 99) * 1000:.1f} ms; server CPU "
-                     f"{cpu:.2f} ms per call-next + no-show; {totals}")
+            single_lat.add(lat)
+            progress(f"call-next alone run {n}: {p50_p99(lat, digits=2)} ({waiting} waiting)")
+            called = phase(bench, args, n, "paced", think / 1000, paced_lat, paced_rate,
+                           refill=len(lat))
+            phase(bench, args, n, "closed", 0.0, closed_lat, closed_rate, refill=called)
             rss.add(rss_kib(bench.pid)[0] / 1024)
-    return figures
+    return [*single_lat, *paced_lat, paced_rate, *closed_lat, closed_rate, rss]
 
 
 def main(argv: list[str] | None = None) -> list[Figure]:
-    argv = sys.argv[1:] if argv is None else argv
-    figures = run(parser().parse_args(argv), argv)
-    emit(figures)
-    return figures
+    return cli(run, parser(), argv)
 
 
 if __name__ == "__main__":

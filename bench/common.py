@@ -1,12 +1,14 @@
-"""Shared pieces of the benchmarks: a live server on a temporary state dir, a keep-alive
-HTTP client that times its requests, percentiles, and the figure records the scripts print
-as JSON lines and ``bench.run_all`` turns into RESULTS.md.
+"""Shared pieces of the benchmarks, so each script holds only its load model: a live server
+on a temporary state dir, a keep-alive HTTP client that times its requests, the thread crowd
+that drives it, percentiles, the figure records the scripts print as JSON lines (and
+``bench.run_all`` turns into RESULTS.md), and the scripts' command-line plumbing.
 
 Everything talks to 127.0.0.1 only. Every load loop is bounded by a count and a deadline.
 """
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
 import os
@@ -15,7 +17,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,37 +122,36 @@ def cpu_seconds(pid: int) -> float:
 
 
 class Client:
-    """One keep-alive connection (one kiosk, one módulo); reconnects after an error."""
+    """One keep-alive connection (one kiosk, one módulo); reconnects after an error. A context
+    manager, so every load thread closes its connection however it ends."""
 
     def __init__(self, port: int, headers: dict[str, str], timeout: float = 30.0) -> None:
         self.port, self.timeout = port, timeout
         self.headers = {"Content-Type": "application/json", **headers}
         self.conn: http.client.HTTPConnection | None = None
 
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def post(self, path: str, body: object | None = None) -> tuple[int, bytes, float]:
         """(status, body, seconds); status 0 means a connection error."""
         data = json.dumps(body).encode() if body is not None else b""
-        began = time.perf_counter()
-        try:
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port,
-                                                       timeout=self.timeout)
-            self.conn.request("POST", path, body=data, headers=self.headers)
-            response = self.conn.getresponse()
-            raw = response.read()
-            status = response.status
-        except (OSError, http.client.HTTPException):
-            self.close()
-            status, raw = 0, b""
-        return status, raw, time.perf_counter() - began
+        return self._send("POST", path, data)
 
     def get(self, path: str) -> tuple[int, bytes, float]:
+        return self._send("GET", path, None)
+
+    def _send(self, method: str, path: str, data: bytes | None) -> tuple[int, bytes, float]:
+        """The timed exchange: from sending (connecting if needed) to the body read."""
         began = time.perf_counter()
         try:
             if self.conn is None:
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port,
                                                        timeout=self.timeout)
-            self.conn.request("GET", path, headers=self.headers)
+            self.conn.request(method, path, body=data, headers=self.headers)
             response = self.conn.getresponse()
             raw = response.read()
             status = response.status
@@ -165,31 +166,79 @@ class Client:
             self.conn = None
 
 
-def issue_many(bench: Bench, total: int, clients: int = 16, queues: int = QUEUES,
-               deadline: float = 120.0) -> int:
-    """Issue ``total`` tickets round-robin over the queues with ``clients`` threads as fast
-    as they go (no timing kept); returns how many were created."""
-    created = [0] * clients
-    stop_at = time.monotonic() + deadline
+def crowd(port: int, headers: dict[str, str], count: int, work: Callable[[int, Client], None],
+          release: Callable[[], float | None] | None = None) -> float:
+    """Run ``work(i, client)`` for each i < ``count`` on a thread of its own with its own
+    connection; returns wall seconds until the last thread ends.
 
-    def work(i: int) -> None:
-        client = Client(bench.port, bench.kiosk)
-        try:
-            for k in range(i, total, clients):
-                if time.monotonic() > stop_at:
-                    return
-                status, _, _ = client.post("/api/v1/tickets", {"service_id": 1 + k % queues})
-                if status == 201:
-                    created[i] += 1
-        finally:
-            client.close()
+    With ``release`` the threads wait at a barrier until all exist and ``release()`` has set
+    the deadline or schedule, so thread start-up is not measured; the wall time then runs
+    from the origin (perf_counter) that ``release()`` returns, or from the release itself
+    when it returns None."""
+    gate = threading.Barrier(count + 1) if release is not None else None
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
+    def thread(i: int) -> None:
+        with Client(port, headers) as client:
+            if gate is not None:
+                gate.wait()
+            work(i, client)
+
+    threads = [threading.Thread(target=thread, args=(i,)) for i in range(count)]
     for t in threads:
         t.start()
+    origin = release() if release is not None else None
+    if gate is not None:
+        gate.wait()
+    began = time.perf_counter() if origin is None else origin
     for t in threads:
         t.join()
-    return sum(created)
+    return time.perf_counter() - began
+
+
+def flat(per_client: list[list[float]]) -> list[float]:
+    return [x for per in per_client for x in per]
+
+
+def issue_flat_out(bench: Bench, total: int, clients: int = 16, queues: int = QUEUES,
+                   deadline: float = 120.0,
+                   timed: bool = False) -> tuple[float, list[float], int]:
+    """``clients`` threads issue ``total`` tickets round-robin over the queues as fast as they
+    go: (wall seconds, latencies of the tickets created, errors). ``timed`` holds the threads
+    at a barrier and starts the deadline and the clock when all are ready."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    stop_at = [time.monotonic() + deadline]
+
+    def work(i: int, client: Client) -> None:
+        for k in range(i, total, clients):
+            if time.monotonic() > stop_at[0]:
+                return
+            status, _, seconds = client.post("/api/v1/tickets", {"service_id": 1 + k % queues})
+            if status == 201:
+                latencies[i].append(seconds)
+            else:
+                errors[i] += 1
+
+    def release() -> None:
+        stop_at[0] = time.monotonic() + deadline
+
+    wall = crowd(bench.port, bench.kiosk, clients, work, release if timed else None)
+    return wall, flat(latencies), sum(errors)
+
+
+def issue_many(bench: Bench, total: int, clients: int = 16, queues: int = QUEUES,
+               deadline: float = 120.0) -> int:
+    """Issue ``total`` tickets to fill the queues (not timed); returns how many were created."""
+    return len(issue_flat_out(bench, total, clients, queues, deadline)[1])
+
+
+def open_counters(bench: Bench, counters: int) -> None:
+    """Open módulos 1..``counters``, so they can call; any failure stops the benchmark."""
+    with Client(bench.port, bench.staff) as client:
+        for n in range(1, counters + 1):
+            status, raw, _ = client.post(f"/api/v1/counters/{n}/open", {})
+            if status != 200:
+                raise RuntimeError(f"open counter {n}: {status} {raw[:200]!r}")
 
 
 # --------------------------------------------------------------------------- figures
@@ -249,6 +298,37 @@ class Figure:
                 "command": self.command, "notes": self.notes}
 
 
+def ms(seconds: list[float], q: float) -> float:
+    """The q-th percentile of latencies in seconds, in milliseconds."""
+    return percentile(seconds, q) * 1000
+
+
+def p50_p99(seconds: list[float], digits: int = 1) -> str:
+    """The progress-line text of a latency sample."""
+    return f"p50 {ms(seconds, 50):.{digits}f} ms p99 {ms(seconds, 99):.{digits}f} ms"
+
+
+@dataclass
+class Latency:
+    """The p50 and p99 figures (ms) of one phase; a target applies to the p99 only."""
+
+    p50: Figure
+    p99: Figure
+
+    @classmethod
+    def of(cls, key: str, label: str, cmd: str,
+           target: tuple[str, float] | None = None) -> Latency:
+        return cls(Figure(f"{key}.p50", f"{label}: p50 latency", "ms", None, cmd),
+                   Figure(f"{key}.p99", f"{label}: p99 latency", "ms", target, cmd))
+
+    def add(self, seconds: list[float]) -> None:
+        self.p50.add(ms(seconds, 50))
+        self.p99.add(ms(seconds, 99))
+
+    def __iter__(self) -> Iterator[Figure]:
+        return iter((self.p50, self.p99))
+
+
 def fmt(value: float) -> str:
     if value != value:  # NaN
         return "n/a"
@@ -277,3 +357,23 @@ def command(module: str, argv: list[str]) -> str:
 
 def cpu_count() -> int:
     return os.cpu_count() or 1
+
+
+# --------------------------------------------------------------------------- scripts
+
+
+def arguments(doc: str, runs: int) -> argparse.ArgumentParser:
+    """A script's parser: described by its docstring's first paragraph, with ``--runs``."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("--runs", type=int, default=runs)
+    return p
+
+
+def cli(run: Callable[[argparse.Namespace, list[str]], list[Figure]],
+        parser: argparse.ArgumentParser, argv: list[str] | None) -> list[Figure]:
+    """A script's ``main``: parse, measure, print the figures as JSON lines. ``run`` gets the
+    raw argv too, to repeat it in each figure's command."""
+    argv = sys.argv[1:] if argv is None else argv
+    figures = run(parser.parse_args(argv), argv)
+    emit(figures)
+    return figures

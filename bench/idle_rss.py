@@ -11,18 +11,18 @@ Per run, on a fresh server: a warm-up of a few hundred requests from 16 concurre
 from __future__ import annotations
 
 import argparse
-import sys
-import threading
 import time
 
-from bench.call_next import open_counters
 from bench.common import (
     Bench,
     Client,
     Figure,
+    arguments,
+    cli,
     command,
-    emit,
+    crowd,
     issue_many,
+    open_counters,
     progress,
     rss_kib,
     running,
@@ -37,10 +37,8 @@ def warm_up(bench: Bench, clients: int, tickets: int, counters: int) -> int:
     open_counters(bench, counters)
     sent = [0] * clients
 
-    def work(i: int) -> None:
-        staff = Client(bench.port, bench.staff)
-        kiosk = Client(bench.port, bench.kiosk)
-        try:
+    def work(i: int, staff: Client) -> None:
+        with Client(bench.port, bench.kiosk) as kiosk:
             for _ in range(5):
                 kiosk.get("/api/v1/health")
                 staff.get("/api/v1/queues")
@@ -51,21 +49,13 @@ def warm_up(bench: Bench, clients: int, tickets: int, counters: int) -> int:
                     staff.post(f"/api/v1/counters/{i + 1}/call-next", {})
                     staff.post(f"/api/v1/counters/{i + 1}/no-show", {})
                     sent[i] += 2
-        finally:
-            staff.close()
-            kiosk.close()
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    crowd(bench.port, bench.staff, clients, work)
     return tickets + counters + sum(sent)
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--runs", type=int, default=5)
+    p = arguments(__doc__, runs=5)
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--tickets", type=int, default=200, help="tickets issued in the warm-up")
     p.add_argument("--counters", type=int, default=8, help="módulos calling in the warm-up")
@@ -92,10 +82,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> list[Figure]:
 
 
 def main(argv: list[str] | None = None) -> list[Figure]:
-    argv = sys.argv[1:] if argv is None else argv
-    figures = run(parser().parse_args(argv), argv)
-    emit(figures)
-    return figures
+    return cli(run, parser(), argv)
 
 
 if __name__ == "__main__":

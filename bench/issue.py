@@ -17,18 +17,25 @@ client, so every waitress thread has opened its SQLite reader):
 from __future__ import annotations
 
 import argparse
-import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from bench.common import (
     QUEUES,
     Bench,
     Client,
     Figure,
+    Latency,
+    arguments,
+    cli,
     command,
-    emit,
+    crowd,
+    flat,
+    issue_flat_out,
     issue_many,
-    percentile,
+    ms,
+    p50_p99,
     progress,
     running,
 )
@@ -36,41 +43,20 @@ from bench.common import (
 WARMUP_PER_CLIENT = 20
 
 
+@contextmanager
+def warmed(clients: int) -> Iterator[Bench]:
+    """A fresh server after the unmeasured warm-up, so every waitress thread has its reader."""
+    with running() as bench:
+        issue_many(bench, WARMUP_PER_CLIENT * clients, clients=clients)
+        yield bench
+
+
 def closed_loop(bench: Bench, clients: int, total: int,
                 deadline: float) -> tuple[float, list[float], int]:
     """(tickets/s, latencies in s, errors) of ``clients`` threads issuing flat out."""
-    latencies: list[list[float]] = [[] for _ in range(clients)]
-    errors = [0] * clients
-    gate = threading.Barrier(clients + 1)
-    stop_at = [0.0]
-
-    def work(i: int) -> None:
-        client = Client(bench.port, bench.kiosk)
-        try:
-            gate.wait()
-            for k in range(i, total, clients):
-                if time.monotonic() > stop_at[0]:
-                    return
-                status, _, seconds = client.post("/api/v1/tickets",
-                                                 {"service_id": 1 + k % QUEUES})
-                if status == 201:
-                    latencies[i].append(seconds)
-                else:
-                    errors[i] += 1
-        finally:
-            client.close()
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    stop_at[0] = time.monotonic() + deadline
-    gate.wait()
-    began = time.perf_counter()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - began
-    flat = [x for per in latencies for x in per]
-    return len(flat) / wall, flat, sum(errors)
+    wall, latencies, errors = issue_flat_out(bench, total, clients, deadline=deadline,
+                                             timed=True)
+    return len(latencies) / wall, latencies, errors
 
 
 def open_loop(bench: Bench, clients: int, total: int, rate: float,
@@ -80,46 +66,34 @@ def open_loop(bench: Bench, clients: int, total: int, rate: float,
     from_schedule: list[list[float]] = [[] for _ in range(clients)]
     from_send: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
-    gate = threading.Barrier(clients + 1)
     t0 = [0.0]
 
-    def work(i: int) -> None:
-        client = Client(bench.port, bench.kiosk)
-        try:
-            gate.wait()
-            for k in range(i, total, clients):
-                due = t0[0] + k / rate
-                if due - t0[0] > deadline:
-                    return
-                wait = due - time.perf_counter()
-                if wait > 0:
-                    time.sleep(wait)
-                status, _, seconds = client.post("/api/v1/tickets",
-                                                 {"service_id": 1 + k % QUEUES})
-                if status == 201:
-                    from_schedule[i].append(time.perf_counter() - due)
-                    from_send[i].append(seconds)
-                else:
-                    errors[i] += 1
-        finally:
-            client.close()
+    def work(i: int, client: Client) -> None:
+        for k in range(i, total, clients):
+            due = t0[0] + k / rate
+            if due - t0[0] > deadline:
+                return
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            status, _, seconds = client.post("/api/v1/tickets", {"service_id": 1 + k % QUEUES})
+            if status == 201:
+                from_schedule[i].append(time.perf_counter() - due)
+                from_send[i].append(seconds)
+            else:
+                errors[i] += 1
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    t0[0] = time.perf_counter() + 0.05
-    gate.wait()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0[0]
-    flat = [x for per in from_schedule for x in per]
-    sent = [x for per in from_send for x in per]
-    return len(flat) / wall, flat, sent, sum(errors)
+    def release() -> float:
+        t0[0] = time.perf_counter() + 0.05
+        return t0[0]
+
+    wall = crowd(bench.port, bench.kiosk, clients, work, release)
+    scheduled = flat(from_schedule)
+    return len(scheduled) / wall, scheduled, flat(from_send), sum(errors)
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--runs", type=int, default=3)
+    p = arguments(__doc__, runs=3)
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--tickets", type=int, default=4000, help="closed loop, per run")
     p.add_argument("--rate", type=float, default=300.0, help="open loop offered tickets/s")
@@ -128,55 +102,41 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def record(rate: Figure, latency: Latency, n: int, achieved: float, lat: list[float],
+           errors: int, expected: int) -> None:
+    """One run's figures of a mode; a run with errors or fewer tickets gets a note."""
+    rate.add(achieved)
+    latency.add(lat)
+    if errors or len(lat) < expected:
+        rate.notes.append(f"run {n}: {len(lat)} ok, {errors} errors")
+
+
 def run(args: argparse.Namespace, argv: list[str]) -> list[Figure]:
     cmd = command("issue", argv)
     c = args.clients
-    throughput = Figure("issue.closed.throughput", f"Issue, closed loop {c} clients: throughput",
-                        "tickets/s", (">=", 300), cmd)
-    closed_p50 = Figure("issue.closed.p50", f"Issue, closed loop {c} clients: p50 latency",
-                        "ms", None, cmd)
-    closed_p99 = Figure("issue.closed.p99", f"Issue, closed loop {c} clients: p99 latency",
-                        "ms", ("<=", 25), cmd)
-    rate = Figure("issue.open.rate", f"Issue, open loop {c} clients at {args.rate:g}/s: "
-                  "achieved rate", "tickets/s", None, cmd)
-    open_p50 = Figure("issue.open.p50", f"Issue, open loop {c} clients at {args.rate:g}/s: "
-                      "p50 latency", "ms", None, cmd)
-    open_p99 = Figure("issue.open.p99", f"Issue, open loop {c} clients at {args.rate:g}/s: "
-                      "p99 latency", "ms", ("<=", 25), cmd)
-    figures = [throughput, closed_p50, closed_p99, rate, open_p50, open_p99]
+    closed = f"Issue, closed loop {c} clients"
+    paced = f"Issue, open loop {c} clients at {args.rate:g}/s"
+    throughput = Figure("issue.closed.throughput", f"{closed}: throughput", "tickets/s",
+                        (">=", 300), cmd)
+    closed_lat = Latency.of("issue.closed", closed, cmd, ("<=", 25))
+    rate = Figure("issue.open.rate", f"{paced}: achieved rate", "tickets/s", None, cmd)
+    open_lat = Latency.of("issue.open", paced, cmd, ("<=", 25))
     for n in range(1, args.runs + 1):
-        with running() as bench:
-            issue_many(bench, WARMUP_PER_CLIENT * c, clients=c)
+        with warmed(c) as bench:
             tps, lat, errors = closed_loop(bench, c, args.tickets, args.deadline)
-        throughput.add(tps)
-        closed_p50.add(percentile(lat, 50) * 1000)
-        closed_p99.add(percentile(lat, 99) * 1000)
-        if errors or len(lat) < args.tickets:
-            throughput.notes.append(f"run {n}: {len(lat)} ok, {errors} errors")
-        progress(f"issue closed run {n}: {tps:.0f}/s p50 {percentile(lat, 50) * 1000:.1f} ms "
-                 f"p99 {percentile(lat, 99) * 1000:.1f} ms, {errors} errors")
-        with running() as bench:
-            issue_many(bench, WARMUP_PER_CLIENT * c, clients=c)
+        record(throughput, closed_lat, n, tps, lat, errors, args.tickets)
+        progress(f"issue closed run {n}: {tps:.0f}/s {p50_p99(lat)}, {errors} errors")
+        with warmed(c) as bench:
             achieved, lat, sent, errors = open_loop(bench, c, args.paced_tickets, args.rate,
                                                     args.deadline)
-        rate.add(achieved)
-        open_p50.add(percentile(lat, 50) * 1000)
-        open_p99.add(percentile(lat, 99) * 1000)
-        if errors or len(lat) < args.paced_tickets:
-            rate.notes.append(f"run {n}: {len(lat)} ok, {errors} errors")
-        progress(f"issue open run {n}: {achieved:.0f}/s p50 {percentile(lat, 50) * 1000:.1f} "
-                 f"ms p99 {percentile(lat, 99) * 1000:.1f} ms (from send: p99 "
-                 f"{percentile(sent, 99) * 1000:.1f} ms), {errors} errors")
-    return figures
+        record(rate, open_lat, n, achieved, lat, errors, args.paced_tickets)
+        progress(f"issue open run {n}: {achieved:.0f}/s {p50_p99(lat)} (from send: p99 "
+                 f"{ms(sent, 99):.1f} ms), {errors} errors")
+    return [throughput, *closed_lat, rate, *open_lat]
 
 
 def main(argv: list[str] | None = None) -> list[Figure]:
-    import sys
-
-    argv = sys.argv[1:] if argv is None else argv
-    figures = run(parser().parse_args(argv), argv)
-    emit(figures)
-    return figures
+    return cli(run, parser(), argv)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import call_next, idle_rss, issue, startup
-from bench.common import Figure, emit, fmt, progress
+from bench.common import Figure, cpu_count, emit, fmt, progress
 
 BENCHMARKS = (issue, call_next, idle_rss, startup)
 DISTURBED = 5.0  # % of all cores used by other processes that makes a benchmark run again
@@ -67,7 +67,7 @@ def wait_quiet(limit: float = 60.0, window: float = 2.0, share: float = 0.05) ->
     """Wait (at most ``limit`` s) until the machine is idle: benchmarks on a shared machine
     measure its other load too. Goes on regardless after ``limit``; the report then shows
     how much CPU other processes took."""
-    cores = os.cpu_count() or 1
+    cores = cpu_count()
     stop_at = time.monotonic() + limit
     while time.monotonic() < stop_at:
         busy = busy_seconds()
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     began, t0 = datetime.now(UTC), time.monotonic()
     figures: list[Figure] = []
     others: list[tuple[str, float]] = []
-    cores = os.cpu_count() or 1
+    cores = cpu_count()
     for module in BENCHMARKS:
         name = module.__name__.rsplit(".", 1)[-1]
         kept: tuple[float, list[Figure]] | None = None

@@ -13,30 +13,33 @@ database file is in the OS page cache; a cold boot of the appliance adds the dis
 from __future__ import annotations
 
 import argparse
-import sys
-import tempfile
-from pathlib import Path
 
-from bench.call_next import open_counters
-from bench.common import Bench, Client, Figure, command, emit, issue_many, new_state, progress
+from bench.common import (
+    Bench,
+    Client,
+    Figure,
+    arguments,
+    cli,
+    command,
+    issue_many,
+    open_counters,
+    progress,
+    running,
+)
 
 
 def make_data(bench: Bench, tickets: int, calls: int, counters: int) -> None:
     issue_many(bench, tickets, clients=16)
     open_counters(bench, counters)
-    client = Client(bench.port, bench.staff)
-    try:
+    with Client(bench.port, bench.staff) as client:
         for k in range(calls):
             base = f"/api/v1/counters/{1 + k % counters}"
             client.post(base + "/call-next", {})
             client.post(base + "/no-show", {})
-    finally:
-        client.close()
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--runs", type=int, default=5)
+    p = arguments(__doc__, runs=5)
     p.add_argument("--tickets", type=int, default=2000, help="tickets in the state dir")
     p.add_argument("--calls", type=int, default=500, help="of which called and released")
     return p
@@ -48,37 +51,24 @@ def run(args: argparse.Namespace, argv: list[str]) -> list[Figure]:
                    ("<=", 3), cmd)
     crash = Figure("startup.crash", "Start to healthy (existing data, after SIGKILL)", "s",
                    None, cmd)
-    with tempfile.TemporaryDirectory(prefix="mt-bench-") as tmp:
-        server = new_state(Path(tmp))
-        token, _ = server.setup()
-        try:
-            first = server.start()
-            staff = server.login()
-            status, data = server.request("POST", "/api/v1/day/open", {}, staff)
-            if status != 200:
-                raise RuntimeError(f"day/open answered {status}: {data}")
-            bench = Bench(server, {"Authorization": f"Bearer {token}"}, staff, first)
-            make_data(bench, args.tickets, args.calls, counters=10)
+    with running() as bench:
+        make_data(bench, args.tickets, args.calls, counters=10)
+        server = bench.server
+        server.stop()
+        for n in range(1, args.runs + 1):
+            seconds = server.start()
+            clean.add(seconds)
+            server.kill()
+            recovered = server.start()
+            crash.add(recovered)
             server.stop()
-            for n in range(1, args.runs + 1):
-                seconds = server.start()
-                clean.add(seconds)
-                server.kill()
-                recovered = server.start()
-                crash.add(recovered)
-                server.stop()
-                progress(f"startup run {n}: {seconds:.3f} s after clean stop, "
-                         f"{recovered:.3f} s after SIGKILL")
-        finally:
-            server.stop()
+            progress(f"startup run {n}: {seconds:.3f} s after clean stop, "
+                     f"{recovered:.3f} s after SIGKILL")
     return [clean, crash]
 
 
 def main(argv: list[str] | None = None) -> list[Figure]:
-    argv = sys.argv[1:] if argv is None else argv
-    figures = run(parser().parse_args(argv), argv)
-    emit(figures)
-    return figures
+    return cli(run, parser(), argv)
 
 
 if __name__ == "__main__":

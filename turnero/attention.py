@@ -22,8 +22,11 @@ SELECT t.id AS ticket_id, t.uid, t.token, t.day, t.label, t.number, t.number_que
        t.priority, t.channel, t.issued_at, t.visit, t.document, t.name,
        a.id AS attention_id, a.step, a.queue, a.service, a.status, a.preferential,
        a.order_key, a.slot, a.entered_at, a.called_at, a.last_called_at, a.recalls,
-       a.counter, a.agent, a.rule, a.started_at, a.ended_at, a.outcome
+       a.counter, a.agent, a.rule, a.started_at, a.ended_at, a.outcome,
+       s.name AS service_name, q.entity, e.short_name AS entity_name, c.name AS counter_name
 FROM tickets t JOIN attentions a ON a.ticket = t.id
+JOIN services s ON s.id = a.service JOIN queues q ON q.code = a.queue
+JOIN entities e ON e.code = q.entity LEFT JOIN counters c ON c.id = a.counter
 WHERE a.step = (SELECT MAX(step) FROM attentions WHERE ticket = t.id)
 """
 

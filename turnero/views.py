@@ -18,24 +18,18 @@ Conn = sqlite3.Connection | Tx
 
 def ticket_view(conn: Conn, store: Store, row: sqlite3.Row, now: datetime, *,
                 personal: bool = False) -> dict[str, Any]:
-    names = conn.execute(
-        "SELECT s.name AS service_name, q.entity, e.short_name AS entity_name, "
-        "p.preferential AS pref_category, c.name AS counter_name "
-        "FROM services s JOIN queues q ON q.code = s.queue JOIN entities e ON e.code = q.entity "
-        "JOIN priorities p ON p.code = ? LEFT JOIN counters c ON c.id = ? WHERE s.id = ?",
-        (row["priority"], row["counter"], row["service"])).fetchone()
     view: dict[str, Any] = {
         "uid": row["uid"], "label": row["label"], "number": row["number"],
         "day": row["day"], "status": row["status"], "step": row["step"],
         "queue": row["queue"], "service_id": row["service"],
-        "service_name": names["service_name"], "entity": names["entity"],
-        "entity_name": names["entity_name"], "priority": row["priority"],
+        "service_name": row["service_name"], "entity": row["entity"],
+        "entity_name": row["entity_name"], "priority": row["priority"],
         "preferential": bool(row["preferential"]), "channel": row["channel"],
         "visit": json.loads(row["visit"]), "issued_at": row["issued_at"],
         "appointment_at": _slot_iso(row["slot"]),
         "called_at": row["called_at"], "started_at": row["started_at"],
         "ended_at": row["ended_at"], "recalls": row["recalls"], "counter": row["counter"],
-        "counter_name": names["counter_name"], "outcome": row["outcome"],
+        "counter_name": row["counter_name"], "outcome": row["outcome"],
         "status_url": f"/t/{row['token']}", "token": row["token"],
         "ahead": None, "estimated_wait_minutes": None,
     }

@@ -34,7 +34,9 @@ def _act(counter_id: int, fn: Callable[..., Any], **kwargs: Any) -> Response:
 @bp.get("")
 @require(*STAFF, "display")
 def index() -> Response:
-    return jsonify({"counters": views.counter_views(get_store())})
+    who = principal()
+    staff = who is not None and who.kind == "user"
+    return jsonify({"counters": views.counter_views(get_store(), staff=staff)})
 
 
 @bp.post("/<int:counter_id>/open")

@@ -41,7 +41,7 @@ def stream() -> Response:
     staff = who is not None and who.kind == "user"
     heartbeat = float(current_app.config.get("SSE_HEARTBEAT_SECONDS", 15))
     sub = s.bus.subscribe()
-    snapshot = views.snapshot(s)
+    snapshot = views.snapshot(s, staff=staff)
 
     def generate() -> Iterator[str]:
         try:

@@ -247,3 +247,18 @@ def test_stream_sends_a_snapshot_then_each_event(app, display_token, kiosk):
     assert "event: ticket.issued" in event and '"label":"RN-002"' in event
     assert '"actor"' not in event  # a TV is not told who did what
     response.close()
+
+
+def test_tvs_are_not_told_which_asesor_staffs_a_modulo(app, login, display_token):
+    login("asesor.reniec").post("/api/v1/counters/1/open")
+    tv = app.test_client()
+    headers = {"Authorization": f"Bearer {display_token}"}
+    counters = tv.get("/api/v1/counters", headers=headers).get_json()["counters"]
+    assert counters[0]["status"] == "open" and counters[0]["agent"] is None
+    staff = login("supervisor").get("/api/v1/counters").get_json()["counters"]
+    assert staff[0]["agent"] == "asesor.reniec"
+    stream = tv.get("/api/v1/stream", headers=headers, buffered=False)
+    frames = iter(stream.response)
+    next(frames)
+    assert "asesor.reniec" not in next(frames).decode()
+    stream.close()

@@ -121,7 +121,8 @@ def queue_stats(store: Store) -> list[dict[str, Any]]:
     return out
 
 
-def counter_views(store: Store) -> list[dict[str, Any]]:
+def counter_views(store: Store, *, staff: bool = True) -> list[dict[str, Any]]:
+    """Every módulo with its state; who staffs it is shown to staff only."""
     conn = store.reader()
     out = []
     for c in conn.execute(
@@ -135,7 +136,8 @@ def counter_views(store: Store) -> list[dict[str, Any]]:
                        "called_at": c["called_at"], "started_at": c["started_at"]}
         out.append({"id": c["id"], "name": c["name"], "entity": c["entity"],
                     "status": c["status"], "reason": c["status_reason"],
-                    "since": c["status_since"], "agent": c["agent"], "current": current})
+                    "since": c["status_since"], "agent": c["agent"] if staff else None,
+                    "current": current})
     return out
 
 
@@ -160,8 +162,8 @@ def recent_calls(store: Store, limit: int = 10) -> list[dict[str, Any]]:
              "ticket": r["ticket"], "payload": json.loads(r["payload"])} for r in rows]
 
 
-def snapshot(store: Store) -> dict[str, Any]:
+def snapshot(store: Store, *, staff: bool = True) -> dict[str, Any]:
     """The whole floor, sent to a live stream when it connects."""
     last = store.reader().execute("SELECT MAX(seq) FROM events").fetchone()[0] or 0
     return {"seq": last, "day": day_view(store), "queues": queue_stats(store),
-            "counters": counter_views(store), "recent_calls": recent_calls(store)}
+            "counters": counter_views(store, staff=staff), "recent_calls": recent_calls(store)}

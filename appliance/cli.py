@@ -95,6 +95,8 @@ def init(ctx: click.Context, admin: str) -> None:
 
 
 def _server_options(fn: Any) -> Any:
+    fn = click.option("--state-dir", "local_state", type=click.Path(file_okay=False),
+                      help="Where the database lives (also MAC_TURNOS_STATE_DIR).")(fn)
     fn = click.option("--port", type=int, default=None, help="TCP port.")(fn)
     fn = click.option("--host", default=None, help="Listen address.")(fn)
     return fn
@@ -103,8 +105,10 @@ def _server_options(fn: Any) -> Any:
 @main.command()
 @_server_options
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None,
+          local_state: str | None) -> None:
     """Run the centre's server."""
+    ctx.obj["state_dir"] = local_state or ctx.obj["state_dir"]
     if ctx.obj["config"] is None:
         click.echo("serve needs --config FILE (or MAC_TURNOS_CONFIG); try `mac-turnos demo`.",
                    err=True)
@@ -141,9 +145,11 @@ def _demo_credentials(settings: Settings, store: Store, directory: Path) -> dict
 @main.command()
 @_server_options
 @click.pass_context
-def demo(ctx: click.Context, host: str | None, port: int | None) -> None:
+def demo(ctx: click.Context, host: str | None, port: int | None,
+         local_state: str | None) -> None:
     """Run the demo centre (MAC Lima Norte, real catalogue) and print how to use it."""
     ctx.obj["config"] = None
+    ctx.obj["state_dir"] = local_state or ctx.obj["state_dir"]
     settings, store = _open(ctx)
     directory = store.path.parent
     creds = _demo_credentials(settings, store, directory)

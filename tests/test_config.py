@@ -124,7 +124,7 @@ def test_check_config_accepts_a_good_file(tmp_path):
 def test_serve_refuses_a_broken_config_with_status_2_and_starts_nothing(tmp_path):
     path = write(tmp_path, GOOD.replace('queues = ["RN"]', 'queues = ["XX"]'))
     state = tmp_path / "state"
-    out = cli("--config", str(path), "--state-dir", str(state), "serve", "--port", "0")
+    out = cli("--config", str(path), "serve", "--state-dir", str(state), "--port", "0")
     assert out.returncode == 2
     assert "counters[0].queues: no queue 'XX'" in out.stderr
     assert not state.exists() or not any(state.iterdir())

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import secrets
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,10 +43,16 @@ def _settings(path: str | None) -> Settings:
 
 
 def _open(ctx: click.Context) -> tuple[Settings, Store]:
+    """Settings and store, or exit 1 with a plain message if the state cannot be used."""
     config = ctx.obj["config"]
     settings = _settings(config)
-    directory = state_dir(ctx.obj["state_dir"], SERVE_STATE if config else DEMO_STATE)
-    return settings, open_store(settings, directory)
+    try:
+        directory = state_dir(ctx.obj["state_dir"], SERVE_STATE if config else DEMO_STATE)
+        return settings, open_store(settings, directory)
+    except (OSError, sqlite3.DatabaseError) as exc:
+        click.echo(f"No se puede usar el directorio de estado: {exc}. Revise permisos y "
+                   f"espacio, o restaure la última copia de la base de datos.", err=True)
+        sys.exit(1)
 
 
 @click.group()

@@ -146,3 +146,13 @@ def test_every_setting_is_documented_in_the_readme():
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     start, end = readme.index(BEGIN), readme.index(END) + len(END)
     assert readme[start:end] == reference(), "run: mac-turnos config-docs"
+
+
+def test_serve_with_a_damaged_database_exits_1_with_a_plain_message(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "mac-turnos.sqlite").write_bytes(b"this is not a database" * 100)
+    out = cli("--config", str(write(tmp_path, GOOD)), "serve", "--state-dir", str(state))
+    assert out.returncode == 1
+    assert "No se puede usar el directorio de estado" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -102,6 +102,11 @@ def list_users(store: Store) -> list[dict[str, Any]]:
         "ORDER BY username")]
 
 
+class Unauthorized(InvalidInput):
+    status = 401
+    code = "unauthorized"
+
+
 def login(store: Store, username: Any, secret: Any, *,
           security: Security) -> tuple[str, Principal]:
     """Check the credentials; on success a fresh session token (returned once)."""
@@ -145,11 +150,6 @@ def login(store: Store, username: Any, secret: Any, *,
     if isinstance(result, str):
         raise Unauthorized("Usuario o PIN incorrecto.", "bad_credentials")
     return token, result
-
-
-class Unauthorized(InvalidInput):
-    status = 401
-    code = "unauthorized"
 
 
 def session_principal(conn: sqlite3.Connection, token: str, now_iso: str) -> Principal | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from turnero.clock import from_iso
 from turnero.errors import Conflict, InvalidInput, NotFound
 from turnero.store import Tx
 
@@ -87,16 +88,16 @@ def target_service(tx: Tx, service_id: Any = None, queue: Any = None) -> sqlite3
     return service_row(tx, row["id"])
 
 
-def order_key_for(tx: Tx, position: str, queue: str, day: str, issued_epoch: float) -> float:
+def order_key_for(tx: Tx, position: str, queue: str, row: sqlite3.Row) -> float:
     """Where a ticket re-enters a queue: by its original arrival, at the front, or the back."""
     if position not in POSITIONS:
         raise InvalidInput("position debe ser arrival, front o back.", "invalid_position")
     if position == "arrival":
-        return issued_epoch
+        return from_iso(row["issued_at"]).timestamp()
     if position == "back":
         return tx.now.timestamp()
     first = tx.one("SELECT MIN(order_key) AS k FROM attentions WHERE day = ? AND queue = ? "
-                   "AND status = 'waiting'", (day, queue))
+                   "AND status = 'waiting'", (row["day"], queue))
     head = first["k"] if first and first["k"] is not None else tx.now.timestamp()
     return min(head, tx.now.timestamp()) - 1.0
 

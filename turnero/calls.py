@@ -13,7 +13,6 @@ from typing import Any
 
 from turnero import attention as att
 from turnero import policy
-from turnero.clock import from_iso
 from turnero.day import require_open_day
 from turnero.errors import Conflict, InvalidInput, NotFound
 from turnero.store import Store, Tx
@@ -189,8 +188,7 @@ def finish(store: Store, counter_id: int, outcome: Any = "attended", *,
             target = att.service_row(tx, remaining[0])
             tx.execute("UPDATE tickets SET visit = ? WHERE id = ?",
                        (json.dumps(remaining[1:]), row["ticket_id"]))
-            key = att.order_key_for(tx, "arrival", target["queue"], row["day"],
-                                    from_iso(row["issued_at"]).timestamp())
+            key = att.order_key_for(tx, "arrival", target["queue"], row)
             att.start_step(tx, row, target, key)
             tx.emit("ticket.next_step", actor=actor, ticket=row["uid"],
                     **att.payload(row, to_queue=target["queue"], to_service=target["id"]))

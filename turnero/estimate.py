@@ -53,14 +53,21 @@ def open_counters(conn: Conn, queue: str) -> int:
         (queue,)).fetchone()[0]
 
 
-def wait_minutes(conn: Conn, store: Store, queue: str, ahead: int) -> int:
-    """Expected minutes until the call for a ticket with ``ahead`` people before it."""
-    if ahead == 0:
-        return 0
+def pace(conn: Conn, store: Store, queue: str) -> tuple[float, int]:
+    """(recent minutes per attention, open módulos) of a queue."""
     per = attention_minutes(conn, queue, store.policy.estimate_sample,
                             store.policy.default_attention_minutes)
-    counters = max(1, open_counters(conn, queue))
-    return math.ceil(ahead * per / counters)
+    return per, open_counters(conn, queue)
+
+
+def minutes_for(ahead: int, queue_pace: tuple[float, int]) -> int:
+    """Expected minutes until the call for a ticket with ``ahead`` people before it."""
+    per, counters = queue_pace
+    return 0 if ahead == 0 else math.ceil(ahead * per / max(1, counters))
+
+
+def wait_minutes(conn: Conn, store: Store, queue: str, ahead: int) -> int:
+    return 0 if ahead == 0 else minutes_for(ahead, pace(conn, store, queue))
 
 
 def for_attention(conn: Conn, store: Store, row: sqlite3.Row, now: datetime) -> tuple[int, int]:

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from turnero import attention as att
-from turnero.clock import from_iso
 from turnero.day import require_open_day
 from turnero.errors import Conflict, InvalidInput
 from turnero.store import Store, Tx
@@ -55,14 +54,14 @@ def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel
         number = (last["n"] + 1) if last["n"] is not None else queue["number_start"]
         label = f"{queue['prefix']}-{number:03d}"
         uid = uuid.uuid4().hex
-        tx.execute(
+        cur = tx.execute(
             "INSERT INTO tickets(uid, token, day, number_queue, number, label, priority, "
             "channel, issued_at, visit, document, name, idempotency_key) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (uid, secrets.token_urlsafe(9), day, queue["code"], number, label,
              category["code"], channel, tx.at, json.dumps(visit), document, name,
              idempotency_key))
-        ticket_id = tx.one("SELECT id FROM tickets WHERE uid = ?", (uid,))["id"]
+        ticket_id = cur.lastrowid
         tx.execute(
             "INSERT INTO attentions(ticket, step, day, queue, service, status, preferential, "
             "order_key, slot, entered_at) VALUES (?, 1, ?, ?, ?, 'waiting', ?, ?, ?, ?)",
@@ -142,7 +141,7 @@ def reactivate(store: Store, uid: str, *, position: str = "arrival",
         day = require_open_day(tx, store)
         if row["day"] != day:
             raise Conflict("Solo se reactivan turnos del mismo día.", "other_day")
-        key = att.order_key_for(tx, position, row["queue"], day, _epoch(row["issued_at"]))
+        key = att.order_key_for(tx, position, row["queue"], row)
         tx.execute("UPDATE attentions SET status = 'waiting', order_key = ?, counter = NULL, "
                    "ended_at = NULL, outcome = NULL WHERE id = ?", (key, row["attention_id"]))
         tx.emit("ticket.reactivated", actor=actor, ticket=uid,
@@ -187,7 +186,7 @@ def transfer_waiting(store: Store, uid: str, *, service_id: Any = None, queue: A
 def transfer_row(tx: Tx, row: Any, service_id: Any, queue: Any, position: str,
                  actor: str | None) -> None:
     target = att.target_service(tx, service_id, queue)
-    key = att.order_key_for(tx, position, target["queue"], row["day"], _epoch(row["issued_at"]))
+    key = att.order_key_for(tx, position, target["queue"], row)
     att.end_attention(tx, row, "transferred")
     att.start_step(tx, row, target, key)
     tx.emit("ticket.transferred", actor=actor, ticket=row["uid"], counter=row["counter"],
@@ -223,7 +222,3 @@ def rate(store: Store, uid: str, score: Any, *, actor: str | None = None) -> dic
         tx.emit("ticket.rated", actor=actor, ticket=uid, **att.payload(row, score=score))
         return {"uid": uid, "score": score}
     return store.write(op)
-
-
-def _epoch(iso: str) -> float:
-    return from_iso(iso).timestamp()

@@ -107,16 +107,16 @@ def queue_stats(store: Store) -> list[dict[str, Any]]:
         waiting = s["waiting"] if s else 0
         oldest = (now - from_iso(s["oldest"])).total_seconds() / 60 if s else 0.0
         prefs = (s["preferential"] or 0) if s else 0
+        queue_pace = estimate.pace(conn, store, q["code"])
         out.append({
             "code": q["code"], "entity": q["entity"], "prefix": q["prefix"],
             "name": q["name"], "is_open": bool(q["is_open"]),
             "closed_reason": q["closed_reason"], "waiting": waiting,
             "waiting_preferential": prefs, "oldest_wait_minutes": round(max(0.0, oldest), 1),
             "max_wait_minutes": q["max_wait_minutes"],
-            "open_counters": estimate.open_counters(conn, q["code"]),
-            "expected_wait_minutes": estimate.wait_minutes(conn, store, q["code"], waiting),
-            "expected_wait_preferential_minutes":
-                estimate.wait_minutes(conn, store, q["code"], prefs),
+            "open_counters": queue_pace[1],
+            "expected_wait_minutes": estimate.minutes_for(waiting, queue_pace),
+            "expected_wait_preferential_minutes": estimate.minutes_for(prefs, queue_pace),
         })
     return out
 

@@ -176,6 +176,8 @@ def demo(ctx: click.Context, host: str | None, port: int | None,
                                                           "/api/v1/openapi.json"),
                             ("Eventos en vivo", "/api/v1/stream"),
                             *app.extensions["mac_turnos.pages"].items()):
+            if path == "/kiosk":  # the link enrols this browser as the demo kiosk
+                path += f"#device={creds['devices']['kiosk-demo']['token']}"
             click.echo(f"  {title:<18} {base}{path}")
         click.echo("Usuarios de demostración (usuario / PIN):")
         for name, info in creds["users"].items():

@@ -223,7 +223,8 @@ def _cross_check(s: Settings, problems: list[Problem]) -> None:
             problems.append(Problem(("hours", name), f"{value!r}: the centre must open "
                                                      "before it closes"))
     for name, attr in (("entities", "code"), ("queues", "code"), ("queues", "prefix"),
-                       ("services", "id"), ("counters", "number"), ("priorities", "code")):
+                       ("services", "id"), ("counters", "number"), ("priorities", "code"),
+                       ("printers", "name")):
         seen: set = set()
         for index, item in enumerate(getattr(s, name)):
             value = getattr(item, attr)
@@ -246,7 +247,24 @@ def _cross_check(s: Settings, problems: list[Problem]) -> None:
         for code in [*c.queues, *c.weights]:
             if code not in queues:
                 problems.append(Problem(("counters", index, "queues"), f"no queue {code!r}"))
+    _check_printers(s, problems)
     normal = [p for p in s.priorities if not p.preferential and not p.appointment]
     if s.priorities and not normal:
         problems.append(Problem(("priorities",), "needs one category that is neither "
                                                   "preferential nor appointment"))
+
+
+def _check_printers(s: Settings, problems: list[Problem]) -> None:
+    """A printer needs a target unless it is virtual; a kiosk prints on one printer only."""
+    owner: dict[str, str] = {}
+    for index, p in enumerate(s.printers):
+        if p.transport != "virtual" and not p.target:
+            problems.append(Problem(("printers", index, "target"),
+                                    f"a {p.transport} printer needs a target"))
+        for device in p.devices:
+            if device in owner:
+                problems.append(Problem(("printers", index, "devices"),
+                                        f"{device!r} already prints on {owner[device]!r}"))
+            owner[device] = p.name
+    if sum(p.reception for p in s.printers) > 1:
+        problems.append(Problem(("printers",), "only one printer can be the reception's"))

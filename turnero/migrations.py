@@ -104,5 +104,11 @@ def m002_appointment_slot_index(db: Database) -> None:
                "slot) WHERE slot IS NOT NULL")
 
 
+@migrations()
+def m003_document_type(db: Database) -> None:
+    """Which identity document the stored number belongs to (DNI, CE, passport, RUC)."""
+    db.execute("ALTER TABLE tickets ADD COLUMN document_type TEXT")
+
+
 def apply(db: Database) -> None:
     migrations.apply(db)

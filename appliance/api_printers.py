@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from appliance.http import RECEPTION, STAFF, ApiError, require
+from appliance.http import RECEPTION, STAFF, ApiError, body, require
 from appliance.printing import printing
 
 bp = Blueprint("api_printers", __name__, url_prefix="/api/v1")
@@ -26,6 +26,16 @@ def print_job(job_id: str) -> Response:
 @require(*STAFF)
 def printers() -> Response:
     return jsonify({"printers": printing().states()})
+
+
+@bp.post("/printers/<name>/retry")
+@require(*RECEPTION)
+def retry(name: str) -> Response:
+    """Staff loaded paper or plugged the printer back: try the pending jobs now."""
+    body()
+    if not printing().retry(name):
+        raise ApiError(404, "printer_not_found", "No existe esa impresora.")
+    return jsonify({"ok": True})
 
 
 @bp.get("/printers/<name>/preview.png")

@@ -247,6 +247,9 @@ def document() -> dict[str, Any]:
                                             params=[_path("job_id", STR)])},
         "/printers": {"get": _op("Impresoras y los tickets que deben", "printing",
                                  _ref("PrinterList"))},
+        "/printers/{name}/retry": {"post": _op(
+            "Reintentar ahora los tickets pendientes de una impresora", "printing",
+            _ref("Ok"), body=_obj(), params=[_path("name", STR)])},
         "/printers/{name}/preview.png": {"get": _op(
             "Vista previa del último ticket de una impresora virtual", "printing", None,
             params=[_path("name", STR)],

@@ -147,6 +147,13 @@ class Printing:
                                           "label": j["label"]} for j in owed]})
         return out
 
+    def retry(self, name: str) -> bool:
+        worker = self.workers.get(name)
+        if worker is None:
+            return False
+        worker.retry_now()
+        return True
+
     def preview(self, name: str) -> bytes | None:
         transport = self.transports.get(name)
         getter = getattr(transport, "last_preview_png", None)

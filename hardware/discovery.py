@@ -154,7 +154,8 @@ def find_server(timeout: float = 5.0,
                                              timeout=max(100, int(remaining * 1000)))
             if info is None or info.port is None:
                 continue
-            addresses = info.parsed_scoped_addresses()
+            # IPv4 first: a TV's browser handles it everywhere, a scoped IPv6 not always.
+            addresses = sorted(info.parsed_scoped_addresses(), key=lambda a: ":" in a)
             if not addresses:
                 continue
             return ServerAddress(service.removesuffix(f".{SERVICE_TYPE}"), addresses[0],

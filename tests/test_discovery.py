@@ -2,9 +2,9 @@
 it withdraws.
 
 No packet may leave loopback. The network part therefore runs in a child process inside a
-private network namespace (`unshare -n`), where `lo` is the only interface; there we may
-switch on multicast for `lo` (off by default on Linux) without touching the host. Without
-the rights to make a namespace, the test runs in the host only if the host's `lo` already
+private network namespace (`unshare -n`, or `unshare -r -n` without root), where `lo` is
+the only interface; there we may switch on multicast for `lo` (often off) without touching
+the host. Without a namespace, the test runs in the host only if the host's `lo` already
 carries multicast, and is skipped otherwise.
 """
 
@@ -50,19 +50,24 @@ def _loopback_has_multicast() -> bool:
     return flags.exists() and bool(int(flags.read_text(), 16) & IFF_MULTICAST)
 
 
-def _can_make_namespace() -> bool:
+def _namespace_command() -> list[str] | None:
+    """`unshare -n` as root, or with a user namespace (-r) where unprivileged ones exist."""
     if not (shutil.which("unshare") and shutil.which("ip")):
-        return False
-    return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+        return None
+    for command in (["unshare", "-n"], ["unshare", "-r", "-n"]):
+        if subprocess.run([*command, "true"], capture_output=True).returncode == 0:
+            return command
+    return None
 
 
 @pytest.fixture(scope="module")
 def probe() -> dict[str, object]:
-    if _can_make_namespace():
+    unshare = _namespace_command()
+    if unshare:
         code = "import json; from tests.test_discovery import run_probe; " \
                "print(json.dumps(run_probe()))"
         done = subprocess.run(
-            ["unshare", "-n", "--", "sh", "-c",
+            [*unshare, "--", "sh", "-c",
              'ip link set lo up && ip link set lo multicast on && exec "$@"', "sh",
              sys.executable, "-c", code],
             cwd=ROOT, capture_output=True, text=True, timeout=60)

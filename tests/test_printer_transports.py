@@ -268,3 +268,18 @@ def test_open_transport_builds_each_backend_without_touching_a_device():
     assert isinstance(net, NetworkTransport) and (net.host, net.port) == ("::1", 9100)
     with pytest.raises(ValueError):
         open_transport(make_settings(transport="network", target="no-port"))
+
+
+def test_a_usb_printer_without_pyusb_is_offline_and_validate_says_why():
+    from escpos.printer import Usb
+
+    from hardware.printer.usb_link import UsbTransport
+
+    if Usb.is_usable():
+        pytest.skip("pyusb is installed here")
+    link = open_transport(make_settings(transport="usb", target="0x04b8:0x0202"))
+    assert isinstance(link, UsbTransport) and (link.vendor, link.product) == (0x04B8, 0x0202)
+    with pytest.raises(PrinterOffline, match="pyusb"):
+        link.send(b"\x1b@")
+    assert make_settings(transport="usb", target="0x04b8:0x0202").validate() == [
+        "the usb transport needs pyusb, which is not installed"]

@@ -23,6 +23,7 @@ from hardware.printer.network_link import NetworkTransport
 from hardware.printer.serial_link import SerialTransport
 from tests.test_printer import make_settings, make_ticket
 from tests.test_printer_transports import (
+    PAPER_NEAR_END,
     PAPER_OK,
     PAPER_OUT,
     FakeNetworkPrinter,
@@ -74,8 +75,8 @@ def workers() -> Iterator[list[PrintWorker]]:
 def start(workers: list[PrintWorker], settings: PrinterSettings, transport: object,
           recorder: Recorder, **options: object) -> PrintWorker:
     options = {"retry_waits": FAST, "poll_seconds": None, **options}
-    worker = PrintWorker(settings, transport, on_status=recorder.on_status,  # type: ignore
-                         on_job=recorder.on_job, **options)  # type: ignore[arg-type]
+    worker = PrintWorker(settings, transport, on_status=recorder.on_status,
+                         on_job=recorder.on_job, **options)
     workers.append(worker.start())
     return worker
 
@@ -127,6 +128,23 @@ def test_a_refused_network_printer_is_offline_and_a_later_retry_prints(workers, 
         assert wait_for(lambda: printer.jobs == [render(job(1).ticket, settings)])
         assert wait_for(lambda: worker.state().state == "ok")
         assert recorder.jobs == [("job-1", False), ("job-1", True)]
+    finally:
+        printer.close()
+
+
+def test_a_printer_near_the_end_of_its_roll_prints_and_warns_staff(workers, recorder):
+    printer = FakeNetworkPrinter()
+    try:
+        printer.status = PAPER_NEAR_END
+        settings = make_settings(transport="network", target=f"127.0.0.1:{printer.port}")
+        worker = start(workers, settings, NetworkTransport("127.0.0.1", printer.port, 1.0),
+                       recorder)
+        worker.submit(job(1))
+        assert wait_for(lambda: recorder.printed() == ["job-1"])
+        assert wait_for(lambda: worker.state().pending == 0)
+        state = worker.state()
+        assert (state.state, state.message) == ("ok", "Queda poco papel")
+        assert printer.jobs == [render(job(1).ticket, settings)]
     finally:
         printer.close()
 

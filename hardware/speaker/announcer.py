@@ -114,7 +114,7 @@ class Announcer:
                 text = phrase(call, language, self.templates)
                 name = self.synthesizer.synthesize(text, language)
                 seconds += wav_seconds(self.synthesizer.cache_dir / name)
-            except Exception as error:  # noqa: BLE001 - one bad call must not stop the queue
+            except Exception as error:  # one bad call must not stop the queue
                 errors.append(f"{language}: {error}")
                 continue
             files.append(name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import wave
 from array import array
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,8 +21,6 @@ CHIME_FILE = "chime.wav"
 
 def _write(path: str | os.PathLike[str], samples: Sequence[float]) -> None:
     """Samples in -1..1 to a 16-bit mono WAV file."""
-    import wave
-
     frames = array("h", (int(max(-1.0, min(1.0, s)) * 32767) for s in samples))
     with wave.open(os.fspath(path), "wb") as wav:
         wav.setnchannels(1)

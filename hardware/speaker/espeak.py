@@ -10,10 +10,11 @@ Why the explicit wait: with pyttsx3 2.99's espeak driver, `runAndWait()` returns
 synthesis has *started*. Its loop ends when the end-of-loop command queued by `runAndWait`
 is pumped, which happens before the driver calls `espeak_Synth`; espeak is initialised in
 AUDIO_OUTPUT_RETRIEVAL mode, which is asynchronous, so the WAV is written later from
-espeak's own thread. Reading the file right after `runAndWait()` finds it missing or
-short, and a second job started then would mix its audio into the first one's file. So a
-job waits for the engine's "finished-utterance" notification (sent after the file is
-written) and then for espeak to go idle, and only one job runs at a time.
+espeak's own thread. Reading the file right after `runAndWait()` finds it missing, and a
+second job started then takes over the driver's one output name and buffer: tried with two
+jobs back to back, the first file never appeared and the second held no audio. So a job
+waits for the engine's "finished-utterance" notification (sent after the file is written)
+and then for espeak to go idle, and only one job runs at a time.
 """
 
 from __future__ import annotations
@@ -82,14 +83,13 @@ def serve() -> None:
     """The child's loop: a JSON job per line on stdin, a JSON answer per line on stdout."""
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     quiet = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(quiet, 1)  # pyttsx3's "Audio saved to" lines go nowhere
-    sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as we do
+    os.dup2(quiet, 1)  # stdout is now /dev/null: pyttsx3's "Audio saved to" lines go nowhere
     timeout = float(sys.argv[1]) if len(sys.argv) > 1 else 30.0
     for line in sys.stdin:
         try:
             synthesize_here(Job(**json.loads(line)), timeout)
             answer: dict[str, str | None] = {"error": None}
-        except Exception as error:  # noqa: BLE001 - reported to the parent; the child lives on
+        except Exception as error:  # reported to the parent; the child lives on
             answer = {"error": f"{type(error).__name__}: {error}"}
         answers.write(json.dumps(answer) + "\n")
         answers.flush()

@@ -280,6 +280,17 @@
       const labels = p.pending_jobs.map((j) => j.label).join(", ");
       li.textContent = `Impresora ${p.name}: ${p.message}` +
         (labels ? `. Pendientes: ${labels}` : "");
+      const retry = document.createElement("button");
+      retry.type = "button";
+      retry.className = "primary small";
+      retry.textContent = "Reintentar impresión";
+      retry.dataset.retry = p.name;
+      retry.addEventListener("click", async () => {
+        retry.disabled = true;
+        await api("POST", `/api/v1/printers/${encodeURIComponent(p.name)}/retry`, {});
+        setTimeout(refreshPrinters, 500);
+      });
+      li.append(" ", retry);
       for (const j of p.pending_jobs) {
         const b = document.createElement("button");
         b.type = "button";

@@ -283,3 +283,21 @@ def test_importing_the_printer_package_leaves_the_root_logger_alone():
     done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent.parent,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_printer_package_imports_nothing_of_ours_and_only_the_allowed_libraries():
+    import ast
+
+    root = Path(__file__).parent.parent
+    allowed = {"hardware", "escpos", "serial", "qrcode", "PIL", "__future__"}
+    stdlib = set(sys.stdlib_module_names)
+    found: dict[str, set[str]] = {}
+    for path in sorted((root / "hardware" / "printer").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0
+                     and node.module else [])
+            extra = {n.split(".")[0] for n in names} - allowed - stdlib
+            if extra:
+                found.setdefault(str(path.relative_to(root)), set()).update(extra)
+    assert found == {}

@@ -146,18 +146,23 @@ class PrintWorker:
     def _run(self) -> None:
         try:
             while True:
-                self._publish()
-                action = self._next()
-                if action == "stop":
-                    return
-                if isinstance(action, _Entry):
-                    try:
-                        self._attempt(action)
-                    finally:
-                        with self._cond:
-                            self._busy = None
-                elif action == "poll":
-                    self._poll()
+                try:
+                    self._publish()
+                    action = self._next()
+                    if action == "stop":
+                        return
+                    if isinstance(action, _Entry):
+                        try:
+                            self._attempt(action)
+                        finally:
+                            with self._cond:
+                                self._busy = None
+                    elif action == "poll":
+                        self._poll()
+                except Exception:  # a bug here must not end printing for the day
+                    log.exception("printer %s: worker loop", self.settings.name)
+                    with self._cond:
+                        self._cond.wait(1.0)
         finally:
             try:
                 self.transport.close()

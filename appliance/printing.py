@@ -52,9 +52,9 @@ def printer_settings(settings: Settings) -> list[PrinterSettings]:
                             codepage=p.codepage, width=p.width) for p in settings.printers]
 
 
-def problems(settings: Settings) -> list[tuple[int, str]]:
-    """(index in [[printers]], problem) the printer package finds in the settings."""
-    return [(i, text) for i, ps in enumerate(printer_settings(settings))
+def problems(settings: Settings) -> list[tuple[tuple, str]]:
+    """(key path, problem) of what the printer package finds wrong in ``[[printers]]``."""
+    return [(("printers", i), text) for i, ps in enumerate(printer_settings(settings))
             for text in ps.validate()]
 
 

@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,9 +57,16 @@ class ConfigError(Exception):
         return "\n".join(rows)
 
 
+Check = Callable[[Settings], list[tuple[tuple, str]]]
+
+
 def load_settings(path: str | Path | None = None, *, data: Mapping | None = None,
-                  environ: Mapping[str, str] | None = None) -> Settings:
-    """Read ``path`` (or take ``data``), apply ``MAC_TURNOS__SECTION__KEY`` overrides, validate."""
+                  environ: Mapping[str, str] | None = None,
+                  checks: Iterable[Check] = ()) -> Settings:
+    """Read ``path`` (or take ``data``), apply ``MAC_TURNOS__SECTION__KEY`` overrides, validate.
+
+    ``checks`` are further rules from packages config may not import (a printer's code page
+    is the printer package's business); each returns (key path, problem) pairs."""
     environ = os.environ if environ is None else environ
     source, text = "<built-in>", ""
     if path is not None:
@@ -79,6 +86,8 @@ def load_settings(path: str | Path | None = None, *, data: Mapping | None = None
     settings = _validate(raw, problems)
     if settings is not None:
         _cross_check(settings, problems)
+        for check in checks:
+            problems.extend(Problem(where, message) for where, message in check(settings))
     if problems:
         lines = key_lines(text)
         located = [dataclasses.replace(p, line=p.line or line_of(lines, p.path))

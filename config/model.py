@@ -125,6 +125,9 @@ class Entity:
     short_name: str = key("", help="Name for screens and tickets; empty = the code.")
     colour: str = key("#1d4e89", "Colour of the entity's button and labels (#rrggbb).",
                       pattern=r"^#[0-9a-fA-F]{6}$")
+    logo: str = key("", "File name of the entity's logo (PNG, JPEG or SVG) in the folder "
+                        "logos/ of the state directory; empty = none.",
+                    pattern=r"^([A-Za-z0-9_-][A-Za-z0-9_.-]*\.(png|jpg|jpeg|svg))?$")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,15 @@ from typing import Any
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_from_directory,
+)
 
 from turnero import views
 from turnero.errors import NotFound
@@ -63,6 +71,14 @@ def texts(language: str) -> Response:
                                           mimetype="application/json")
     response.headers["Cache-Control"] = "max-age=300"
     return response
+
+
+@bp.get("/kiosk/logos/<name>")
+def logo(name: str) -> Response:
+    """An entity's logo, from the folder ``logos/`` beside the database (nothing is fetched
+    from the internet)."""
+    folder = current_app.extensions["mac_turnos.store"].path.parent / "logos"
+    return send_from_directory(folder, name, max_age=3600)
 
 
 @bp.get("/t/<token>")

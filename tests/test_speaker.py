@@ -390,3 +390,14 @@ def test_local_playback_reports_false_when_there_is_nothing_to_play_it_with(tmp_
     assert play_local([]) is False
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no aplay on this PATH
     assert play_local([tmp_path / CHIME_FILE]) is False
+
+
+def test_the_same_phrase_always_gives_the_whole_audio_never_a_clipped_end(tmp_path, espeak):
+    """The end of a phrase (the módulo number) must never be cut: twelve syntheses of the
+    same text last exactly as long as each other."""
+    durations = set()
+    for n in range(12):
+        path = tmp_path / f"{n}.wav"
+        espeak.synthesize("Turno dos.", "es-419", 150, str(path))
+        durations.add(round(wav_stats(path)[0], 2))
+    assert len(durations) == 1 and durations.pop() >= 1.0

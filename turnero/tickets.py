@@ -18,6 +18,9 @@ from turnero.views import current_ticket
 
 CHANNELS = ("kiosk", "reception", "appointment")
 MAX_VISIT_STEPS = 5
+# The QR code's token is the only key to a ticket's public page: 96 random bits cannot be
+# guessed, even by a phone trying thousands of addresses a second for years.
+STATUS_TOKEN_BYTES = 12
 
 
 def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel: str = "kiosk",
@@ -63,7 +66,7 @@ def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel
             "INSERT INTO tickets(uid, token, day, number_queue, number, label, priority, "
             "channel, issued_at, visit, document, document_type, name, idempotency_key) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (uid, secrets.token_urlsafe(9), day, queue["code"], number, label,
+            (uid, secrets.token_urlsafe(STATUS_TOKEN_BYTES), day, queue["code"], number, label,
              category["code"], channel, tx.at, json.dumps(visit), document, document_type, name,
              idempotency_key))
         ticket_id = cur.lastrowid

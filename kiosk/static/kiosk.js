@@ -128,6 +128,7 @@
         : `${t("unavailable")}: ${reason}`;
       const li = button(
         `<span class="swatch"></span>` +
+        (e.logo ? `<img class="logo" alt="" src="/kiosk/logos/${encodeURIComponent(e.logo)}">` : "") +
         `<span class="name">${esc(e.short_name)}</span>` +
         `<span class="full">${esc(e.name)}</span><span class="note">${esc(note)}</span>`,
         () => chooseEntity(e), !open);
@@ -297,7 +298,8 @@
     if (!job) { out.textContent = ""; return; }
     out.textContent = t("printing");
     const shown = $("ticket-label").textContent;
-    for (let i = 0; i < 40 && job.status !== "printed" && job.status !== "failed"; i++) {
+    // "pending" means the printer reported a problem: the job waits for staff to fix it.
+    for (let i = 0; i < 40 && job.status === "queued"; i++) {
       await new Promise((r) => setTimeout(r, 250));
       if ($("ticket-label").textContent !== shown || $("s-ticket").hidden) return;
       const r = await api("GET", `/api/v1/print-jobs/${encodeURIComponent(job.id)}`);

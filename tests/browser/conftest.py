@@ -77,7 +77,7 @@ def serve(settings: Settings, tmp: Path, clock: ManualClock) -> Iterator[Centre]
                          security=settings.security)
     accounts.create_user(store, "supervisor", "supervisor", PIN, security=settings.security)
     token = accounts.enrol_device(store, "kiosk-demo", "kiosk")
-    app = create_app(settings, store)
+    app = create_app(settings, store, SSE_HEARTBEAT_SECONDS=0.5)
     server = create_server(app, host="127.0.0.1", port=0, threads=16)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -92,11 +92,15 @@ def serve(settings: Settings, tmp: Path, clock: ManualClock) -> Iterator[Centre]
         store.close()
 
 
-def demo_with(**sections: dict[str, Any]) -> Settings:
-    """The demo centre with some sections changed (e.g. ``kiosk={"idle_seconds": 10}``)."""
+def demo_with(patch: Callable[[dict], None] | None = None,
+              **sections: dict[str, Any]) -> Settings:
+    """The demo centre with some sections changed (e.g. ``kiosk={"idle_seconds": 10}``),
+    and ``patch`` applied to its data."""
     data = demo_data()
     for name, values in sections.items():
         data[name] = {**data.get(name, {}), **values}
+    if patch is not None:
+        patch(data)
     return load_settings(data=data, environ={})
 
 
@@ -105,10 +109,14 @@ def centre_factory(tmp_path: Path) -> Iterator[Callable[..., Centre]]:
     """Start a centre with the given section overrides; all are stopped afterwards."""
     running: list[Iterator[Centre]] = []
 
-    def start(clock_at: datetime = MORNING, **sections: dict[str, Any]) -> Centre:
+    def start(clock_at: datetime = MORNING, patch: Callable[[dict], None] | None = None,
+              files: dict[str, bytes] | None = None, **sections: dict[str, Any]) -> Centre:
         directory = tmp_path / f"c{len(running)}"
         directory.mkdir()
-        gen = serve(demo_with(**sections), directory, ManualClock(clock_at))
+        for name, content in (files or {}).items():
+            (directory / name).parent.mkdir(parents=True, exist_ok=True)
+            (directory / name).write_bytes(content)
+        gen = serve(demo_with(patch, **sections), directory, ManualClock(clock_at))
         running.append(gen)
         return next(gen)
 
@@ -123,7 +131,9 @@ def centre(centre_factory: Callable[..., Centre]) -> Centre:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page(browser: Browser, centre_factory: Callable[..., Centre]) -> Iterator[Page]:
+    """A fresh browser page; closed before the centres stop (it depends on their factory),
+    so no live stream is left open on a server that is shutting down."""
     context = browser.new_context(viewport={"width": 1280, "height": 1024}, locale="es-PE")
     page = context.new_page()
     errors: list[str] = []

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import time
 from datetime import UTC, datetime
 
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from hardware.printer import decode_text
@@ -192,3 +194,22 @@ def test_kiosk_screens_have_no_serious_accessibility_violations(page: Page, cent
     page.click("#skip-document")
     expect(page.locator("#ticket-label")).to_have_text("RN-001")
     assert serious_violations(page) == []
+
+
+def test_an_entity_logo_from_the_state_folder_is_shown_on_its_button(centre_factory,
+                                                                     page: Page):
+    image = Image.new("RGB", (120, 40), "#c8102e")
+    png = io.BytesIO()
+    image.save(png, "PNG")
+
+    def with_logo(data: dict) -> None:
+        for entity in data["entities"]:
+            if entity["code"] == "RENIEC":
+                entity["logo"] = "reniec.png"
+
+    centre = centre_factory(patch=with_logo, files={"logos/reniec.png": png.getvalue()})
+    open_kiosk(page, centre)
+    logo = page.locator("[data-entity=RENIEC] img.logo")
+    expect(logo).to_be_visible()
+    assert logo.evaluate("img => img.naturalWidth") == 120
+    assert page.locator("[data-entity=BN] img").count() == 0

@@ -1,8 +1,15 @@
-"""The OpenAPI 3.1 document of ``/api/v1``; tests keep it true to the routes and responses."""
+"""The OpenAPI 3.1 document of ``/api/v1``; tests keep it true to the routes and responses.
+
+Each room's API module may describe its own operations in a sibling ``openapi_<room>.py``
+with ``paths() -> dict`` and an optional ``SCHEMAS`` dict; they are merged here, so adding a
+room never means editing this file."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from appliance import __version__
@@ -257,6 +264,10 @@ def document() -> dict[str, Any]:
                 "type": "string", "format": "binary"}}}}})},
         **_ticket_actions(), **_counter_actions(),
     }
+    schemas = dict(SCHEMAS)
+    for part in _parts():
+        paths.update(part.paths())
+        schemas.update(getattr(part, "SCHEMAS", {}))
     return {
         "openapi": "3.1.0",
         "info": {"title": "mac-turnos", "version": __version__,
@@ -264,7 +275,7 @@ def document() -> dict[str, Any]:
         "servers": [{"url": "/api/v1"}],
         "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": schemas,
             "securitySchemes": {
                 "device": {"type": "http", "scheme": "bearer",
                            "description": "Token of an enrolled kiosk or TV."},
@@ -273,3 +284,11 @@ def document() -> dict[str, Any]:
         },
         "security": [{"device": []}, {"session": []}],
     }
+
+
+def _parts() -> list[Any]:
+    """The ``openapi_*`` modules beside this one, in name order."""
+    here = Path(__file__).parent
+    names = sorted(m.name for m in pkgutil.iter_modules([str(here)])
+                   if m.name.startswith("openapi_"))
+    return [importlib.import_module(f"appliance.{name}") for name in names]

@@ -8,7 +8,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-from turnero import estimate
+from turnero import estimate, messages
 from turnero.attention import CURRENT_SQL, current_by_uid
 from turnero.clock import from_iso, to_iso
 from turnero.errors import NotFound
@@ -171,7 +171,8 @@ def snapshot(store: Store, *, staff: bool = True) -> dict[str, Any]:
     """The whole floor, sent to a live stream when it connects."""
     last = store.reader().execute("SELECT MAX(seq) FROM events").fetchone()[0] or 0
     return {"seq": last, "day": day_view(store), "queues": queue_stats(store),
-            "counters": counter_views(store, staff=staff), "recent_calls": recent_calls(store)}
+            "counters": counter_views(store, staff=staff), "recent_calls": recent_calls(store),
+            "message": messages.current(store)}
 
 
 def token_exists(store: Store, token: str) -> bool:

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from appliance import __version__
 from appliance.http import STAFF, SUPERVISORS, actor, body, field, require, store
-from turnero import catalog, day, floor, views
+from turnero import catalog, checklist, day, floor, views
 from turnero.clock import is_plausible, to_iso
 
 bp = Blueprint("api_floor", __name__, url_prefix="/api/v1")
@@ -75,7 +75,7 @@ def close_queue(code: str) -> Response:
 
 
 @bp.get("/day")
-@require(*STAFF, "kiosk", "display")
+@require(*STAFF, "display")
 def get_day() -> Response:
     return jsonify(views.day_view(store()))
 
@@ -84,7 +84,10 @@ def get_day() -> Response:
 @require(*SUPERVISORS)
 def open_day() -> Response:
     data = body()
-    return jsonify(day.open_day(store(), actor=actor(), checks=field(data, "checks", dict)))
+    checks = field(data, "checks", dict)
+    if checks is not None:  # a person opening the day records the whole check list
+        checks = checklist.validate(checks)
+    return jsonify(day.open_day(store(), actor=actor(), checks=checks))
 
 
 @bp.post("/day/close")

@@ -7,9 +7,20 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from appliance.http import RECEPTION, STAFF, ApiError, actor, body, field, principal, require, store
+from appliance.http import (
+    RECEPTION,
+    STAFF,
+    SUPERVISORS,
+    ApiError,
+    actor,
+    body,
+    field,
+    principal,
+    require,
+    store,
+)
 from appliance.printing import printing, public_base
-from turnero import hours, tickets, views
+from turnero import access, hours, tickets, views
 
 bp = Blueprint("api_tickets", __name__, url_prefix="/api/v1")
 
@@ -44,7 +55,8 @@ def issue() -> Response:
         document=field(data, "document", str), document_type=field(data, "document_type", str),
         name=field(data, "name", str), visit=field(data, "visit", list),
         appointment_at=_when(appointment),
-        idempotency_key=f"{who.actor}:{key}" if key else None, actor=who.actor)
+        idempotency_key=f"{who.actor}:{key}" if key else None, actor=who.actor,
+        closes_at=_issuing_ends(who.role))
     if kiosk:  # a kiosk prints the ticket; it has no business reading personal data back
         ticket.pop("document", None)
         ticket.pop("document_type", None)
@@ -72,8 +84,23 @@ def kiosk_checks(device: str, service_id: int, priority: str | None, key: str | 
         s = store()
         tickets.check_before_closing(
             s, service_id=service_id, priority=priority,
-            closes_at=hours.closing_time(settings.hours, s.now(), settings.centre.timezone),
+            closes_at=_closes_at(),
             margin_minutes=settings.kiosk.closing_margin_minutes)
+
+
+def _closes_at() -> datetime | None:
+    """Today's closing time by weekday, holidays and the centre's closures."""
+    settings = current_app.extensions["mac_turnos.settings"]
+    return hours.closing_time(settings.hours, store().now(), settings.centre.timezone,
+                              settings.schedule)
+
+
+def _issuing_ends(role: str) -> datetime | None:
+    """When issuing stops today for this caller: closing time, except for supervisors."""
+    settings = current_app.extensions["mac_turnos.settings"]
+    if role in SUPERVISORS or not settings.schedule.stop_issuing:
+        return None
+    return _closes_at()
 
 
 def _when(text: str | None) -> datetime | None:
@@ -164,6 +191,12 @@ def reprint(uid: str) -> Response:
 @bp.post("/tickets/<uid>/rating")
 @require(*STAFF)
 def rating(uid: str) -> Response:
+    """The citizen's score, entered at the módulo: an asesor only for a ticket that passed
+    through a queue of their own entity."""
     data = body()
+    who = principal()
+    if who is not None and who.role == "agent" and not access.ticket_in_entity(
+            store(), uid, who.entity):
+        raise ApiError(403, "forbidden", "Este turno no pasó por su entidad.")
     return jsonify(tickets.rate(store(), uid, field(data, "score", int, required=True),
                                 actor=actor()))

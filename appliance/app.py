@@ -9,12 +9,21 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from appliance import api_auth, api_counters, api_floor, api_printers, api_stream, api_tickets
+from appliance.announcing import install as install_display
+from appliance.api_admin import bp as admin_api
+from appliance.api_scheduler import bp as scheduler_api
+from appliance.api_supervision import bp as supervision_api
+from appliance.api_sync import bp as sync_api
+from appliance.desk_workers import start as start_desk_workers
 from appliance.http import error_response
 from appliance.openapi import document
 from appliance.printing import Printing
 from appliance.ratelimit import RateLimiter
 from config.model import Settings
+from counter import pages as counter_pages
 from kiosk import pages as kiosk_pages
+from supervision import pages as supervision_pages
+from sync.service import Uplink
 from turnero.errors import TurneroError
 from turnero.store import Store
 
@@ -43,6 +52,18 @@ def create_app(settings: Settings, store: Store, **config: Any) -> Flask:
         app.register_blueprint(bp)
     app.extensions["mac_turnos.pages"].update({
         "Quiosco": "/kiosk", "Orientador": "/reception"})
+    for bp in (supervision_api, admin_api, supervision_pages.bp):
+        app.register_blueprint(bp)
+    app.extensions["mac_turnos.pages"]["Supervisión"] = "/supervision"
+    app.register_blueprint(counter_pages.bp)
+    app.extensions["mac_turnos.pages"]["Módulo"] = "/counter"
+    install_display(app, settings, store)
+    start_desk_workers(app, settings, store)
+    uplink = Uplink(store, settings)  # started by the server, not here (tests stay quiet)
+    app.extensions["mac_turnos.uplink"] = uplink
+    app.extensions["mac_turnos.health"].setdefault("uplink", uplink.health)
+    app.register_blueprint(sync_api)
+    app.register_blueprint(scheduler_api)  # the scheduler itself is started by the server
     app.add_url_rule("/api/v1/openapi.json", "openapi", lambda: jsonify(document()))
     _errors(app)
     app.after_request(_headers)

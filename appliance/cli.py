@@ -4,31 +4,33 @@ manage staff users and enrolled devices."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import secrets
 import sqlite3
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from appliance import __version__, printing
+from appliance import __version__, advertising, desk_devices, printing, startup
 from appliance.app import create_app
 from appliance.docs import reference
-from appliance.runtime import STATE_ENV, open_store, state_dir
+from appliance.runtime import DB_NAME, STATE_ENV, open_store, state_dir
 from appliance.server import serve as run_server
 from config import ConfigError, Settings, load_settings
 from config.demo import demo_data
-from turnero import accounts, day
+from sync import service as uplink_service
+from sync.central.cli import central as central_commands
+from turnero import accounts, backup, day, hours
 from turnero.errors import TurneroError
 from turnero.store import Store
 
 SERVE_STATE = Path("/var/lib/mac-turnos")
 DEMO_STATE = Path("~/.local/state/mac-turnos/demo")
 CONFIG_ENV = "MAC_TURNOS_CONFIG"
-CHECKS = (printing.problems,)
+CHECKS = (printing.problems, uplink_service.problems, hours.problems, desk_devices.problems)
 
 
 def _settings(path: str | None) -> Settings:
@@ -65,8 +67,7 @@ def _open(ctx: click.Context) -> tuple[Settings, Store]:
 @click.pass_context
 def main(ctx: click.Context, config: str | None, state_dir: str | None) -> None:
     """Turn appliance for a Centro MAC."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                                                   "%(message)s")
+    startup.configure_logging()
     ctx.obj = {"config": config, "state_dir": state_dir}
 
 
@@ -107,24 +108,70 @@ def _server_options(fn: Any) -> Any:
                       help="Where the database lives (also MAC_TURNOS_STATE_DIR).")(fn)
     fn = click.option("--port", type=int, default=None, help="TCP port.")(fn)
     fn = click.option("--host", default=None, help="Listen address.")(fn)
+    fn = click.option("--safe-mode", is_flag=True,
+                      help="Start without printers, devices, voice, uplink or scheduler.")(fn)
     return fn
+
+
+def _tv_options(fn: Any) -> Any:
+    fn = click.option("--advertise/--no-advertise", default=None,
+                      help="Announce the server on the LAN with zeroconf (default on; also "
+                           "MAC_TURNOS_ADVERTISE=0).")(fn)
+    fn = click.option("--local-speaker", is_flag=True,
+                      help="Also play announcements on this box's own audio output.")(fn)
+    return fn
+
+
+def _voice(boot: Any, local_speaker: bool) -> dict[str, Any]:
+    """App options of the TVs' voice: espeak-ng unless safe mode says otherwise."""
+    return {"SPEECH": "espeak", "LOCAL_PLAYBACK": local_speaker, **boot.app_options()}
+
+
+def _advertise_when_ready(app: Any, settings: Settings, host: str, flag: bool | None,
+                          then: Any = None) -> Any:
+    """An ``on_ready`` for the server: advertise on zeroconf once it listens, withdraw at
+    stop, then call ``then``."""
+    def ready(server: Any) -> None:
+        if advertising.enabled(flag):
+            adverts = advertising.Advertising(settings, host, int(server.effective_port))
+            app.extensions.setdefault("mac_turnos.on_stop", []).append(adverts.stop)
+            adverts.start()
+        if callable(then):
+            then(server)
+    return ready
 
 
 @main.command()
 @_server_options
+@_tv_options
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None,
-          local_state: str | None) -> None:
+          local_state: str | None, safe_mode: bool, advertise: bool | None,
+          local_speaker: bool) -> None:
     """Run the centre's server."""
     ctx.obj["state_dir"] = local_state or ctx.obj["state_dir"]
     if ctx.obj["config"] is None:
         click.echo("serve needs --config FILE (or MAC_TURNOS_CONFIG); try `mac-turnos demo`.",
                    err=True)
         sys.exit(2)
+    _settings(ctx.obj["config"])  # a broken config exits 2 before anything is written
+    boot = _boot(ctx, SERVE_STATE, safe_mode)
     settings, store = _open(ctx)
-    app = create_app(settings, store)
-    run_server(app, store, host or settings.server.host, port or settings.server.port,
-               settings.server.threads)
+    app = create_app(boot.app_settings(settings), store, **_voice(boot, local_speaker))
+    boot.attach(app, settings, store)
+    host = host or settings.server.host
+    run_server(app, store, host, port or settings.server.port, settings.server.threads,
+               on_ready=_advertise_when_ready(app, settings, host, advertise))
+
+
+def _boot(ctx: click.Context, default: Path, safe_mode: bool) -> startup.Boot:
+    """Hold the database for this server and decide on safe mode, or exit 1."""
+    try:
+        return startup.begin(state_dir(ctx.obj["state_dir"], default), DB_NAME,
+                             force_safe=safe_mode)
+    except (startup.AlreadyRunning, OSError) as exc:
+        click.echo(f"No se puede arrancar: {exc}", err=True)
+        sys.exit(1)
 
 
 DEMO_USERS = (("admin", "admin", None), ("supervisor", "supervisor", None),
@@ -152,12 +199,15 @@ def _demo_credentials(settings: Settings, store: Store, directory: Path) -> dict
 
 @main.command()
 @_server_options
+@_tv_options
 @click.pass_context
 def demo(ctx: click.Context, host: str | None, port: int | None,
-         local_state: str | None) -> None:
+         local_state: str | None, safe_mode: bool, advertise: bool | None,
+         local_speaker: bool) -> None:
     """Run the demo centre (MAC Lima Norte, real catalogue) and print how to use it."""
     ctx.obj["config"] = None
     ctx.obj["state_dir"] = local_state or ctx.obj["state_dir"]
+    boot = _boot(ctx, DEMO_STATE, safe_mode)
     settings, store = _open(ctx)
     directory = store.path.parent
     creds = _demo_credentials(settings, store, directory)
@@ -166,7 +216,8 @@ def demo(ctx: click.Context, host: str | None, port: int | None,
     except TurneroError as exc:
         if exc.code != "day_already_open":
             click.echo(exc.message, err=True)
-    app = create_app(settings, store)
+    app = create_app(boot.app_settings(settings), store, **_voice(boot, local_speaker))
+    boot.attach(app, settings, store, catch_up=False)  # the demo's day is open already
     host = host or "127.0.0.1"
 
     def announce(server: Any) -> None:
@@ -179,6 +230,8 @@ def demo(ctx: click.Context, host: str | None, port: int | None,
                             *app.extensions["mac_turnos.pages"].items()):
             if path == "/kiosk":  # the link enrols this browser as the demo kiosk
                 path += f"#device={creds['devices']['kiosk-demo']['token']}"
+            if path.startswith("/display/"):  # and this one as the demo TV
+                path += f"#device={creds['devices']['tv-demo']['token']}"
             click.echo(f"  {title:<18} {base}{path}")
         click.echo("Usuarios de demostración (usuario / PIN):")
         for name, info in creds["users"].items():
@@ -190,7 +243,8 @@ def demo(ctx: click.Context, host: str | None, port: int | None,
         click.echo("")
 
     run_server(app, store, host, port if port is not None else 8080,
-               settings.server.threads, on_ready=announce)
+               settings.server.threads,
+               on_ready=_advertise_when_ready(app, settings, host, advertise, announce))
 
 
 @main.group()
@@ -288,3 +342,107 @@ def _run(fn: Any, store: Store) -> Any:
         sys.exit(1)
     finally:
         store.close()
+
+
+@main.group()
+def uplink() -> None:
+    """The uplink to the central office."""
+
+
+@uplink.command("send")
+@click.pass_context
+def uplink_send(ctx: click.Context) -> None:
+    """Send the pending events now, until none is left or the central fails (exit 1)."""
+    settings, store = _open(ctx)
+    link = uplink_service.Uplink(store, settings)
+    try:
+        if not link.enabled:
+            click.echo("El envío a la sede central no está habilitado ([uplink] enabled).",
+                       err=True)
+            sys.exit(2)
+        outcome = link.run_round()
+        s = link.status()
+        click.echo(f"local {s['local_seq']}, confirmado {s['acked_seq']}, pendientes "
+                   f"{s['backlog']}, rechazados {s['rejected']}"
+                   + (f"; error: {s['last_error']}" if outcome == "failed" else ""))
+    finally:
+        link.stop()
+        store.close()
+    sys.exit(0 if outcome == "idle" else 1)
+
+
+main.add_command(central_commands)
+
+
+def _database(ctx: click.Context) -> tuple[Settings, Path]:
+    """The settings and the database file, without opening it (a server may hold it)."""
+    config = ctx.obj["config"]
+    settings = _settings(config)
+    directory = state_dir(ctx.obj["state_dir"], SERVE_STATE if config else DEMO_STATE)
+    return settings, directory / DB_NAME
+
+
+@main.command("backup")
+@click.option("--dir", "folder", type=click.Path(file_okay=False),
+              help="Folder for the copy (default: [schedule] backup_dir).")
+@click.pass_context
+def backup_command(ctx: click.Context, folder: str | None) -> None:
+    """Copy the database now (safe while the server runs) and check the copy."""
+    settings, db = _database(ctx)
+    if not db.exists():
+        click.echo(f"No hay base de datos en {db}.", err=True)
+        sys.exit(1)
+    target = Path(folder or settings.schedule.backup_dir or db.parent / "backups")
+    now = datetime.now().replace(microsecond=0)
+    try:
+        path = backup.take(db, target, now, settings.centre.code)
+    except (backup.BackupError, sqlite3.Error, OSError) as exc:
+        click.echo(f"No se pudo copiar: {exc}", err=True)
+        sys.exit(1)
+    removed = backup.prune(target, settings.schedule.backup_keep_days, now)
+    click.echo(f"Copia verificada: {path}" + (f" ({len(removed)} antiguas borradas)"
+                                               if removed else ""))
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_context
+def restore_command(ctx: click.Context, file: str) -> None:
+    """Replace the database by the backup FILE (the server must be stopped)."""
+    _, db = _database(ctx)
+    try:
+        aside = backup.restore(db, Path(file), datetime.now())
+    except (backup.BackupError, sqlite3.Error, OSError) as exc:
+        click.echo(f"No se restauró: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Base restaurada desde {file}. La base reemplazada quedó en {aside}.")
+
+
+@main.command("display-client")
+@click.option("--name", required=True, help="Name of this TV, e.g. sala-1 (its page).")
+@click.option("--token", envvar="MAC_TURNOS_DEVICE_TOKEN",
+              help="The TV's device token (enrols the browser on first start).")
+@click.option("--browser", default="/usr/bin/chromium", show_default=True,
+              help="Chromium to open in kiosk mode.")
+@click.option("--profile", type=click.Path(file_okay=False),
+              default="~/.local/state/mac-turnos/tv-browser", show_default=True,
+              help="Browser profile folder (keeps the device cookie).")
+@click.option("--interface", "interfaces", multiple=True,
+              help="Local address to browse on (repeatable; default all).")
+@click.option("--server-name", help="Only the server advertised with this instance name.")
+@click.option("--timeout", type=float, default=10.0, show_default=True,
+              help="Seconds to browse each time.")
+@click.option("--interval", type=float, default=30.0, show_default=True,
+              help="Seconds between checks that the server is where the page is.")
+@click.option("--dry-run", is_flag=True, help="Print the page's address and exit.")
+def display_client(name: str, token: str | None, browser: str, profile: str,
+                   interfaces: tuple[str, ...], server_name: str | None, timeout: float,
+                   interval: float, dry_run: bool) -> None:
+    """Find the server on the LAN and keep its display page open in Chromium (kiosk mode)."""
+    from display import client as tv_client  # imports zeroconf: slow, and only needed here
+
+    find = tv_client.finder(interfaces or None, server_name)
+    if dry_run:
+        sys.exit(tv_client.dry_run(name, find=find, timeout=timeout, echo=click.echo))
+    sys.exit(tv_client.run(name, find=find, browser=browser, token=token, timeout=timeout,
+                        interval=interval, profile=Path(profile).expanduser()))

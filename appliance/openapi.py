@@ -248,7 +248,10 @@ def document() -> dict[str, Any]:
                                                       "schema": STR}}},
                                           **{c: {"description": t, **_json(_ref("Error"))}
                                              for c, t in ERRORS.items()
-                                             if c in ("401", "403")}}}},
+                                             if c in ("401", "403")},
+                                          "503": {"description": "Demasiadas conexiones en "
+                                                                 "vivo; reintente luego",
+                                                  **_json(_ref("Error"))}}}},
         "/print-jobs/{job_id}": {"get": _op("Si el ticket salió impreso", "printing",
                                             _ref("PrintJob"),
                                             params=[_path("job_id", STR)])},

@@ -10,6 +10,7 @@ from types import FrameType
 from flask import Flask
 from waitress.server import create_server
 
+from appliance import systemd
 from turnero.store import Store
 
 log = logging.getLogger(__name__)
@@ -33,16 +34,28 @@ def serve(app: Flask, store: Store, host: str, port: int, threads: int,
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
+    uplink = app.extensions.get("mac_turnos.uplink")
+    if uplink is not None:
+        uplink.start()
     if callable(on_ready):
         on_ready(server)
     log.info("listening on http://%s:%s", host, server.effective_port)  # type: ignore[union-attr]
+    systemd_stop = systemd.start(store, host, server.effective_port)  # type: ignore[union-attr]
     try:
         server.run()
     except (SystemExit, KeyboardInterrupt):
         log.info("stopping")
     finally:
+        systemd_stop()
         server.close()
+        for stop_part in reversed(app.extensions.get("mac_turnos.on_stop", [])):
+            stop_part()  # the scheduler (waits for a running job), start-up bookkeeping
+        if uplink is not None:
+            uplink.stop()
         printing = app.extensions.get("mac_turnos.printing")
         if printing is not None:
             printing.stop()
+        desk = app.extensions.get("mac_turnos.desk")  # automatic no-show, serial devices
+        if desk is not None:
+            desk.stop()
         store.close()

@@ -16,10 +16,23 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import call_next, idle_rss, issue, kiosk_tap, render_ticket, startup
+from bench import (
+    call_next,
+    desk_click,
+    display_latency,
+    idle_rss,
+    issue,
+    kiosk_tap,
+    render_ticket,
+    speak,
+    sse_hold,
+    startup,
+    sync_drain,
+)
 from bench.common import Figure, cpu_count, emit, fmt, progress
 
-BENCHMARKS = (issue, call_next, idle_rss, startup, render_ticket, kiosk_tap)
+BENCHMARKS = (issue, call_next, idle_rss, startup, render_ticket, kiosk_tap, desk_click, speak,
+              display_latency, sse_hold, sync_drain)
 DISTURBED = 5.0  # % of all cores used by other processes that makes a benchmark run again
 BUDGET = 6 * 60.0  # seconds; no second attempt past this
 

@@ -3,7 +3,9 @@
 Per run, a fresh cache directory and a fresh speech worker: the first call pays for starting
 the worker process (informative), then ``--calls`` new calls (never heard before, so
 synthesized) and the same calls again (served from the cache), one at a time, as módulos
-call them. Figures are the median latency per kind of call over the run.
+call them. Figures are the median latency per kind of call over the run. Then, per phrase
+(one language, what a TV fetches as one WAV file): the p95 of ``Synthesizer.synthesize`` for
+new phrases and for cached ones, with a worker already running.
 
     .venv/bin/python -m bench.speak [--runs 3] [--calls 20]
 """
@@ -16,8 +18,8 @@ import tempfile
 import threading
 import time
 
-from bench.common import Figure, arguments, cli, command, progress
-from hardware.speaker import Announcement, Announcer, Call, Synthesizer
+from bench.common import Figure, arguments, cli, command, ms, progress
+from hardware.speaker import Announcement, Announcer, Call, Synthesizer, phrase
 
 
 def parser() -> argparse.ArgumentParser:
@@ -59,6 +61,20 @@ def one_run(calls: list[Call]) -> tuple[float, list[float], list[float]]:
     return first, fresh, again
 
 
+def phrase_run(calls: list[Call]) -> tuple[list[float], list[float]]:
+    """Seconds per new phrase and per cached phrase, es and qu, worker already started."""
+    texts = [(phrase(call, lang), lang) for call in calls for lang in ("es", "qu")]
+    with tempfile.TemporaryDirectory() as cache, Synthesizer(cache) as synthesizer:
+        synthesizer.synthesize("Turno uno.", "es")  # start the worker outside the figures
+        new, cached = [], []
+        for store in (new, cached):
+            for text, lang in texts:
+                started = time.perf_counter()
+                synthesizer.synthesize(text, lang)
+                store.append(time.perf_counter() - started)
+    return new, cached
+
+
 def run(args: argparse.Namespace, argv: list[str]) -> list[Figure]:
     cmd = command("speak", argv)
     first = Figure("speak.first", "First call after start (worker process start-up)", "ms",
@@ -67,15 +83,24 @@ def run(args: argparse.Namespace, argv: list[str]) -> list[Figure]:
                  ("<=", 1000), cmd)
     cached = Figure("speak.cached", "Repeated call to announcement ready (median)", "ms",
                     ("<=", 100), cmd)
+    phrase_new = Figure("speak.phrase.new.p95", "Phrase to WAV, new phrase (p95)", "ms",
+                        ("<=", 400), cmd)
+    phrase_cached = Figure("speak.phrase.cached.p95", "Phrase to WAV, cached phrase (p95)",
+                           "ms", ("<=", 5), cmd)
     calls = [Call(f"RN-{100 + i:03d}", str(1 + i % 40)) for i in range(args.calls)]
     for n in range(1, args.runs + 1):
+        fresh_phrases, cached_phrases = phrase_run(
+            [Call(f"BN-{500 + i:03d}", str(1 + i % 40)) for i in range(args.calls)])
+        phrase_new.add(ms(fresh_phrases, 95))
+        phrase_cached.add(ms(cached_phrases, 95))
         start, fresh, again = one_run(calls)
         first.add(start * 1000)
         new.add(statistics.median(fresh) * 1000)
         cached.add(statistics.median(again) * 1000)
         progress(f"speak run {n}: first {first.values[-1]:.1f} ms, new {new.values[-1]:.1f} "
-                 f"ms, cached {cached.values[-1]:.2f} ms")
-    return [first, new, cached]
+                 f"ms, cached {cached.values[-1]:.2f} ms; per phrase p95 new "
+                 f"{phrase_new.values[-1]:.0f} ms, cached {phrase_cached.values[-1]:.2f} ms")
+    return [first, new, cached, phrase_new, phrase_cached]
 
 
 def main(argv: list[str] | None = None) -> list[Figure]:

@@ -257,6 +257,10 @@ def _cross_check(s: Settings, problems: list[Problem]) -> None:
             if code not in queues:
                 problems.append(Problem(("counters", index, "queues"), f"no queue {code!r}"))
     _check_printers(s, problems)
+    wrong = [lang for lang in s.display.languages if lang not in ("es", "qu", "en")]
+    if wrong or not s.display.languages:
+        problems.append(Problem(("display", "languages"), "must list es, qu or en (at least "
+                                                          f"one); not {wrong}"))
     normal = [p for p in s.priorities if not p.preferential and not p.appointment]
     if s.priorities and not normal:
         problems.append(Problem(("priorities",), "needs one category that is neither "

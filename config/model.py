@@ -65,6 +65,8 @@ class Server:
                               "ticket's QR code (e.g. \"http://192.168.1.10:8080\"); empty = "
                               "the address the kiosk itself used.",
                           pattern=r"^(https?://[^\s/]+)?$")
+    advertise: bool = key(True, "Announce the server on the LAN with zeroconf so TVs find "
+                                "it without setup.")
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,45 @@ class Kiosk:
            "is not issued; the citizen is sent to the orientador.", minval=0, maxval=240)
     service_filter_from: int = key(8, "Entities with more services than this get a search "
                                       "box on the kiosk.", minval=0, maxval=1000)
+
+
+TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    open_day: str = key("auto", "Whether the box opens the jornada itself at opening time "
+                                "(auto) or a supervisor opens it after the daily check "
+                                "(manual).", choices=("auto", "manual"))
+    close_day: str = key("auto", "Whether the box closes the jornada close_grace_minutes after "
+                                 "closing time, expiring what still waits (auto), or a "
+                                 "supervisor closes it (manual).", choices=("auto", "manual"))
+    stop_issuing: bool = key(True, "Whether no ticket is issued from closing time on, except "
+                                   "by a supervisor.")
+    open_minutes_before: int = key(15, "Minutes before opening time the jornada opens, so "
+                                       "kiosks issue tickets to the first in line.",
+                                   minval=0, maxval=240)
+    close_grace_minutes: int = key(30, "Minutes after closing time before the jornada closes "
+                                       "and what still waits expires (tickets in service are "
+                                       "finished).", minval=0, maxval=600)
+    national_holidays: bool = key(True, "Whether Peru's national holidays (holidays library) "
+                                        "use the [hours] holidays hours.")
+    holidays: list[str] = key([], "Further dates (YYYY-MM-DD) with holiday hours, e.g. a "
+                                  "regional holiday.")
+    closed: list[str] = key([], "Dates (YYYY-MM-DD) the centre stays closed: its own closures "
+                                "and non-working days.")
+    backup_time: str = key("02:30", "Local time of the nightly backup (HH:MM); personal data "
+                                    "and old events are pruned 15 minutes later.",
+                           pattern=TIME_PATTERN)
+    backup_dir: str = key("", "Folder of the backups; empty = backups/ in the state "
+                              "directory. Another disk is better.")
+    backup_keep_days: int = key(14, "Days a backup is kept (the newest is always kept).",
+                                minval=1, maxval=3650)
+    personal_data_days: int = key(30, "Days after its service day a ticket keeps the document "
+                                      "number and name (Ley 29733); backups keep them "
+                                      "backup_keep_days longer.", minval=1, maxval=3650)
+    events_days: int = key(400, "Days the event log is kept once the central office "
+                                "acknowledged it.", minval=30, maxval=3650)
 
 
 @dataclass(frozen=True)
@@ -202,13 +243,79 @@ class Printer:
     reception: bool = key(False, "Whether the orientador's tickets and reprints print here.")
 
 
+@dataclass(frozen=True)
+class Display:
+    languages: list[str] = key(["es", "qu"], "Languages the TVs announce each call in, in order "
+                                             "(es, qu, en).")
+    local_playback: bool = key(False, "Also play the announcements on the box's own audio "
+                                      "output.")
+    idle_minutes: int = key(10, "Minutes without calls before a TV shows its idle screen.",
+                            minval=1, maxval=240)
+    rows: int = key(8, "Earlier calls listed under the last one.", minval=6, maxval=8)
+
+
+@dataclass(frozen=True)
+class CounterDesk:
+    auto_no_show_recalls: int = key(
+        0, "A called citizen who was recalled this many times and has not come "
+           "auto_no_show_grace_seconds after the last call is marked \"no se presentó\" by the "
+           "server (0 = off).", minval=0, maxval=20)
+    auto_no_show_grace_seconds: int = key(
+        60, "Seconds after the last recall before the automatic no-show by recalls.",
+        minval=5, maxval=3600)
+    auto_no_show_minutes: int = key(
+        0, "A citizen called this many minutes ago and not yet attended is marked \"no se "
+           "presentó\" by the server (0 = off).", minval=0, maxval=120)
+    rating: bool = key(True, "Whether the desk offers the citizen's 1–5 rating screen "
+                             "(/counter/rating) after Finalizar.")
+
+
+@dataclass(frozen=True)
+class DeskDevice:
+    counter: int = key(help="Number of the módulo the device sits at.", minval=1, maxval=999)
+    kind: str = key(help="button (a call button: next, recall) or sign (an LED number sign "
+                         "showing the módulo's current ticket).", choices=("button", "sign"))
+    port: str = key(help="Serial port; prefer the stable /dev/serial/by-id/... name, which "
+                         "comes back the same after unplugging.")
+    baudrate: int = key(9600, "Serial speed.", minval=1200, maxval=921600)
+
+
+@dataclass(frozen=True)
+class Uplink:
+    enabled: bool = key(False, "Whether the box sends its event log to the central office.")
+    central_url: str = key("", "Base address of the central receiver, e.g. "
+                               "\"https://turnos.pcm.gob.pe\"; plain http only to 127.0.0.1, "
+                               "localhost or [::1] (tests).",
+                           pattern=r"^(https://[^\s/]+(/[^\s]*)?|"
+                                   r"http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/[^\s]*)?)?$")
+    token: str = key("", "Bearer token of this centre, from `mac-turnos central centre add` "
+                         "(better: token_file or MAC_TURNOS__UPLINK__TOKEN).")
+    token_file: str = key("", "File holding the bearer token (read at start); overrides token.")
+    ca_file: str = key("", "PEM file of the certificate authorities to trust for the central; "
+                           "empty = the system's.")
+    secret: str = key("", "Key of the keyed hash (HMAC-SHA256) that pseudonymizes staff names "
+                          "and free texts before they leave the box.")
+    secret_file: str = key("", "File holding that key; empty with an empty secret = "
+                               "uplink-secret in the state directory, created once.")
+    interval_seconds: int = key(10, "Seconds between two sending rounds.", minval=1, maxval=3600)
+    batch_events: int = key(500, "Most events in one request.", minval=1, maxval=10000)
+    batch_bytes: int = key(1_000_000, "Most bytes of JSON (before gzip) in one request.",
+                           minval=10_000, maxval=50_000_000)
+    timeout_seconds: float = key(30.0, "Seconds to wait for the central's answer.",
+                                 minval=0.1, maxval=600)
+    backoff_cap_seconds: float = key(300.0, "Longest wait between attempts while the central "
+                                            "fails (exponential backoff with jitter).",
+                                     minval=0.01, maxval=86400)
+
+
 SECTIONS: dict[str, type] = {
     "centre": Centre, "hours": Hours, "server": Server, "security": Security,
-    "policy": Policy, "kiosk": Kiosk,
+    "policy": Policy, "kiosk": Kiosk, "counter": CounterDesk, "uplink": Uplink,
+    "schedule": Schedule, "display": Display,
 }
 ARRAYS: dict[str, type] = {
     "entities": Entity, "queues": Queue, "services": Service, "counters": Counter,
-    "priorities": Priority, "printers": Printer,
+    "priorities": Priority, "printers": Printer, "desk_devices": DeskDevice,
 }
 
 
@@ -228,3 +335,8 @@ class Settings:
     counters: tuple[Counter, ...]
     priorities: tuple[Priority, ...]
     printers: tuple[Printer, ...]
+    counter: CounterDesk
+    desk_devices: tuple[DeskDevice, ...]
+    uplink: Uplink
+    schedule: Schedule = field(default_factory=Schedule)
+    display: Display = field(default_factory=Display)

@@ -27,11 +27,14 @@ def write_config(path: Path, queues: int = 4, counters: int = 8, threads: int = 
                  printer: bool = False) -> Path:
     """A centre with ``queues`` queues (prefixes QA, QB, …) and ``counters`` módulos that
     each serve every queue. Its kiosks have no per-minute limit and do not refuse tickets
-    near closing time: the load runs 16 kiosks flat out into queues of thousands, at any
-    hour of the day the suite happens to run."""
+    near closing time, and the scheduler neither opens nor closes the day: the load runs 16
+    kiosks flat out into queues of thousands, at any hour of the day the suite happens to
+    run."""
     lines = ['[centre]', 'code = "bench"', 'name = "MAC Bench"', '',
              '[server]', f'threads = {threads}', '',
-             '[kiosk]', 'tickets_per_minute = 0', 'refuse_after_closing = false', '']
+             '[kiosk]', 'tickets_per_minute = 0', 'refuse_after_closing = false', '',
+             '[schedule]', 'open_day = "manual"', 'close_day = "manual"',
+             'stop_issuing = false', '']
     codes = [f"Q{chr(ord('A') + i)}" for i in range(queues)]
     for code in codes:
         lines += ['[[entities]]', f'code = "E{code}"', f'name = "Entidad {code}"', '',

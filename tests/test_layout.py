@@ -18,6 +18,7 @@ ALLOWED = {
     "counter": {"counter", "turnero"},
     "display": {"display", "turnero", "hardware"},
     "supervision": {"supervision", "turnero"},
+    "sync": {"sync", "turnero", "config"},
 }
 
 
@@ -49,3 +50,9 @@ def test_only_the_store_and_the_engine_write_sql():
     for path in sorted(p for room in rooms for p in (ROOT / room).rglob("*.py")):
         text = path.read_text(encoding="utf-8")
         assert not any(w in text for w in writes), path.name
+
+
+def test_the_central_receiver_never_imports_the_centre_s_heart():
+    """The central never touches a centre's database: it knows events, not the engine."""
+    for path in sorted((ROOT / "sync" / "central").rglob("*.py")):
+        assert imported_packages(path) <= {"sync", "config"}, path.name

@@ -8,6 +8,7 @@ logout; repeated failures lock the account for a while.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import sqlite3
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from turnero.store import Store, Tx
 
 ROLES = ("admin", "supervisor", "receptionist", "agent")
 DEVICE_ROLES = ("kiosk", "display")
+# Names travel in URLs (/users/<name>/pin, /display/<name>): letters, digits, . _ -
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 _DUMMY_HASH = generate_password_hash("not-a-real-secret")
 
 
@@ -45,25 +48,72 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_user(store: Store, username: str, role: str, secret: str, *, security: Security,
-                entity: str | None = None, full_name: str = "") -> dict[str, Any]:
+def _check_name(name: Any, what: str) -> None:
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise InvalidInput(f"El nombre de {what} lleva de 1 a 40 letras, dígitos, puntos, "
+                           "guiones o guiones bajos.", "invalid_name")
+
+
+def _check_role(role: Any, entity: Any) -> None:
     if role not in ROLES:
         raise InvalidInput("role debe ser uno de: " + ", ".join(ROLES) + ".", "invalid_role")
-    _check_secret(secret, security)
     if role == "agent" and not entity:
         raise InvalidInput("Un asesor pertenece a una entidad.", "entity_required")
+    if entity is not None and not isinstance(entity, str):
+        raise InvalidInput("entity debe ser el código de una entidad.", "unknown_entity")
+
+
+def _check_entity(tx: Tx, entity: str | None) -> None:
+    if entity and not tx.one("SELECT 1 FROM entities WHERE code = ?", (entity,)):
+        raise InvalidInput(f"No existe la entidad {entity}.", "unknown_entity")
+
+
+def create_user(store: Store, username: str, role: str, secret: str, *, security: Security,
+                entity: str | None = None, full_name: str = "",
+                actor: str | None = None) -> dict[str, Any]:
+    """A new staff account; only asesores belong to an entity (it limits their módulos)."""
+    _check_name(username, "usuario")
+    _check_role(role, entity)
+    _check_secret(secret, security)
+    entity = entity if role == "agent" else None
     hashed = generate_password_hash(secret)
 
     def op(tx: Tx) -> dict[str, Any]:
-        if entity and not tx.one("SELECT 1 FROM entities WHERE code = ?", (entity,)):
-            raise InvalidInput(f"No existe la entidad {entity}.", "unknown_entity")
+        _check_entity(tx, entity)
         if tx.one("SELECT 1 FROM users WHERE username = ?", (username,)):
             raise Conflict(f"Ya existe el usuario {username}.", "user_exists")
         tx.execute("INSERT INTO users(username, full_name, role, entity, secret_hash, "
                    "created_at) VALUES (?,?,?,?,?,?)",
                    (username, full_name, role, entity, hashed, tx.at))
+        tx.emit("user.created", actor=actor, username=username, role=role, entity=entity)
         return {"username": username, "role": role, "entity": entity}
     return store.write(op)
+
+
+def set_role(store: Store, username: str, role: Any, *, entity: Any = None,
+             actor: str | None = None) -> dict[str, Any]:
+    """Change what a user may do; the change applies to their open sessions at once (the
+    role is read on every request)."""
+    _check_role(role, entity)
+    entity = entity if role == "agent" else None
+
+    def op(tx: Tx) -> dict[str, Any]:
+        _check_entity(tx, entity)
+        if tx.execute("UPDATE users SET role = ?, entity = ? WHERE username = ?",
+                      (role, entity, username)).rowcount != 1:
+            raise NotFound(f"No existe el usuario {username}.", "user_not_found")
+        tx.emit("user.role_changed", actor=actor, username=username, role=role, entity=entity)
+        return {"username": username, "role": role, "entity": entity}
+    return store.write(op)
+
+
+def get_user(store: Store, username: str) -> dict[str, Any]:
+    row = store.reader().execute(
+        "SELECT username, full_name, role, entity, disabled, locked_until FROM users "
+        "WHERE username = ?", (username,)).fetchone()
+    if row is None:
+        raise NotFound(f"No existe el usuario {username}.", "user_not_found")
+    return dict(row)
 
 
 def _check_secret(secret: str, security: Security) -> None:
@@ -72,7 +122,9 @@ def _check_secret(secret: str, security: Security) -> None:
                            f"{security.min_pin_length} caracteres.", "secret_too_short")
 
 
-def set_secret(store: Store, username: str, secret: str, *, security: Security) -> None:
+def set_secret(store: Store, username: str, secret: str, *, security: Security,
+               actor: str | None = None) -> None:
+    """A new PIN; it also lifts a lockout and ends the user's sessions."""
     _check_secret(secret, security)
     hashed = generate_password_hash(secret)
 
@@ -82,10 +134,12 @@ def set_secret(store: Store, username: str, secret: str, *, security: Security) 
             raise NotFound(f"No existe el usuario {username}.", "user_not_found")
         tx.execute("DELETE FROM sessions WHERE user = (SELECT id FROM users WHERE username = ?)",
                    (username,))
+        tx.emit("user.secret_reset", actor=actor, username=username)
     store.write(op)
 
 
-def set_disabled(store: Store, username: str, disabled: bool) -> None:
+def set_disabled(store: Store, username: str, disabled: bool, *,
+                 actor: str | None = None) -> None:
     def op(tx: Tx) -> None:
         if tx.execute("UPDATE users SET disabled = ? WHERE username = ?",
                       (int(disabled), username)).rowcount != 1:
@@ -93,6 +147,8 @@ def set_disabled(store: Store, username: str, disabled: bool) -> None:
         if disabled:
             tx.execute("DELETE FROM sessions WHERE user = "
                        "(SELECT id FROM users WHERE username = ?)", (username,))
+        tx.emit("user.disabled" if disabled else "user.enabled", actor=actor,
+                username=username)
     store.write(op)
 
 
@@ -167,8 +223,9 @@ def logout(store: Store, token: str) -> None:
                                       (digest(token),)))
 
 
-def enrol_device(store: Store, name: str, role: str) -> str:
+def enrol_device(store: Store, name: str, role: str, *, actor: str | None = None) -> str:
     """Enrol a kiosk or TV; the token is returned once and stored only as a digest."""
+    _check_name(name, "dispositivo")
     if role not in DEVICE_ROLES:
         raise InvalidInput("role debe ser kiosk o display.", "invalid_role")
     token = secrets.token_urlsafe(32)
@@ -178,15 +235,17 @@ def enrol_device(store: Store, name: str, role: str) -> str:
             raise Conflict(f"Ya existe el dispositivo {name}.", "device_exists")
         tx.execute("INSERT INTO devices(name, role, token_hash, created_at) VALUES (?,?,?,?)",
                    (name, role, digest(token), tx.at))
+        tx.emit("device.enrolled", actor=actor, device=name, role=role)
     store.write(op)
     return token
 
 
-def revoke_device(store: Store, name: str) -> None:
+def revoke_device(store: Store, name: str, *, actor: str | None = None) -> None:
     def op(tx: Tx) -> None:
         if tx.execute("UPDATE devices SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
                       (tx.at, name)).rowcount != 1:
             raise NotFound(f"No existe el dispositivo activo {name}.", "device_not_found")
+        tx.emit("device.revoked", actor=actor, device=name)
     store.write(op)
 
 

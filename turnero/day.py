@@ -93,3 +93,29 @@ def _finish_day(tx: Tx, day: str, actor: str | None) -> dict[str, int]:
     tx.execute("UPDATE days SET closed_at = ?, closed_by = ? WHERE day = ?", (tx.at, actor, day))
     tx.emit("day.closed", actor=actor, day=day, expired=expired, finished=served)
     return {"expired": expired, "finished": served}
+
+
+def close_past_day(store: Store, day: str, *, actor: str | None = None) -> dict[str, Any]:
+    """Close a jornada that is still open although its date (and grace period) passed: the
+    box was off at closing time, or the day was opened on a date with no hours. Nothing
+    happens if someone closed it meanwhile."""
+    def op(tx: Tx) -> dict[str, Any]:
+        row = tx.one("SELECT closed_at FROM days WHERE day = ?", (day,))
+        if row is None or row["closed_at"] is not None:
+            return {"date": day, "open": False, "expired": 0, "finished": 0, "closed": False}
+        counts = _finish_day(tx, day, actor)
+        return {"date": day, "open": False, "closed_at": tx.at, "closed": True, **counts}
+    return store.write(op)
+
+
+def stop_issuing(store: Store, *, closes_at: str, actor: str | None = None) -> bool:
+    """Announce that today's issuing ended at closing time (screens and kiosks show it);
+    the rule itself is in :func:`turnero.tickets.issue_ticket`. False if no day is open."""
+    def op(tx: Tx) -> bool:
+        day = store.service_day(tx.now)
+        row = tx.one("SELECT closed_at FROM days WHERE day = ?", (day,))
+        if row is None or row["closed_at"] is not None:
+            return False
+        tx.emit("day.issuing_stopped", actor=actor, day=day, closes_at=closes_at)
+        return True
+    return store.write(op)

@@ -116,5 +116,19 @@ def m004_entity_logo(db: Database) -> None:
     db.execute("ALTER TABLE entities ADD COLUMN logo TEXT NOT NULL DEFAULT ''")
 
 
+@migrations()
+def m005_uplink(db: Database) -> None:
+    """The uplink's outbox state: how far the central acknowledged the event log (per
+    destination, so it survives a reboot) and the events it refused, kept for a person."""
+    db.executescript("""
+    CREATE TABLE sync_state(
+        destination TEXT PRIMARY KEY, acked_seq INTEGER NOT NULL DEFAULT 0,
+        last_success TEXT, last_error TEXT, last_error_at TEXT);
+    CREATE TABLE sync_rejects(
+        destination TEXT NOT NULL, seq INTEGER NOT NULL, uid TEXT NOT NULL,
+        reason TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (destination, seq));
+    """)
+
+
 def apply(db: Database) -> None:
     migrations.apply(db)

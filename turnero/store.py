@@ -143,6 +143,17 @@ class Store:
                 self._readers.append(conn)
         return conn
 
+    def release_reader(self) -> None:
+        """Close this thread's reader: a long live stream that will not read again gives its
+        connection (and SQLite's page cache) back instead of keeping it for hours."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            with self._readers_lock:
+                if conn in self._readers:
+                    self._readers.remove(conn)
+            conn.close()
+
     def close(self) -> None:
         if self._closed:
             return

@@ -27,9 +27,13 @@ def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel
                  document: Any = None, document_type: Any = None, name: Any = None,
                  visit: Any = None,
                  appointment_at: datetime | None = None, idempotency_key: str | None = None,
-                 actor: str | None = None) -> tuple[dict[str, Any], bool]:
+                 actor: str | None = None,
+                 closes_at: datetime | None = None) -> tuple[dict[str, Any], bool]:
     """Issue a ticket. Returns (ticket, created); a replayed idempotency key returns the
-    ticket made the first time with created=False."""
+    ticket made the first time with created=False.
+
+    No new ticket from closing time on (``closes_at``, today's closing time; the caller
+    leaves it out for supervisors, who may still issue one for a citizen already inside)."""
     if channel not in CHANNELS:
         raise InvalidInput("channel debe ser kiosk, reception o appointment.", "invalid_channel")
     visit = _visit(visit)
@@ -44,6 +48,10 @@ def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel
             if row:
                 return row["uid"], False
         day = require_open_day(tx, store)
+        if closes_at is not None and tx.now >= closes_at:
+            raise Conflict(f"La atención de hoy terminó a las {closes_at:%H:%M}; ya no se "
+                           "emiten turnos.", "after_hours",
+                           closes_at=closes_at.isoformat(timespec="minutes"))
         service = att.service_row(tx, service_id)
         for step in visit:
             att.service_row(tx, step)

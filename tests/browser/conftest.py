@@ -89,6 +89,7 @@ def serve(settings: Settings, tmp: Path, clock: ManualClock) -> Iterator[Centre]
         server.close()
         server.task_dispatcher.shutdown()  # type: ignore[union-attr]
         app.extensions["mac_turnos.printing"].stop()
+        app.extensions["mac_turnos.desk"].stop()
         store.close()
 
 

@@ -1,0 +1,215 @@
+"""Announcements composed: a call on the bus becomes chime + phrases for the TVs.
+
+The bus listener runs inside the engine's write (after commit, under the write lock), so it
+only turns the event into a ``Call`` and queues it: synthesis happens on the announcer's own
+thread, never in a request and never while a writer waits. The announcer handles one call
+at a time in queue order, and queue order is commit order (the bus publishes under the write
+lock), so announcements come out in call order and never overlap. Each ready announcement goes
+to the display feed (the TVs' announcement streams) and, if enabled, to the box's own speaker.
+
+Speech backends (``SPEECH`` in the app config): ``espeak`` (the real voice, used by
+``mac-turnos serve`` and ``demo``), ``virtual`` (soft tones as long as the phrase; the
+default for an app built in tests) and ``off``. Without espeak-ng the TVs get the chime
+alone and the health component ``speaker`` says so.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import logging
+import queue
+import threading
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from appliance import api_devices
+from config.model import Settings
+from display import pages as display_pages
+from display.feed import AnnouncementFeed
+from hardware.speaker import (
+    CHIME_FILE,
+    LANGUAGES,
+    Announcement,
+    Announcer,
+    Call,
+    EspeakWorker,
+    SynthesisError,
+    Synthesizer,
+    VirtualVoice,
+    play_local,
+)
+from turnero.store import Event, Store
+
+log = logging.getLogger(__name__)
+CALL_KINDS = ("ticket.called", "ticket.recalled")
+DEFAULT_LANGUAGES = ("es", "qu")  # DOMAIN.md §6: Spanish first, then Quechua
+
+
+class NoVoice:
+    """The backend when speech is unavailable: every phrase fails, so TVs play the chime."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def synthesize(self, text: str, voice: str, rate: int, path: str) -> None:
+        raise SynthesisError(self.reason)
+
+    def close(self) -> None:
+        pass
+
+
+def espeak_available() -> bool:
+    """Whether libespeak-ng can be loaded (what pyttsx3's espeak driver needs)."""
+    return bool(ctypes.util.find_library("espeak-ng") or ctypes.util.find_library("espeak"))
+
+
+def make_backend(mode: str) -> tuple[Any, str | None]:
+    """(backend, problem) for a speech mode; the problem is what health reports."""
+    if mode == "virtual":
+        return VirtualVoice(), None
+    if mode == "espeak":
+        if espeak_available():
+            return EspeakWorker(), None
+        return NoVoice("espeak-ng no está instalado"), "espeak-ng no está instalado: " \
+                                                       "solo se oye la campanilla"
+    return NoVoice("voz desactivada"), None
+
+
+class Announcing:
+    """Bus → announcer → display feed (and the local speaker). Starts its thread on the first
+    call, so an app that never calls anybody (most tests) costs nothing."""
+
+    def __init__(self, store: Store, cache_dir: Path, languages: tuple[str, ...],
+                 mode: str = "virtual", local_playback: bool = False,
+                 feed: AnnouncementFeed | None = None) -> None:
+        unknown = [lang for lang in languages if lang not in LANGUAGES]
+        if not languages or unknown:
+            raise ValueError(f"announcement languages must be some of {LANGUAGES}")
+        self.store = store
+        self.mode = mode
+        self.feed = feed or AnnouncementFeed()
+        backend, self.problem = make_backend(mode)
+        self.synthesizer = Synthesizer(cache_dir, backend=backend)
+        self.languages = tuple(languages)
+        self.announcer: Announcer | None = None
+        self.local_playback = local_playback
+        self.last_error: str | None = None
+        self.announced = 0
+        self._lock = threading.Lock()
+        self._calls: dict[int, dict[str, Any]] = {}
+        self._stopped = False
+        self._local: queue.Queue[list[Path] | None] = queue.Queue()
+        self._local_thread: threading.Thread | None = None
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.synthesizer.cache_dir
+
+    def attach(self) -> None:
+        self.store.bus.listen(self.on_event)
+
+    def on_event(self, event: Event) -> None:
+        """The bus listener: queue a call, nothing more (it runs under the write lock)."""
+        if event.kind not in CALL_KINDS or self._stopped:
+            return
+        p = event.payload
+        call = Call(str(p.get("label", "")), str(event.counter),
+                    recall=event.kind == "ticket.recalled")
+        with self._lock:
+            announcer = self.announcer or self._start()
+            seq = announcer.submit(call)
+            self._calls[seq] = {
+                "ticket": event.ticket, "event": event.seq, "at": event.at,
+                "label": call.label, "counter": event.counter,
+                "counter_name": p.get("counter_name"), "entity": p.get("entity"),
+                "recall": call.recall, "preferential": bool(p.get("preferential"))}
+
+    def start(self) -> None:
+        """Start the workers now (the server does, so the first call is not the one that
+        writes the chime)."""
+        with self._lock:
+            if self.announcer is None:
+                self._start()
+
+    def _start(self) -> Announcer:
+        announcer = Announcer(self.synthesizer, self.languages, self._ready)
+        announcer.start()
+        self.announcer = announcer
+        if self.local_playback:
+            self._local_thread = threading.Thread(target=self._play_locally,
+                                                  name="local-speaker", daemon=True)
+            self._local_thread.start()
+        return announcer
+
+    def _ready(self, announcement: Announcement) -> None:
+        """On the announcer's thread: hand the announcement to the TVs and return."""
+        with self._lock:
+            meta = self._calls.pop(announcement.seq, {})
+        files = dict(zip(announcement.languages, announcement.files, strict=True))
+        self.last_error = announcement.error
+        self.announced += 1
+        self.feed.publish({**meta, "seq": announcement.seq, "label": announcement.call.label,
+                           "chime": CHIME_FILE, "files": files,
+                           "texts": dict(zip(announcement.languages, announcement.texts,
+                                             strict=True)),
+                           "seconds": announcement.seconds, "error": announcement.error})
+        if self.local_playback:
+            self._local.put([self.cache_dir / CHIME_FILE,
+                             *(self.cache_dir / name for name in announcement.files)])
+
+    def _play_locally(self) -> None:
+        """One announcement at a time on the box's own output, in order."""
+        while (files := self._local.get()) is not None:
+            if not play_local(files):
+                log.warning("local playback failed for %s", [f.name for f in files])
+
+    def health(self) -> dict[str, Any]:
+        problem = self.problem or (f"último anuncio con error: {self.last_error}"
+                                   if self.last_error else None)
+        status = "warning" if problem else "ok"
+        if self.mode == "off":
+            status, problem = "ok", None
+        return {"status": status, "mode": self.mode, "languages": list(self.languages),
+                "announced": self.announced, "tvs": self.feed.listeners,
+                **({"detail": problem} if problem else {})}
+
+    def stop(self) -> None:
+        """Stop taking calls, end the workers and the TVs' announcement streams."""
+        self._stopped = True
+        self.feed.close()
+        if self.announcer is not None:
+            self.announcer.stop()
+        self.synthesizer.close()
+        if self._local_thread is not None:
+            self._local.put(None)
+            self._local_thread.join(5)
+
+
+def install(app: Flask, settings: Settings, store: Store) -> Announcing:
+    """Wire the TVs into the app: the display room, the device session, the stream budget,
+    and the announcer on the bus (its thread starts with the server or the first call).
+
+    App config: ``SPEECH`` (espeak, virtual, off; default virtual), ``LOCAL_PLAYBACK``
+    (also play on the box's own output), ``STREAM_BUDGET`` (default from [server] threads).
+    An optional ``[display]`` settings section may give ``languages`` and ``local_playback``.
+    """
+    section = getattr(settings, "display", None)
+    languages = tuple(getattr(section, "languages", DEFAULT_LANGUAGES))
+    local = bool(app.config.get("LOCAL_PLAYBACK", getattr(section, "local_playback", False)))
+    announcing = Announcing(store, store.path.parent / "speech", languages,
+                            mode=app.config.get("SPEECH", "virtual"), local_playback=local)
+    announcing.attach()
+    app.extensions["mac_turnos.announcing"] = announcing
+    app.extensions["mac_turnos.announcements"] = announcing.feed
+    app.extensions["mac_turnos.speech_dir"] = announcing.cache_dir
+    app.extensions["mac_turnos.health"].setdefault("speaker", announcing.health)
+    app.extensions.setdefault("mac_turnos.on_stop", []).append(announcing.stop)
+    if announcing.mode == "espeak":  # ready before the first call, without delaying start-up
+        threading.Thread(target=announcing.start, name="announcer-start", daemon=True).start()
+    app.config.setdefault("STREAM_BUDGET", api_devices.stream_budget(settings.server.threads))
+    api_devices.install(app)
+    app.register_blueprint(display_pages.bp)
+    app.extensions["mac_turnos.pages"]["Pantalla de sala"] = "/display/sala-1"
+    return announcing

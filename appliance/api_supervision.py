@@ -1,0 +1,60 @@
+"""The supervisor's floor in one read, and messages for the waiting-room TVs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from appliance.http import RECEPTION, STAFF, SUPERVISORS, actor, body, field, require, store
+from turnero import messages, overview
+
+bp = Blueprint("api_supervision", __name__, url_prefix="/api/v1")
+
+
+def _uplink() -> dict[str, Any] | None:
+    """The uplink's health component, when the sync sender has registered one (until then
+    the page shows no uplink slot at all rather than a false "all sent")."""
+    check = current_app.extensions.get("mac_turnos.health", {}).get("uplink")
+    if check is None:
+        return None
+    try:
+        return check()
+    except Exception as exc:  # a broken check is itself worth an alert
+        return {"status": "error", "detail": str(exc)}
+
+
+def _uplink_text(uplink: dict[str, Any]) -> str:
+    why = uplink.get("last_error") or uplink.get("detail") or uplink.get("status")
+    backlog = uplink.get("backlog")
+    waiting = f"{backlog} registros por enviar" if isinstance(backlog, int) else "con retraso"
+    return f"Envío a la sede central: {waiting} ({why})."
+
+
+@bp.get("/floor")
+@require(*RECEPTION)
+def floor() -> Response:
+    """Queues against their ANS, módulos with time in state, the jornada with its checks,
+    the TV message and the alerts; durations by the box's clock."""
+    view = overview.floor(store())
+    uplink = _uplink()
+    view["uplink"] = uplink
+    if uplink is not None and uplink.get("status") != "ok":
+        view["alerts"].append({"kind": "uplink", "severity": uplink.get("status", "warning"),
+                               "message": _uplink_text(uplink)})
+    return jsonify(view)
+
+
+@bp.post("/messages")
+@require(*SUPERVISORS)
+def broadcast() -> Response:
+    """Show a line on every TV for ``minutes`` (0 = until replaced); an empty text clears."""
+    data = body()
+    return jsonify(messages.broadcast(store(), field(data, "text", str, required=True),
+                                      minutes=field(data, "minutes", int, 0), actor=actor()))
+
+
+@bp.get("/messages/current")
+@require(*STAFF, "display")
+def current_message() -> Response:
+    return jsonify({"message": messages.current(store())})

@@ -1,0 +1,1 @@
+"""The asesor's módulo desk (``/counter``) and the citizen's rating screen beside it."""

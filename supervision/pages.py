@@ -1,0 +1,28 @@
+"""The supervision page, ``/supervision``. The page is a plain HTML shell that anyone may
+load; everything it shows or changes goes through ``/api/v1``, where each role's rights
+are enforced, so the page only hides what the signed-in role could not do anyway."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+
+from turnero.accounts import ROLES
+from turnero.checklist import ITEMS
+from turnero.floor import PAUSE_REASONS
+
+bp = Blueprint("supervision", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static/supervision")
+
+ROLE_NAMES = {"admin": "Administrador(a) TIC", "supervisor": "Supervisor(a)",
+              "receptionist": "Orientador(a)", "agent": "Asesor(a)"}
+PAUSE_NAMES = {"break": "Refrigerio", "training": "Capacitación", "it_support": "Soporte TIC",
+               "entity_system_down": "Sistema de la entidad caído", "other": "Otro"}
+
+
+@bp.get("/supervision")
+def supervision() -> str:
+    settings = current_app.extensions["mac_turnos.settings"]
+    return render_template(
+        "supervision.html", centre=settings.centre.name, checks=ITEMS,
+        roles=[(r, ROLE_NAMES[r]) for r in reversed(ROLES)],  # floor staff first
+        pauses=[(r, PAUSE_NAMES[r]) for r in PAUSE_REASONS])

@@ -1,0 +1,106 @@
+// The supervision page's start: login, what the role may see, and the live stream. Any
+// event refreshes the floor (coalesced), and a timer refreshes it every few seconds so that
+// waits and times in state keep moving while nothing happens.
+"use strict";
+
+(function (Sup) {
+  const { $, api, state } = Sup;
+  const ROLES = ["admin", "supervisor", "receptionist"];
+  const PERIOD_MS = 4000;
+  let stream = null;
+  let refreshTimer = null;
+  let periodic = null;
+
+  async function boot() {
+    const me = await api("GET", "/api/v1/auth/me");
+    if (me.status !== 200 || !ROLES.includes(me.data.role)) {
+      $("login").hidden = false;
+      $("console").hidden = true;
+      $("who").hidden = true;
+      if (me.status === 200) showLoginError("Su rol no corresponde a la supervisión.");
+      return;
+    }
+    state.csrf = me.data.csrf_token;
+    state.role = me.data.role;
+    state.username = me.data.username;
+    document.body.classList.toggle("manager", Sup.canManage());
+    $("who-name").textContent = me.data.username;
+    $("who").hidden = false;
+    $("login").hidden = true;
+    $("console").hidden = false;
+    const cat = await api("GET", "/api/v1/catalog");
+    state.catalog = cat.data;
+    Sup.fillEntities();
+    await Promise.all([Sup.refreshFloor(), Sup.refreshPrinters(), Sup.refreshUsers(),
+                       Sup.refreshDevices(), Sup.refreshSync()]);
+    listen();
+    clearInterval(periodic);
+    periodic = setInterval(() => { Sup.refreshFloor(); Sup.refreshSync(); }, PERIOD_MS);
+  }
+
+  function showLoginError(text) {
+    $("login-error").textContent = text;
+    $("login-error").hidden = false;
+  }
+
+  function scheduleRefresh() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(Sup.refreshFloor, 100);
+  }
+
+  function onEvent(ev) {
+    const kind = ev.type;
+    if (kind === "printer.status" || kind === "snapshot") Sup.refreshPrinters();
+    if (kind.startsWith("user.")) Sup.refreshUsers();
+    if (kind.startsWith("device.")) Sup.refreshDevices();
+    scheduleRefresh();
+  }
+
+  const KINDS = ["snapshot", "printer.status", "day.opened", "day.reopened", "day.closed",
+                 "display.message", "queue.opened", "queue.closed", "counter.opened",
+                 "counter.closed", "counter.paused", "counter.resumed", "ticket.issued",
+                 "ticket.called", "ticket.recalled", "ticket.started", "ticket.finished",
+                 "ticket.no_show", "ticket.cancelled", "ticket.reactivated",
+                 "ticket.transferred", "ticket.priority_changed", "ticket.expired",
+                 "user.created", "user.secret_reset", "user.disabled", "user.enabled",
+                 "user.role_changed", "device.enrolled", "device.revoked"];
+
+  function listen(delay) {
+    if (stream) stream.close();
+    stream = new EventSource("/api/v1/stream");
+    let wait = delay || 1000;
+    stream.addEventListener("open", () => {
+      wait = 1000;
+      $("live").textContent = "En vivo.";
+    });
+    for (const kind of KINDS) stream.addEventListener(kind, onEvent);
+    stream.addEventListener("error", () => {
+      stream.close();
+      $("live").textContent = "Sin conexión en vivo; reintentando…";
+      setTimeout(() => listen(Math.min(wait * 2, 30000)), wait);
+    });
+  }
+
+  function wire() {
+    $("login-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const r = await api("POST", "/api/v1/auth/login",
+                          { username: $("login-user").value, password: $("login-pin").value });
+      if (r.status !== 200) { showLoginError(Sup.errorText(r)); return; }
+      $("login-pin").value = "";
+      $("login-error").hidden = true;
+      boot();
+    });
+    $("logout").addEventListener("click", async () => {
+      await api("POST", "/api/v1/auth/logout", {});
+      if (stream) stream.close();
+      location.reload();
+    });
+    Sup.wireFloor();
+    Sup.wireTickets();
+    Sup.wireAdmin();
+  }
+
+  wire();
+  boot();
+})(window.Sup);

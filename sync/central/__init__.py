@@ -1,0 +1,1 @@
+"""The reference central receiver: ingest endpoint, storage and the national dashboard."""

@@ -1,0 +1,150 @@
+"""The central's database: SQLite on one machine, PostgreSQL (psycopg 3) for the national
+deployment, with one schema, one set of numbered migrations and one dialect of SQL.
+
+The SQL is written once with ``?`` placeholders and the subset both engines share
+(``ON CONFLICT``, no engine-specific types); the adapter only swaps the placeholders and
+opens connections. A connection is kept per thread (waitress serves each request on one).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (1, "initial", [
+        """CREATE TABLE centres(
+            code TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '',
+            token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL,
+            revoked_at TEXT, last_contact TEXT, last_batch TEXT, backlog BIGINT)""",
+        """CREATE TABLE events(
+            centre TEXT NOT NULL REFERENCES centres(code), uid TEXT NOT NULL,
+            seq BIGINT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL, day TEXT,
+            queue TEXT, ticket TEXT, step INTEGER, actor TEXT, counter INTEGER,
+            payload TEXT NOT NULL, received_at TEXT NOT NULL,
+            PRIMARY KEY (centre, uid))""",
+        "CREATE INDEX events_centre_day ON events(centre, day, kind)",
+        "CREATE INDEX events_day ON events(day, kind)",
+        """CREATE TABLE queues(
+            centre TEXT NOT NULL REFERENCES centres(code), code TEXT NOT NULL,
+            entity TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',
+            max_wait_minutes INTEGER NOT NULL, max_attention_minutes INTEGER NOT NULL,
+            PRIMARY KEY (centre, code))""",
+    ]),
+]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Conn:
+    """One connection with the few calls the central needs; rows come back as dicts."""
+
+    def __init__(self, raw: Any, postgres: bool) -> None:
+        self.raw, self.postgres = raw, postgres
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.postgres else sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.raw.execute(self._sql(sql), tuple(params))
+
+    def executemany(self, sql: str, rows: list[Sequence[Any]]) -> None:
+        if rows:
+            self.raw.cursor().executemany(self._sql(sql), rows)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cur = self.raw.execute(self._sql(sql), tuple(params))
+        names = [d[0] for d in cur.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.url = url
+        if parts.scheme == "sqlite":
+            self.postgres = False
+            self.path = Path(url[len("sqlite://"):] or "central.sqlite")
+            if url.startswith("sqlite:///"):
+                self.path = Path(url[len("sqlite://"):])
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif parts.scheme in ("postgresql", "postgres"):
+            self.postgres = True
+        else:
+            raise ValueError("--db debe ser sqlite:///ruta o postgresql://…")
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._lock = threading.Lock()
+
+    @property
+    def kind(self) -> str:
+        return "postgresql" if self.postgres else "sqlite"
+
+    def _open(self) -> Any:
+        if self.postgres:
+            import psycopg  # only the national deployment needs it
+
+            return psycopg.connect(self.url, autocommit=True)
+        raw = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
+                              timeout=30)
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute("PRAGMA synchronous=FULL")
+        raw.execute("PRAGMA foreign_keys=ON")
+        return raw
+
+    def conn(self) -> Conn:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or getattr(conn.raw, "closed", False):
+            conn = Conn(self._open(), self.postgres)
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn.raw)
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Conn]:
+        """One transaction; on SQLite ``BEGIN IMMEDIATE`` so two writers never deadlock."""
+        conn = self.conn()
+        conn.raw.execute("BEGIN" if self.postgres else "BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.raw.execute("COMMIT")
+        except BaseException:
+            conn.raw.execute("ROLLBACK")
+            raise
+
+    def migrate(self) -> list[int]:
+        """Apply the numbered migrations not yet applied; returns their numbers."""
+        conn = self.conn()
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations(number INTEGER PRIMARY KEY, "
+                     "name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        done = {r["number"] for r in conn.query("SELECT number FROM schema_migrations")}
+        applied = []
+        for number, name, statements in MIGRATIONS:
+            if number in done:
+                continue
+            with self.transaction() as tx:
+                for statement in statements:
+                    tx.execute(statement)
+                tx.execute("INSERT INTO schema_migrations(number, name, applied_at) "
+                           "VALUES (?,?,?)", (number, name, now_iso()))
+            applied.append(number)
+        return applied
+
+    def close(self) -> None:
+        with self._lock:
+            for raw in self._all:
+                try:
+                    raw.close()
+                except Exception:  # noqa: S110 - closing at exit; nothing to do about it
+                    pass
+            self._all.clear()
+        self._local = threading.local()

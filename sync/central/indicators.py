@@ -1,0 +1,94 @@
+"""Indicators per centre and entity over a range of service days, from the events alone.
+
+Waiting time is measured per attention (one passage of a ticket through one queue): from the
+moment it entered the queue (``ticket.issued`` for the first step, ``ticket.transferred`` or
+``ticket.next_step`` for the next) to its first ``ticket.called``. The share within the ANS
+uses the queue's maximum wait that the centre sends with its batches (a target of 0 means
+none, and such waits are left out of the share).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sync.central.db import Database
+
+KINDS = ("ticket.issued", "ticket.called", "ticket.finished", "ticket.no_show",
+         "ticket.cancelled", "ticket.expired", "ticket.transferred", "ticket.next_step")
+COUNTED = {"ticket.issued": "issued", "ticket.finished": "served", "ticket.no_show": "no_show",
+           "ticket.cancelled": "cancelled", "ticket.expired": "expired"}
+COLUMNS = ("issued", "served", "no_show", "cancelled", "expired", "waits",
+           "mean_wait_minutes", "median_wait_minutes", "within_ans_share")
+
+
+@dataclass
+class Cell:
+    """The figures of one centre and entity (or a whole centre)."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTED.values(), 0))
+    waits: list[float] = field(default_factory=list)  # minutes
+    within: int = 0
+    judged: int = 0
+
+    def figures(self) -> dict[str, Any]:
+        mean = round(statistics.fmean(self.waits), 1) if self.waits else None
+        median = round(statistics.median(self.waits), 1) if self.waits else None
+        share = round(self.within / self.judged, 3) if self.judged else None
+        return {**self.counts, "waits": len(self.waits), "mean_wait_minutes": mean,
+                "median_wait_minutes": median, "within_ans_share": share}
+
+
+def _time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def compute(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str], Cell]:
+    """``(centre, entity) -> Cell``, plus ``(centre, "")`` for each centre's total."""
+    conn = db.conn()
+    marks = ",".join("?" * len(KINDS))
+    rows = conn.query(f"SELECT centre, kind, at, queue, ticket, step, payload FROM events "
+                      f"WHERE day >= ? AND day <= ? AND kind IN ({marks}) "
+                      f"ORDER BY centre, seq", (day_from, day_to, *KINDS))
+    targets = {(q["centre"], q["code"]): q for q in conn.query(
+        "SELECT centre, code, entity, max_wait_minutes FROM queues")}
+    cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
+    entered: dict[tuple[str, str, int], datetime] = {}
+    called: set[tuple[str, str, int]] = set()
+    for r in rows:
+        centre, kind, queue = r["centre"], r["kind"], r["queue"] or ""
+        payload = json.loads(r["payload"])
+        target = targets.get((centre, queue))
+        entity = str(payload.get("entity") or (target["entity"] if target else queue))
+        step = r["step"] or 1
+        key = (centre, r["ticket"] or "", step)
+        if kind in COUNTED:
+            for cell in (cells[(centre, entity)], cells[(centre, "")]):
+                cell.counts[COUNTED[kind]] += 1
+        if kind == "ticket.issued":
+            entered[key] = _time(r["at"])
+        elif kind in ("ticket.transferred", "ticket.next_step"):
+            entered[(centre, r["ticket"] or "", step + 1)] = _time(r["at"])
+        elif kind == "ticket.called" and key not in called and key in entered:
+            called.add(key)
+            minutes = max(0.0, (_time(r["at"]) - entered[key]).total_seconds() / 60)
+            limit = target["max_wait_minutes"] if target else 0
+            for cell in (cells[(centre, entity)], cells[(centre, "")]):
+                cell.waits.append(minutes)
+                if limit:
+                    cell.judged += 1
+                    cell.within += minutes <= limit
+    return dict(cells)
+
+
+def centres(db: Database) -> list[dict[str, Any]]:
+    """Every centre with its last contact, reported backlog and events received."""
+    conn = db.conn()
+    counts = {r["centre"]: r["n"] for r in conn.query(
+        "SELECT centre, COUNT(*) AS n FROM events GROUP BY centre")}
+    return [{**c, "events": counts.get(c["code"], 0)} for c in conn.query(
+        "SELECT code, name, last_contact, backlog, revoked_at FROM centres ORDER BY code")]

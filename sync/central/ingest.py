@@ -1,0 +1,188 @@
+"""Receiving a batch: authenticate the centre, check each event, store the good ones once.
+
+Idempotent by event uid: an event already stored is answered as a duplicate, so a centre may
+send the same batch again after a timeout or a crash without anything being counted twice.
+Each event is judged on its own: a bad one is refused with a reason and the rest of the batch
+is stored. The whole batch is one transaction, committed before the answer: if the receiver
+dies before the commit nothing was stored and the centre sends again; if it dies after, the
+events come back as duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sync.central.db import Conn, Database, now_iso
+
+MAX_EVENTS = 10_000
+MAX_EVENT_BYTES = 64 * 1024
+UID = re.compile(r"^[0-9a-fA-F-]{8,64}$")
+KIND = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+CODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+PERSONAL = ("document", "name", "full_name", "document_number")
+CHUNK = 500
+
+
+class BadBatch(Exception):
+    """The request as a whole cannot be read (not one event of it is judged)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def add_centre(db: Database, code: str, name: str = "") -> str:
+    """Register a centre and return its bearer token (only its digest is kept)."""
+    if not CODE.match(code):
+        raise ValueError("el código del centro debe tener 1 a 40 letras, dígitos, - o _")
+    token = secrets.token_urlsafe(32)
+    with db.transaction() as tx:
+        if tx.query("SELECT code FROM centres WHERE code = ?", (code,)):
+            tx.execute("UPDATE centres SET token_hash = ?, revoked_at = NULL WHERE code = ?",
+                       (digest(token), code))
+        else:
+            tx.execute("INSERT INTO centres(code, name, token_hash, created_at) "
+                       "VALUES (?,?,?,?)", (code, name, digest(token), now_iso()))
+    return token
+
+
+def centre_for(db: Database, authorization: str) -> str | None:
+    if not authorization.startswith("Bearer "):
+        return None
+    rows = db.conn().query("SELECT code FROM centres WHERE token_hash = ? AND revoked_at IS "
+                           "NULL", (digest(authorization[7:].strip()),))
+    return rows[0]["code"] if rows else None
+
+
+def _is_time(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) != 27:
+        return False
+    try:
+        datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        return False
+    return True
+
+
+def problem(event: Any) -> str | None:
+    """Why an event cannot be stored, in Spanish for the person who reads the rejects."""
+    if not isinstance(event, dict):
+        return "el evento no es un objeto"
+    checks = (
+        (isinstance(event.get("seq"), int) and not isinstance(event.get("seq"), bool)
+         and event["seq"] > 0, "seq debe ser un entero positivo"),
+        (isinstance(event.get("kind"), str) and len(event["kind"]) <= 64
+         and bool(KIND.match(event["kind"])), "kind inválido"),
+        (_is_time(event.get("at")), "at debe ser una hora UTC AAAA-MM-DDTHH:MM:SS.ffffffZ"),
+        (event.get("actor") is None or (isinstance(event["actor"], str)
+                                        and len(event["actor"]) <= 200), "actor inválido"),
+        (event.get("counter") is None or (isinstance(event["counter"], int)
+                                          and not isinstance(event["counter"], bool)),
+         "counter debe ser un entero"),
+        (event.get("ticket") is None or (isinstance(event["ticket"], str)
+                                         and len(event["ticket"]) <= 64), "ticket inválido"),
+        (isinstance(event.get("payload"), dict), "payload debe ser un objeto"),
+    )
+    for ok, reason in checks:
+        if not ok:
+            return reason
+    payload = event["payload"]
+    if any(k in payload and payload[k] not in (None, "") and not str(payload[k]).startswith("h:")
+           for k in PERSONAL):
+        return "contiene datos personales sin seudonimizar"
+    if len(json.dumps(payload)) > MAX_EVENT_BYTES:
+        return "payload demasiado grande"
+    return None
+
+
+def _row(centre: str, event: dict[str, Any], received: str) -> tuple[Any, ...]:
+    p = event["payload"]
+    step = p.get("step") if isinstance(p.get("step"), int) else None
+    day = p.get("day") if isinstance(p.get("day"), str) else event["at"][:10]
+    return (centre, event["uid"], event["seq"], event["kind"], event["at"], day[:10],
+            str(p["queue"])[:40] if p.get("queue") is not None else None, event.get("ticket"),
+            step, event.get("actor"), event.get("counter"),
+            json.dumps(p, ensure_ascii=False, sort_keys=True), received)
+
+
+def ingest(db: Database, centre: str, batch: Any) -> dict[str, Any]:
+    """Store a batch for ``centre``; the per-event answer the sender moves its watermark on."""
+    if not isinstance(batch, dict) or not isinstance(batch.get("events"), list):
+        raise BadBatch(400, "invalid_batch", "Se esperaba {centre, batch_id, events: [...]}.")
+    if batch.get("centre") != centre:
+        raise BadBatch(403, "centre_mismatch", "El token no es del centro indicado.")
+    batch_id = batch.get("batch_id")
+    if not isinstance(batch_id, str) or not 1 <= len(batch_id) <= 64:
+        raise BadBatch(400, "invalid_batch", "Falta batch_id.")
+    if len(batch["events"]) > MAX_EVENTS:
+        raise BadBatch(413, "too_many_events", f"Más de {MAX_EVENTS} eventos en un envío.")
+    rejected: list[dict[str, str]] = []
+    candidates: dict[str, dict[str, Any]] = {}
+    repeated: list[str] = []
+    for event in batch["events"]:
+        uid = event.get("uid") if isinstance(event, dict) else None
+        if not isinstance(uid, str) or not UID.match(uid):
+            continue  # nothing to answer by: the sender will send it again and see it stall
+        reason = problem(event)
+        if reason:
+            rejected.append({"uid": uid, "reason": reason})
+        elif uid in candidates:
+            repeated.append(uid)
+        else:
+            candidates[uid] = event
+    received = now_iso()
+    with db.transaction() as tx:
+        existing = _existing(tx, centre, list(candidates))
+        fresh = [e for uid, e in candidates.items() if uid not in existing]
+        tx.executemany(
+            "INSERT INTO events(centre, uid, seq, kind, at, day, queue, ticket, step, actor, "
+            "counter, payload, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT (centre, uid) DO NOTHING", [_row(centre, e, received) for e in fresh])
+        _queues(tx, centre, batch.get("queues"))
+        backlog = batch.get("backlog")
+        left = (max(0, backlog - len(batch["events"]))
+                if isinstance(backlog, int) and not isinstance(backlog, bool) else None)
+        tx.execute("UPDATE centres SET last_contact = ?, last_batch = ?, backlog = ? "
+                   "WHERE code = ?", (received, batch_id, left, centre))
+    return {"batch_id": batch_id, "accepted": [e["uid"] for e in fresh],
+            "duplicates": sorted(existing) + repeated, "rejected": rejected}
+
+
+def _existing(tx: Conn, centre: str, uids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(uids), CHUNK):
+        part = uids[i:i + CHUNK]
+        marks = ",".join("?" * len(part))
+        found.update(r["uid"] for r in tx.query(
+            f"SELECT uid FROM events WHERE centre = ? AND uid IN ({marks})", (centre, *part)))
+    return found
+
+
+def _queues(tx: Conn, centre: str, queues: Any) -> None:
+    """The centre's ANS targets per queue, sent when they change."""
+    if not isinstance(queues, list):
+        return
+    rows = []
+    for q in queues:
+        if not isinstance(q, dict) or not isinstance(q.get("code"), str):
+            continue
+        wait, attention = q.get("max_wait_minutes"), q.get("max_attention_minutes")
+        if not isinstance(wait, int) or not isinstance(attention, int):
+            continue
+        rows.append((centre, q["code"][:40], str(q.get("entity", ""))[:40],
+                     str(q.get("name", ""))[:200], wait, attention))
+    tx.executemany(
+        "INSERT INTO queues(centre, code, entity, name, max_wait_minutes, "
+        "max_attention_minutes) VALUES (?,?,?,?,?,?) ON CONFLICT (centre, code) DO UPDATE SET "
+        "entity = excluded.entity, name = excluded.name, "
+        "max_wait_minutes = excluded.max_wait_minutes, "
+        "max_attention_minutes = excluded.max_attention_minutes", rows)

@@ -1,0 +1,153 @@
+"""The uplink as a part of the running box: its settings, its secret, its scheduler job,
+"enviar ahora", and the status for health and the supervisor.
+
+One APScheduler job (coalesced, one instance at a time) runs a sending round every
+``interval_seconds``; a lock makes sure "enviar ahora" and the job never send at the same
+time. Nothing here runs inside a request that a citizen waits on: the routes only read the
+status or wake the job.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from config.model import Settings
+from config.model import Uplink as UplinkSettings
+from sync.sender import Options, Sender
+from sync.transport import Transport
+from turnero import outbox
+from turnero.store import Store
+
+log = logging.getLogger("sync.uplink")
+SECRET_NAME = "uplink-secret"
+JOB_ID = "uplink"
+STALE_FACTOR = 6  # failing longer than this many intervals turns health to "warning"
+ROUND_SHARE = 0.9  # of the interval a round may spend draining before it yields
+
+
+def load_secret(config: UplinkSettings, state_dir: Path) -> bytes:
+    """The pseudonymization key: given, from a file, or created once in the state dir (it
+    must stay the same for the pseudonyms to stay comparable)."""
+    if config.secret:
+        return config.secret.encode("utf-8")
+    path = Path(config.secret_file) if config.secret_file else state_dir / SECRET_NAME
+    if not path.exists() and not config.secret_file:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(secrets.token_hex(32) + "\n")
+    return path.read_text(encoding="utf-8").strip().encode("utf-8")
+
+
+def load_token(config: UplinkSettings) -> str:
+    if config.token_file:
+        return Path(config.token_file).read_text(encoding="utf-8").strip()
+    return config.token
+
+
+def problems(settings: Settings) -> list[tuple[tuple, str]]:
+    """Config checks that span keys (for ``check-config``)."""
+    c = settings.uplink
+    found: list[tuple[tuple, str]] = []
+    if c.enabled and not c.central_url:
+        found.append((("uplink", "central_url"), "is required when the uplink is enabled"))
+    if c.enabled and not (c.token or c.token_file):
+        found.append((("uplink", "token"), "token or token_file is required when the uplink "
+                                           "is enabled"))
+    for name in ("token_file", "ca_file", "secret_file"):
+        value = getattr(c, name)
+        if c.enabled and value and not Path(value).is_file():
+            found.append((("uplink", name), f"no such file: {value}"))
+    return found
+
+
+class Uplink:
+    def __init__(self, store: Store, settings: Settings, *,
+                 transport: Transport | None = None, **sender_kw: Any) -> None:
+        self.store, self.config = store, settings.uplink
+        self.sender: Sender | None = None
+        self._scheduler: BackgroundScheduler | None = None
+        self._busy = threading.Lock()
+        if self.config.enabled:
+            c = self.config
+            options = Options(
+                centre=settings.centre.code, url=c.central_url, token=load_token(c),
+                secret=load_secret(c, store.path.parent), ca_file=c.ca_file,
+                batch_events=c.batch_events, batch_bytes=c.batch_bytes,
+                timeout=c.timeout_seconds, backoff_cap=c.backoff_cap_seconds)
+            self.sender = Sender(store, options, transport=transport, **sender_kw)
+
+    @property
+    def enabled(self) -> bool:
+        return self.sender is not None
+
+    def run_round(self) -> str:
+        """One round, unless one is already running (then it has nothing to add)."""
+        if self.sender is None or not self._busy.acquire(blocking=False):
+            return "busy"
+        try:
+            return self.sender.round(budget=ROUND_SHARE * self.config.interval_seconds)
+        except Exception:  # a bug must not kill the job: log it and try next interval
+            log.exception("uplink round failed")
+            return "failed"
+        finally:
+            self._busy.release()
+
+    def start(self) -> None:
+        if self.sender is None or self._scheduler is not None:
+            return
+        self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._scheduler.add_job(self.run_round, "interval", id=JOB_ID,
+                                seconds=self.config.interval_seconds, coalesce=True,
+                                max_instances=1, misfire_grace_time=None,
+                                next_run_time=datetime.now(UTC))
+        self._scheduler.start()
+        log.info("uplink to %s every %d s", self.config.central_url,
+                 self.config.interval_seconds)
+
+    def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        if self.sender is not None and self._busy.acquire(timeout=1.0):
+            self.sender.close()
+            self._busy.release()
+
+    def send_now(self) -> None:
+        """"Enviar ahora": forget the backoff and run a round soon, off the request thread."""
+        if self.sender is None:
+            return
+        self.sender.reset_backoff()
+        if self._scheduler is not None:
+            self._scheduler.modify_job(JOB_ID, next_run_time=datetime.now(UTC))
+        else:
+            threading.Thread(target=self.run_round, name="uplink-now", daemon=True).start()
+
+    def status(self, conn: Any = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"enabled": self.enabled, "central_url": self.config.central_url,
+                                "interval_seconds": self.config.interval_seconds}
+        data.update(outbox.status(conn or self.store.reader(), "central"))
+        data.update(self.sender.state() if self.sender else
+                    {"failures": 0, "failing_since": None, "last_attempt": None,
+                     "next_attempt_in_seconds": 0.0})
+        return data
+
+    def health(self) -> dict[str, Any]:
+        data = self.status()
+        status = "ok"
+        if self.enabled and data["failures"]:
+            since = data["last_error_at"] or data["failing_since"]
+            stale = since is not None and (
+                self.store.now() - datetime.fromisoformat(since.replace("Z", "+00:00"))
+            ).total_seconds() > STALE_FACTOR * self.config.interval_seconds
+            status = "warning" if stale else "ok"
+        keep = ("enabled", "local_seq", "acked_seq", "backlog", "last_success", "last_error",
+                "rejected", "failures")
+        return {"status": status, **{k: data[k] for k in keep}}

@@ -1,0 +1,240 @@
+#!/bin/bash
+# Install mac-turnos on Raspberry Pi OS Bookworm or Debian 12 (arm64, amd64).
+#
+#   sudo systemd/install.sh [--kiosk-user USER] [--tv-user USER] [--dry-run]
+#
+# Idempotent: running it again changes only what differs (an edited centre.toml is never
+# overwritten). --dry-run prints every step and changes nothing. --root DIR installs into a
+# directory instead of / (an image being built, or the tests): no packages, no service
+# manager, no ownership changes then; unit links are made with systemctl --root.
+set -euo pipefail
+
+PREFIX=/opt/mac-turnos
+VENV=$PREFIX/venv
+CONF_DIR=/etc/mac-turnos
+STATE_DIR=/var/lib/mac-turnos
+UNIT_DIR=/etc/systemd/system
+SYSUSERS=/usr/lib/sysusers.d/mac-turnos.conf
+USER_NAME=mac-turnos
+PACKAGES=(python3 python3-venv espeak-ng libusb-1.0-0 curl sqlite3)
+
+SOURCE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=""
+DRY_RUN=0
+KIOSK_USER=""
+TV_USER=""
+PIP_ARGS=""
+WITH_VENV=1
+
+usage() {
+    sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    cat <<'EOF'
+Options:
+  --dry-run            print what would be done, change nothing
+  --root DIR           install into DIR instead of /
+  --source DIR         the mac-turnos source tree (default: this script's repository)
+  --kiosk-user USER    enable the reception kiosk browser in USER's desktop session
+  --tv-user USER       enable the waiting-room TV browser in USER's desktop session
+  --pip-args "ARGS"    extra arguments for pip (e.g. --no-index --find-links DIR offline)
+  --no-venv            leave the virtual environment alone (built by other means)
+EOF
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --dry-run) DRY_RUN=1 ;;
+        --root) ROOT=$(realpath -m "${2:?--root needs a directory}"); shift ;;
+        --source) SOURCE=$(realpath "${2:?--source needs a directory}"); shift ;;
+        --kiosk-user) KIOSK_USER=${2:?--kiosk-user needs a name}; shift ;;
+        --tv-user) TV_USER=${2:?--tv-user needs a name}; shift ;;
+        --pip-args) PIP_ARGS=${2:?--pip-args needs a value}; shift ;;
+        --no-venv) WITH_VENV=0 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "install.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+    esac
+    shift
+done
+
+say() { printf '== %s\n' "$*"; }
+
+# Run a command, or only show it with --dry-run.
+run() {
+    printf '+ %s\n' "$*"
+    if [ "$DRY_RUN" = 0 ]; then
+        "$@"
+    fi
+}
+
+# Copy SRC to DEST (inside the root) with MODE, only when the content differs.
+put() {
+    local src=$1 dest=$ROOT$2 mode=$3
+    if [ -f "$dest" ] && cmp -s "$src" "$dest"; then
+        if [ "$(stat -c %a "$dest")" != "${mode#0}" ]; then
+            run chmod "$mode" "$dest"
+        fi
+        return
+    fi
+    run install -D -m "$mode" "$src" "$dest"
+}
+
+# Copy SRC to DEST only if DEST does not exist (the centre's own files).
+put_once() {
+    if [ -e "$ROOT$2" ]; then
+        say "$2 ya existe: se conserva"
+        return
+    fi
+    put "$1" "$2" "$3"
+}
+
+check_platform() {
+    local arch codename=""
+    arch=$(dpkg --print-architecture 2>/dev/null || uname -m)
+    if [ -r "$ROOT/etc/os-release" ]; then
+        codename=$(sed -n 's/^VERSION_CODENAME=//p' "$ROOT/etc/os-release" | tr -d '"')
+    fi
+    case "$arch" in
+        arm64|aarch64|amd64|x86_64) ;;
+        *) say "AVISO: arquitectura $arch no probada (arm64 o amd64)" ;;
+    esac
+    if [ -n "$codename" ] && [ "$codename" != bookworm ]; then
+        say "AVISO: sistema $codename no probado (Debian 12 / Raspberry Pi OS Bookworm)"
+    fi
+}
+
+install_packages() {
+    local wanted=("${PACKAGES[@]}")
+    if [ -n "$KIOSK_USER$TV_USER" ]; then
+        wanted+=(chromium)
+    fi
+    if [ -n "$ROOT" ]; then
+        say "paquetes omitidos con --root: ${wanted[*]}"
+        return
+    fi
+    run apt-get install -y --no-install-recommends "${wanted[@]}"
+}
+
+create_user() {
+    local conf
+    conf=$(mktemp)
+    cat >"$conf" <<EOF
+# The mac-turnos system user, with access to printers (lp), serial devices (dialout) and sound.
+u $USER_NAME - "mac-turnos" $STATE_DIR /usr/sbin/nologin
+m $USER_NAME lp
+m $USER_NAME dialout
+m $USER_NAME audio
+EOF
+    put "$conf" "$SYSUSERS" 0644
+    rm -f "$conf"
+    if [ -n "$ROOT" ]; then
+        if [ ! -d "$ROOT/etc" ]; then
+            run install -d -m 0755 "$ROOT/etc"
+        fi
+        run systemd-sysusers --root="$ROOT" "$ROOT$SYSUSERS"
+    else
+        run systemd-sysusers "$SYSUSERS"
+    fi
+}
+
+# The source tree as installed: what pip builds from, and what the stamp is made of.
+source_tar() {
+    tar -C "$SOURCE" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+        --exclude=.git --exclude=.venv --exclude=__pycache__ --exclude='*.egg-info' \
+        --exclude=./build --exclude=./dist --exclude=./state --exclude=./tests \
+        --exclude=./bench --exclude=.pytest_cache --exclude=.ruff_cache \
+        --exclude=.hypothesis -cf - .
+}
+
+install_venv() {
+    local stamp_file=$ROOT$PREFIX/.installed stamp build
+    if [ "$WITH_VENV" = 0 ]; then
+        say "entorno virtual omitido (--no-venv)"
+        return
+    fi
+    if [ ! -x "$ROOT$VENV/bin/python" ]; then
+        run python3 -m venv "$ROOT$VENV"
+    fi
+    stamp=$(source_tar | sha256sum | cut -d' ' -f1)
+    if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ]; then
+        say "mac-turnos ya está instalado en $VENV (mismo código)"
+        return
+    fi
+    if [ "$DRY_RUN" = 1 ]; then
+        build="(copia temporal de $SOURCE)"
+    else
+        build=$(mktemp -d)
+        source_tar | tar -C "$build" -xf -
+    fi
+    # shellcheck disable=SC2086  # PIP_ARGS is a list of words on purpose
+    run "$ROOT$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        --no-compile $PIP_ARGS "$build"
+    if [ "$DRY_RUN" = 0 ]; then
+        rm -rf "$build"
+        printf '%s\n' "$stamp" >"$stamp_file"
+    fi
+}
+
+install_files() {
+    put "$SOURCE/systemd/mac-turnos-browser" "$PREFIX/bin/mac-turnos-browser" 0755
+    put "$SOURCE/docs/operacion.md" "$PREFIX/docs/operacion.md" 0644
+    local unit
+    for unit in mac-turnos.service mac-turnos-kiosk@.service mac-turnos-tv@.service; do
+        put "$SOURCE/systemd/$unit" "$UNIT_DIR/$unit" 0644
+    done
+    put_once "$SOURCE/systemd/centre.toml.example" "$CONF_DIR/centre.toml" 0640
+    put_once "$SOURCE/systemd/browser.env.example" "$CONF_DIR/browser.env" 0644
+    if [ ! -d "$ROOT$STATE_DIR" ]; then
+        run install -d -m 0750 "$ROOT$STATE_DIR"
+    fi
+    if [ -z "$ROOT" ]; then
+        run chown root:"$USER_NAME" "$CONF_DIR/centre.toml"
+        run chown "$USER_NAME:$USER_NAME" "$STATE_DIR"
+    fi
+}
+
+first_start() {
+    if [ -n "$ROOT" ]; then
+        say "con --root no se valida la configuración ni se crea la base de datos"
+        return
+    fi
+    run "$VENV/bin/mac-turnos" check-config "$CONF_DIR/centre.toml"
+    if [ ! -e "$STATE_DIR/mac-turnos.sqlite" ]; then
+        say "creando la base de datos y el primer administrador (anote la contraseña):"
+        run runuser -u "$USER_NAME" -- "$VENV/bin/mac-turnos" --config "$CONF_DIR/centre.toml" \
+            --state-dir "$STATE_DIR" init
+    fi
+}
+
+enable_units() {
+    local units=(mac-turnos.service)
+    if [ -n "$KIOSK_USER" ]; then
+        units+=("mac-turnos-kiosk@$KIOSK_USER.service")
+    fi
+    if [ -n "$TV_USER" ]; then
+        units+=("mac-turnos-tv@$TV_USER.service")
+    fi
+    if [ -n "$ROOT" ]; then
+        run systemctl --root="$ROOT" --quiet enable "${units[@]}"
+        return
+    fi
+    run systemctl daemon-reload
+    run systemctl enable "${units[@]}"
+    run systemctl restart mac-turnos.service
+}
+
+main() {
+    if [ -z "$ROOT" ] && [ "$DRY_RUN" = 0 ] && [ "$(id -u)" != 0 ]; then
+        echo "install.sh: ejecútelo como root (sudo), o use --dry-run / --root DIR" >&2
+        exit 1
+    fi
+    say "mac-turnos desde $SOURCE en ${ROOT:-/}$([ "$DRY_RUN" = 1 ] && echo ' (simulación)')"
+    check_platform
+    install_packages
+    create_user
+    install_venv
+    install_files
+    first_start
+    enable_units
+    say "listo. Estado: systemctl status mac-turnos; registro: journalctl -u mac-turnos"
+}
+
+main

@@ -1,0 +1,329 @@
+"""What the uplink tests share: the central receiver on both databases (in-process waitress or
+a subprocess that can be killed), a fault-injecting proxy on 127.0.0.1, a fake monotonic
+clock for the sender's backoff, and the "exactly once" check."""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import http.server
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from waitress.server import create_server
+
+from sync.central.app import create_central_app
+from sync.central.db import Database
+from sync.central.ingest import add_centre
+from sync.sender import Options, Sender
+from tests.live_server import free_port
+from tests.pg_cluster import PgCluster
+from turnero.store import Store
+
+CENTRE = "demo-lima-norte"
+SECRET = b"centre-secret-for-tests"
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PgCluster]:
+    cluster = PgCluster().start()
+    yield cluster
+    cluster.stop()
+
+
+def database_url(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path}/central.sqlite"
+    return request.getfixturevalue("pg").new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def pg_kind(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def central_db(pg_kind: str, request: pytest.FixtureRequest,
+               tmp_path: Path) -> Iterator[Database]:
+    db = Database(database_url(pg_kind, tmp_path, request))
+    db.migrate()
+    yield db
+    db.close()
+
+
+class Central:
+    """The real receiver, served by waitress on 127.0.0.1 in this process."""
+
+    def __init__(self, db: Database, port: int | None = None) -> None:
+        self.db, self.port = db, port or free_port()
+        self.server: Any = None
+        self.thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Central:
+        self.server = create_server(create_central_app(self.db), host="127.0.0.1",
+                                    port=self.port, threads=8,
+                                    asyncore_loop_timeout=0.05)
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, args=(self.server,), daemon=True)
+        self.thread.start()
+        return self
+
+    def _run(self, server: Any) -> None:
+        try:
+            server.run()
+        except (OSError, ValueError):  # its sockets closed under the loop by stop()
+            if not self.stopping:
+                raise
+
+    def stop(self) -> None:
+        """Close the listening socket and every open channel, as a dead server would."""
+        if self.server is not None:
+            self.stopping = True
+            for channel in list(self.server._map.values()):
+                channel.handle_close()
+            self.server.task_dispatcher.shutdown()
+            if self.thread is not None:
+                self.thread.join(5)
+            self.server = None
+
+
+@pytest.fixture
+def central(central_db: Database) -> Iterator[Central]:
+    c = Central(central_db).start()
+    yield c
+    c.stop()
+
+
+@pytest.fixture
+def token(central_db: Database) -> str:
+    return add_centre(central_db, CENTRE, "MAC de prueba")
+
+
+class CentralProcess:
+    """The receiver as ``mac-turnos central serve`` in a subprocess, to be SIGKILLed."""
+
+    def __init__(self, url: str, log: Path) -> None:
+        self.url_db, self.log, self.port = url, log, free_port()
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "appliance", "central", "serve", "--db", self.url_db,
+                 "--port", str(self.port)], stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
+                conn.request("GET", "/api/v1/health")
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(self.log.read_text())
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+            self.proc = None
+
+
+class FaultProxy(http.server.ThreadingHTTPServer):
+    """Forwards the sender's requests to the central, or fails them on purpose.
+
+    Modes, taken one per request from ``modes`` (then ``default``): ``pass``; ``down``
+    (connection closed, no answer); ``500``; ``409``; ``captive`` (200 with a portal's HTML);
+    ``bare_json`` (200 JSON that is not an answer); ``timeout`` (no answer until the
+    sender gives up); ``slow`` (answers after ``delay`` s); ``duplicate`` (delivered twice);
+    ``lost_answer`` (delivered, the answer never comes back); ``hold_before`` and
+    ``hold_after`` (wait ``hold`` s before or after delivering: a window to kill someone);
+    ``partial_answer`` (the answer loses half of its uids). Every body is kept, unzipped."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream_port: int) -> None:
+        super().__init__(("127.0.0.1", free_port()), _Handler)
+        self.upstream_port = upstream_port
+        self.modes: deque[str] = deque()
+        self.default = "pass"
+        self.delay, self.hold = 0.3, 30.0
+        self.bodies: list[bytes] = []
+        self.inflight = 0
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def start(self) -> FaultProxy:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+    def next_mode(self) -> str:
+        with self.lock:
+            return self.modes.popleft() if self.modes else self.default
+
+    def forward(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=60)
+        try:
+            conn.request("POST", path, body=body, headers=headers)
+            r = conn.getresponse()
+            return r.status, r.getheader("Content-Type") or "", r.read()
+        except OSError:
+            return 502, "text/plain", b"Bad gateway"
+        finally:
+            conn.close()
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: FaultProxy
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet tests
+        pass
+
+    def _answer(self, status: int, ctype: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _hang_up(self) -> None:
+        self.close_connection = True
+        self.connection.close()
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        p = self.server
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        plain = gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" else body
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() not in ("host", "content-length", "connection")}
+        with p.lock:
+            p.bodies.append(plain)
+            p.inflight += 1
+        try:
+            self._handle(p, p.next_mode(), body, headers)
+        finally:
+            with p.lock:
+                p.inflight -= 1
+
+    def _handle(self, p: FaultProxy, mode: str, body: bytes, headers: dict[str, str]) -> None:
+        if mode == "down":
+            return self._hang_up()
+        if mode in ("500", "409"):
+            return self._answer(int(mode), "application/json",
+                                b'{"error": "fault", "message": "injected"}')
+        if mode == "captive":
+            return self._answer(200, "text/html", b"<html><body>Acepte los terminos del WiFi"
+                                                  b"</body></html>")
+        if mode == "bare_json":
+            return self._answer(200, "application/json", b'{"ok": true}')
+        if mode == "timeout":
+            time.sleep(p.hold)
+            return self._hang_up()
+        if mode == "hold_before":
+            time.sleep(p.hold)
+        if mode == "slow":
+            time.sleep(p.delay)
+        status, ctype, answer = p.forward(self.path, body, headers)
+        if mode == "duplicate":
+            status, ctype, answer = p.forward(self.path, body, headers)
+        if mode == "lost_answer":
+            return self._hang_up()
+        if mode == "hold_after":
+            time.sleep(p.hold)
+            return self._hang_up()
+        if mode == "partial_answer" and status == 200:
+            data = json.loads(answer)
+            data["accepted"] = data["accepted"][: len(data["accepted"]) // 2]
+            data["duplicates"] = []
+            answer = json.dumps(data).encode()
+        return self._answer(status, ctype, answer)
+
+
+@pytest.fixture
+def proxy(central: Central) -> Iterator[FaultProxy]:
+    p = FaultProxy(central.port).start()
+    yield p
+    p.stop()
+
+
+class FakeTime:
+    """A monotonic clock the test moves: hours of outage pass in microseconds."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+def make_sender(store: Store, url: str, token: str, *, clock: Any = None,
+                batch_events: int = 50, timeout: float = 2.0, backoff_cap: float = 60.0,
+                batch_bytes: int = 1_000_000) -> Sender:
+    options = Options(centre=CENTRE, url=url, token=token, secret=SECRET,
+                      batch_events=batch_events, batch_bytes=batch_bytes, timeout=timeout,
+                      backoff_cap=backoff_cap)
+    return Sender(store, options, clock=clock or FakeTime(), jitter=lambda: 0.5)
+
+
+def add_events(store: Store, n: int, kind: str = "ticket.issued") -> None:
+    """``n`` events in one transaction (faster than issuing ``n`` tickets)."""
+    def op(tx: Any) -> None:
+        for i in range(n):
+            tx.emit(kind, actor="orientador", ticket=f"t{i:06d}", label=f"RN-{i + 1:03d}",
+                    queue="RN", service=76, priority="normal", preferential=False, step=1,
+                    day="2026-11-27", entity="RENIEC", has_document=False)
+    store.write(op)
+
+
+def drain(sender: Sender, clock: FakeTime, rounds: int = 200) -> str:
+    """Run rounds (skipping backoff waits on the fake clock) until all is sent."""
+    outcome = "failed"
+    for _ in range(rounds):
+        outcome = sender.round()
+        if outcome == "idle":
+            return outcome
+        clock.advance(sender.options.backoff_cap + 1)
+    return outcome
+
+
+def box_uids(store: Store) -> set[str]:
+    return {r[0] for r in store.reader().execute("SELECT uid FROM events")}
+
+
+def assert_exactly_once(store: Store, db: Database, rejected: set[str] = frozenset(),
+                        centre: str = CENTRE) -> None:
+    """Every event of the box is at the central once, and the box knows it."""
+    stored = [r["uid"] for r in db.conn().query("SELECT uid FROM events WHERE centre = ?",
+                                                (centre,))]
+    assert len(stored) == len(set(stored))
+    assert set(stored) == box_uids(store) - set(rejected)
+    conn = store.reader()
+    local = conn.execute("SELECT MAX(seq) FROM events").fetchone()[0]
+    acked = conn.execute("SELECT acked_seq FROM sync_state WHERE destination = 'central'"
+                         ).fetchone()[0]
+    assert acked == local

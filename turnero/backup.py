@@ -1,0 +1,169 @@
+"""Backups of the database with SQLite's online backup API, and restoring one.
+
+A backup is one step of ``Connection.backup`` (a consistent snapshot even while tickets are
+being issued: every transaction committed before it started is in it), written under a
+temporary name, checked with ``PRAGMA integrity_check`` and only then given its final name,
+so a file with the final name is always a good copy.
+
+Only one process may own a database: the server holds an exclusive ``flock`` on a lock file
+beside it for as long as it runs (the kernel drops it if the process dies), and a restore
+takes the same lock, so it refuses while a server is running.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO
+
+PREFIX = "mac-turnos-"
+SUFFIX = ".sqlite"
+
+
+class BackupError(Exception):
+    """A backup or restore could not be done; the message says why, for a person."""
+
+
+class ServerLock:
+    """The exclusive lock of a database's owner (see the module's docstring)."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.path = db_path.with_name(db_path.name + ".lock")
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock without waiting; False if another process holds it."""
+        handle = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._file = handle
+        return True
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+def integrity(path: Path) -> str:
+    """``ok``, or what SQLite found wrong (also for a file that is not a database)."""
+    try:
+        conn = sqlite3.connect(path)
+        try:
+            rows = conn.execute("PRAGMA integrity_check").fetchall()
+            conn.execute("SELECT COUNT(*) FROM events").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    return "; ".join(str(r[0]) for r in rows)
+
+
+def take(db_path: Path, folder: Path, when: datetime, centre: str) -> Path:
+    """Copy the live database into ``folder``; returns the checked copy's path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{PREFIX}{centre}-{when:%Y%m%d-%H%M%S}{SUFFIX}"
+    partial = final.with_name(final.name + ".partial")
+    partial.unlink(missing_ok=True)
+    source = sqlite3.connect(db_path, timeout=30)
+    target = sqlite3.connect(partial)
+    try:
+        source.backup(target)  # pages=-1: one step, one consistent snapshot
+        target.execute("PRAGMA journal_mode=DELETE")  # a single self-contained file
+    finally:
+        target.close()
+        source.close()
+    found = integrity(partial)
+    if found != "ok":
+        partial.unlink(missing_ok=True)
+        raise BackupError(f"La copia no pasó la verificación de integridad: {found}")
+    _fsync(partial)
+    partial.replace(final)
+    _fsync(folder)
+    return final
+
+
+def listing(folder: Path) -> list[Path]:
+    """Finished backups in ``folder``, oldest first."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob(f"{PREFIX}*{SUFFIX}") if p.is_file())
+
+
+def taken_at(path: Path) -> datetime | None:
+    """The moment in a backup's name (local time of the box when it was taken)."""
+    try:
+        return datetime.strptime(path.name[-len("20260101-000000" + SUFFIX):-len(SUFFIX)],
+                                 "%Y%m%d-%H%M%S")
+    except ValueError:
+        return None
+
+
+def prune(folder: Path, keep_days: int, now: datetime) -> list[Path]:
+    """Delete backups taken more than ``keep_days`` before ``now`` (naive local time, as in
+    the names), always keeping the newest."""
+    found = [p for p in listing(folder) if taken_at(p) is not None]
+    found.sort(key=lambda p: taken_at(p) or now)
+    removed = []
+    for path in found[:-1]:
+        moment = taken_at(path)
+        if moment is not None and moment < now - timedelta(days=keep_days):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def restore(db_path: Path, backup: Path, when: datetime) -> Path:
+    """Put ``backup`` in place of the database; returns the folder where the replaced files
+    (database, WAL and shared memory, together so the old data can still be opened) were
+    kept. Refuses while a server holds the database or if the copy is not sound."""
+    if not backup.is_file():
+        raise BackupError(f"No existe el archivo {backup}.")
+    found = integrity(backup)
+    if found != "ok":
+        raise BackupError(f"{backup} no es una copia sana de la base de datos: {found}")
+    lock = ServerLock(db_path)
+    if not lock.acquire():
+        raise BackupError("El servidor está usando la base de datos. Deténgalo primero "
+                          "(systemctl stop mac-turnos) y vuelva a intentarlo.")
+    try:
+        aside = db_path.parent / f"reemplazada-{when:%Y%m%d-%H%M%S}"
+        aside.mkdir(parents=True, exist_ok=False)
+        for suffix in ("", "-wal", "-shm"):
+            current = db_path.with_name(db_path.name + suffix)
+            if current.exists():
+                shutil.move(current, aside / current.name)
+        source = sqlite3.connect(backup)
+        target = sqlite3.connect(db_path)
+        try:
+            source.backup(target)
+            target.execute("PRAGMA journal_mode=WAL")
+        finally:
+            target.close()
+            source.close()
+        _fsync(db_path)
+        if integrity(db_path) != "ok":  # pragma: no cover - the copy was checked above
+            raise BackupError("La base restaurada no pasó la verificación de integridad.")
+        return aside
+    finally:
+        lock.release()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,70 @@
+"""The floor as a supervisor watches it: every queue against its ANS target, every módulo
+with how long it has been in its state, today's jornada with its opening checks, and the
+service-level alerts.
+
+Durations are computed here, with the store's clock, rather than in the browser: the
+supervisor's laptop may have a wrong clock, and the box's clock is the one the records use.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from turnero import messages, views
+from turnero.clock import from_iso, to_iso
+from turnero.store import Store
+
+
+def _seconds_since(text: str | None, now_ts: float) -> int | None:
+    return None if text is None else max(0, int(now_ts - from_iso(text).timestamp()))
+
+
+def queues(store: Store) -> list[dict[str, Any]]:
+    """Each queue with ``ans_breach``: someone has waited longer than its target."""
+    out = views.queue_stats(store)
+    for q in out:
+        q["ans_breach"] = bool(q["waiting"]) and q["oldest_wait_minutes"] > q["max_wait_minutes"]
+    return out
+
+
+def counters(store: Store) -> list[dict[str, Any]]:
+    """Each módulo with the seconds in its state and, if it holds a ticket, since the call."""
+    now_ts = store.now().timestamp()
+    served: dict[int, list[str]] = {}
+    for r in store.reader().execute("SELECT counter, queue FROM counter_queues "
+                                    "ORDER BY counter, weight DESC, queue"):
+        served.setdefault(r["counter"], []).append(r["queue"])
+    out = views.counter_views(store, staff=True)
+    for c in out:
+        c["seconds_in_state"] = _seconds_since(c["since"], now_ts)
+        c["queues"] = served.get(c["id"], [])
+        if c["current"]:
+            c["current"]["seconds"] = _seconds_since(
+                c["current"]["started_at"] or c["current"]["called_at"], now_ts)
+    return out
+
+
+def day(store: Store) -> dict[str, Any]:
+    """Today's jornada, with who opened it and the opening check list as recorded."""
+    view = views.day_view(store)
+    row = store.reader().execute("SELECT opened_by, checks FROM days WHERE day = ?",
+                                 (view["date"],)).fetchone()
+    view["opened_by"] = row["opened_by"] if row else None
+    view["checks"] = json.loads(row["checks"]) if row else {}
+    return view
+
+
+def ans_alerts(queue_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"kind": "ans", "queue": q["code"], "severity": "error",
+             "message": f"{q['name']}: la espera más larga ({round(q['oldest_wait_minutes'])} "
+                        f"min) supera el ANS de {q['max_wait_minutes']} min."}
+            for q in queue_list if q["ans_breach"]]
+
+
+def floor(store: Store) -> dict[str, Any]:
+    """Everything the supervision page shows, read at one instant."""
+    queue_list = queues(store)
+    return {"now": to_iso(store.now()), "timezone": str(store.tz), "day": day(store),
+            "queues": queue_list, "counters": counters(store),
+            "message": messages.current(store), "alerts": ans_alerts(queue_list)}

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from appliance.http import RECEPTION, STAFF, ApiError, actor, body, field, principal, require, store
-from turnero import tickets, views
+from appliance.printing import printing, public_base
+from turnero import hours, tickets, views
 
 bp = Blueprint("api_tickets", __name__, url_prefix="/api/v1")
 
@@ -30,17 +31,49 @@ def issue() -> Response:
     if key is not None and not (8 <= len(key) <= 100):
         raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key: de 8 a 100 caracteres.")
     appointment = field(data, "appointment", str)
+    service_id = field(data, "service_id", int, required=True)
+    priority_code = field(data, "priority", str)
+    language = field(data, "language", str, "es")
+    if language not in ("es", "qu", "en"):
+        raise ApiError(400, "invalid_field", "language debe ser es, qu o en.")
+    if kiosk:
+        kiosk_checks(who.actor or "", service_id, priority_code, key)
     ticket, created = tickets.issue_ticket(
-        store(), service_id=field(data, "service_id", int, required=True),
-        priority=field(data, "priority", str), channel="kiosk" if kiosk else
-        ("appointment" if appointment else "reception"),
-        document=field(data, "document", str), name=field(data, "name", str),
-        visit=field(data, "visit", list), appointment_at=_when(appointment),
+        store(), service_id=service_id, priority=priority_code,
+        channel="kiosk" if kiosk else ("appointment" if appointment else "reception"),
+        document=field(data, "document", str), document_type=field(data, "document_type", str),
+        name=field(data, "name", str), visit=field(data, "visit", list),
+        appointment_at=_when(appointment),
         idempotency_key=f"{who.actor}:{key}" if key else None, actor=who.actor)
     if kiosk:  # a kiosk prints the ticket; it has no business reading personal data back
         ticket.pop("document", None)
+        ticket.pop("document_type", None)
         ticket.pop("name", None)
+    printer = printing().printer_for(who.name if kiosk else None)
+    if printer is not None:
+        ticket["print"] = printing().print_ticket(printer, ticket, language, public_base(),
+                                                  again=False)
     return _created(ticket, 201 if created else 200)
+
+
+def kiosk_checks(device: str, service_id: int, priority: str | None, key: str | None) -> None:
+    """What only a kiosk is held to: a per-device pace, and no ticket that could not be
+    served before closing time (the orientador decides those). A replayed key passes: the
+    ticket already exists."""
+    if key and tickets.issued_with_key(store(), f"{device}:{key}"):
+        return
+    settings = current_app.extensions["mac_turnos.settings"]
+    wait = current_app.extensions["mac_turnos.kiosk_limit"].allow(device)
+    if wait is not None:
+        raise ApiError(429, "rate_limited", "Se emitieron muchos turnos seguidos en este "
+                                            "quiosco. Espere un momento o acérquese al "
+                                            "orientador.")
+    if settings.kiosk.refuse_after_closing:
+        s = store()
+        tickets.check_before_closing(
+            s, service_id=service_id, priority=priority,
+            closes_at=hours.closing_time(settings.hours, s.now(), settings.centre.timezone),
+            margin_minutes=settings.kiosk.closing_margin_minutes)
 
 
 def _when(text: str | None) -> datetime | None:
@@ -114,8 +147,18 @@ def transfer(uid: str) -> Response:
 @bp.post("/tickets/<uid>/reprint")
 @require(*RECEPTION)
 def reprint(uid: str) -> Response:
-    body()
-    return jsonify(tickets.reprint(store(), uid, actor=actor()))
+    """Records the request, then prints on the reception's printer (never in the request:
+    the job goes to the printer's worker)."""
+    data = body()
+    language = field(data, "language", str, "es")
+    if language not in ("es", "qu", "en"):
+        raise ApiError(400, "invalid_field", "language debe ser es, qu o en.")
+    ticket = tickets.reprint(store(), uid, actor=actor())
+    printer = printing().printer_for(None)
+    if printer is not None:
+        ticket["print"] = printing().print_ticket(printer, ticket, language, public_base(),
+                                                  again=True)
+    return jsonify(ticket)
 
 
 @bp.post("/tickets/<uid>/rating")

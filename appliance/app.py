@@ -8,10 +8,13 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from appliance import api_auth, api_counters, api_floor, api_stream, api_tickets
+from appliance import api_auth, api_counters, api_floor, api_printers, api_stream, api_tickets
 from appliance.http import error_response
 from appliance.openapi import document
+from appliance.printing import Printing
+from appliance.ratelimit import RateLimiter
 from config.model import Settings
+from kiosk import pages as kiosk_pages
 from turnero.errors import TurneroError
 from turnero.store import Store
 
@@ -30,8 +33,16 @@ def create_app(settings: Settings, store: Store, **config: Any) -> Flask:
     app.extensions["mac_turnos.settings"] = settings
     app.extensions.setdefault("mac_turnos.health", {})
     app.extensions.setdefault("mac_turnos.pages", {})
-    for bp in (api_floor.bp, api_auth.bp, api_tickets.bp, api_counters.bp, api_stream.bp):
+    app.extensions["mac_turnos.kiosk_limit"] = RateLimiter(settings.kiosk.tickets_per_minute)
+    printing = Printing(settings, store)
+    printing.start()
+    app.extensions["mac_turnos.printing"] = printing
+    app.extensions["mac_turnos.health"].setdefault("printers", printing.health)
+    for bp in (api_floor.bp, api_auth.bp, api_tickets.bp, api_counters.bp, api_stream.bp,
+               api_printers.bp, kiosk_pages.bp):
         app.register_blueprint(bp)
+    app.extensions["mac_turnos.pages"].update({
+        "Quiosco": "/kiosk", "Orientador": "/reception"})
     app.add_url_rule("/api/v1/openapi.json", "openapi", lambda: jsonify(document()))
     _errors(app)
     app.after_request(_headers)

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from appliance import __version__
+from appliance import __version__, printing
 from appliance.app import create_app
 from appliance.docs import reference
 from appliance.runtime import STATE_ENV, open_store, state_dir
@@ -28,14 +28,15 @@ from turnero.store import Store
 SERVE_STATE = Path("/var/lib/mac-turnos")
 DEMO_STATE = Path("~/.local/state/mac-turnos/demo")
 CONFIG_ENV = "MAC_TURNOS_CONFIG"
+CHECKS = (printing.problems,)
 
 
 def _settings(path: str | None) -> Settings:
     """The centre's settings, or exit 2 with every problem named by key and line."""
     try:
         if path is None:
-            return load_settings(data=demo_data())
-        return load_settings(path)
+            return load_settings(data=demo_data(), checks=CHECKS)
+        return load_settings(path, checks=CHECKS)
     except ConfigError as exc:
         click.echo(f"Configuration error ({len(exc.problems)}):", err=True)
         click.echo(exc.render(), err=True)
@@ -176,6 +177,8 @@ def demo(ctx: click.Context, host: str | None, port: int | None,
                                                           "/api/v1/openapi.json"),
                             ("Eventos en vivo", "/api/v1/stream"),
                             *app.extensions["mac_turnos.pages"].items()):
+            if path == "/kiosk":  # the link enrols this browser as the demo kiosk
+                path += f"#device={creds['devices']['kiosk-demo']['token']}"
             click.echo(f"  {title:<18} {base}{path}")
         click.echo("Usuarios de demostración (usuario / PIN):")
         for name, info in creds["users"].items():

@@ -1,8 +1,15 @@
-"""The OpenAPI 3.1 document of ``/api/v1``; tests keep it true to the routes and responses."""
+"""The OpenAPI 3.1 document of ``/api/v1``; tests keep it true to the routes and responses.
+
+Each room's API module may describe its own operations in a sibling ``openapi_<room>.py``
+with ``paths() -> dict`` and an optional ``SCHEMAS`` dict; they are merged here, so adding a
+room never means editing this file."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from appliance import __version__
@@ -38,7 +45,17 @@ SCHEMAS: dict[str, Any] = {
         counter=_nullable("integer"), counter_name=_nullable("string"),
         outcome=_nullable("string"), status_url=STR, token=STR, ahead=_nullable("integer"),
         estimated_wait_minutes=_nullable("integer"), document=_nullable("string"),
-        name=_nullable("string")),
+        document_type=_nullable("string"), name=_nullable("string"),
+        print={"$ref": "#/components/schemas/PrintJob"}),
+    "PrintJob": _obj(("id", "printer", "ticket", "label", "status"), id=STR, printer=STR,
+                     ticket=STR, label=STR,
+                     status={"type": "string", "enum": ["queued", "printed", "pending"]}),
+    "PrinterList": _obj(("printers",), printers={"type": "array", "items": _obj(
+        ("name", "state", "message", "pending", "pending_jobs"), name=STR,
+        state={"type": "string", "enum": ["ok", "paper_out", "offline", "error"]},
+        message=STR, pending=INT, since=STR, transport=STR,
+        pending_jobs={"type": "array", "items": _obj(("id", "ticket", "label"), id=STR,
+                                                     ticket=STR, label=STR)})}),
     "TicketDetail": {"allOf": [_ref("Ticket"), _obj(("history",), history={
         "type": "array", "items": _obj(("seq", "kind", "at"), seq=INT, kind=STR, at=STR,
                                        actor=_nullable("string"),
@@ -119,6 +136,7 @@ UID = [_path("uid", STR)]
 COUNTER = [_path("counter_id", {"type": "integer", "minimum": 0})]
 POSITION = {"type": "string", "enum": ["arrival", "front", "back"]}
 TRANSFER = _obj(service_id=INT, queue=STR, position=POSITION)
+LANGUAGE = {"type": "string", "enum": ["es", "qu", "en"]}
 
 
 def _ticket_actions() -> dict[str, Any]:
@@ -127,7 +145,8 @@ def _ticket_actions() -> dict[str, Any]:
         "reactivate": ("Reactivar un turno no presentado o anulado", _obj(position=POSITION)),
         "priority": ("Cambiar la categoría preferente", _obj(("priority",), priority=STR)),
         "transfer": ("Derivar un turno en espera", TRANSFER),
-        "reprint": ("Pedir otra impresión", _obj()),
+        "reprint": ("Imprimir otra vez en la impresora de recepción",
+                    _obj(language=LANGUAGE)),
     }
     paths = {f"/tickets/{{uid}}/{name}": {"post": _op(summary, "reception", _ref("Ticket"),
                                                       body=schema, params=UID)}
@@ -172,7 +191,9 @@ def _counter_actions() -> dict[str, Any]:
 
 @cache
 def document() -> dict[str, Any]:
-    issue_body = _obj(("service_id",), service_id=INT, priority=STR, document=STR, name=STR,
+    issue_body = _obj(("service_id",), service_id=INT, priority=STR, document=STR,
+                      document_type={"type": "string", "enum": ["dni", "ce", "passport", "ruc"]},
+                      name=STR, language=LANGUAGE,
                       visit={"type": "array", "items": INT, "maxItems": 4},
                       appointment={"type": "string", "format": "date-time"})
     paths: dict[str, Any] = {
@@ -194,7 +215,9 @@ def document() -> dict[str, Any]:
             "post": _op("Emitir un turno", "reception", _ref("Ticket"), status="201",
                         body=issue_body, extra={"200": {
                             "description": "Repetición de una petición con la misma "
-                                           "Idempotency-Key", **_json(_ref("Ticket"))}},
+                                           "Idempotency-Key", **_json(_ref("Ticket"))},
+                            "429": {"description": "Demasiados turnos desde este quiosco",
+                                    **_json(_ref("Error"))}},
                         params=[{"name": "Idempotency-Key", "in": "header",
                                  "required": False,
                                  "schema": {"type": "string", "minLength": 8,
@@ -226,8 +249,25 @@ def document() -> dict[str, Any]:
                                           **{c: {"description": t, **_json(_ref("Error"))}
                                              for c, t in ERRORS.items()
                                              if c in ("401", "403")}}}},
+        "/print-jobs/{job_id}": {"get": _op("Si el ticket salió impreso", "printing",
+                                            _ref("PrintJob"),
+                                            params=[_path("job_id", STR)])},
+        "/printers": {"get": _op("Impresoras y los tickets que deben", "printing",
+                                 _ref("PrinterList"))},
+        "/printers/{name}/retry": {"post": _op(
+            "Reintentar ahora los tickets pendientes de una impresora", "printing",
+            _ref("Ok"), body=_obj(), params=[_path("name", STR)])},
+        "/printers/{name}/preview.png": {"get": _op(
+            "Vista previa del último ticket de una impresora virtual", "printing", None,
+            params=[_path("name", STR)],
+            extra={"200": {"description": "PNG", "content": {"image/png": {"schema": {
+                "type": "string", "format": "binary"}}}}})},
         **_ticket_actions(), **_counter_actions(),
     }
+    schemas = dict(SCHEMAS)
+    for part in _parts():
+        paths.update(part.paths())
+        schemas.update(getattr(part, "SCHEMAS", {}))
     return {
         "openapi": "3.1.0",
         "info": {"title": "mac-turnos", "version": __version__,
@@ -235,7 +275,7 @@ def document() -> dict[str, Any]:
         "servers": [{"url": "/api/v1"}],
         "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": schemas,
             "securitySchemes": {
                 "device": {"type": "http", "scheme": "bearer",
                            "description": "Token of an enrolled kiosk or TV."},
@@ -244,3 +284,11 @@ def document() -> dict[str, Any]:
         },
         "security": [{"device": []}, {"session": []}],
     }
+
+
+def _parts() -> list[Any]:
+    """The ``openapi_*`` modules beside this one, in name order."""
+    here = Path(__file__).parent
+    names = sorted(m.name for m in pkgutil.iter_modules([str(here)])
+                   if m.name.startswith("openapi_"))
+    return [importlib.import_module(f"appliance.{name}") for name in names]

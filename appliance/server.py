@@ -42,4 +42,7 @@ def serve(app: Flask, store: Store, host: str, port: int, threads: int,
         log.info("stopping")
     finally:
         server.close()
+        printing = app.extensions.get("mac_turnos.printing")
+        if printing is not None:
+            printing.stop()
         store.close()

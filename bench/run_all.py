@@ -16,10 +16,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import call_next, idle_rss, issue, startup
+from bench import call_next, idle_rss, issue, kiosk_tap, render_ticket, startup
 from bench.common import Figure, cpu_count, emit, fmt, progress
 
-BENCHMARKS = (issue, call_next, idle_rss, startup)
+BENCHMARKS = (issue, call_next, idle_rss, startup, render_ticket, kiosk_tap)
 DISTURBED = 5.0  # % of all cores used by other processes that makes a benchmark run again
 BUDGET = 6 * 60.0  # seconds; no second attempt past this
 

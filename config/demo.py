@@ -89,6 +89,9 @@ def demo_data() -> dict[str, Any]:
         "centre": {"code": "demo-lima-norte", "name": "MAC Lima Norte (demo)"},
         "policy": {"appointment_early_minutes": 15, "appointment_late_minutes": 15},
         "entities": entities, "queues": queues, "services": services, "counters": counters,
+        # A virtual printer keeps each ticket's bytes and a preview staff can open.
+        "printers": [{"name": "kiosko-demo", "transport": "virtual",
+                      "devices": ["kiosk-demo"], "reception": True}],
     }
 
 

@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,9 +57,16 @@ class ConfigError(Exception):
         return "\n".join(rows)
 
 
+Check = Callable[[Settings], list[tuple[tuple, str]]]
+
+
 def load_settings(path: str | Path | None = None, *, data: Mapping | None = None,
-                  environ: Mapping[str, str] | None = None) -> Settings:
-    """Read ``path`` (or take ``data``), apply ``MAC_TURNOS__SECTION__KEY`` overrides, validate."""
+                  environ: Mapping[str, str] | None = None,
+                  checks: Iterable[Check] = ()) -> Settings:
+    """Read ``path`` (or take ``data``), apply ``MAC_TURNOS__SECTION__KEY`` overrides, validate.
+
+    ``checks`` are further rules from packages config may not import (a printer's code page
+    is the printer package's business); each returns (key path, problem) pairs."""
     environ = os.environ if environ is None else environ
     source, text = "<built-in>", ""
     if path is not None:
@@ -79,6 +86,8 @@ def load_settings(path: str | Path | None = None, *, data: Mapping | None = None
     settings = _validate(raw, problems)
     if settings is not None:
         _cross_check(settings, problems)
+        for check in checks:
+            problems.extend(Problem(where, message) for where, message in check(settings))
     if problems:
         lines = key_lines(text)
         located = [dataclasses.replace(p, line=p.line or line_of(lines, p.path))
@@ -223,7 +232,8 @@ def _cross_check(s: Settings, problems: list[Problem]) -> None:
             problems.append(Problem(("hours", name), f"{value!r}: the centre must open "
                                                      "before it closes"))
     for name, attr in (("entities", "code"), ("queues", "code"), ("queues", "prefix"),
-                       ("services", "id"), ("counters", "number"), ("priorities", "code")):
+                       ("services", "id"), ("counters", "number"), ("priorities", "code"),
+                       ("printers", "name")):
         seen: set = set()
         for index, item in enumerate(getattr(s, name)):
             value = getattr(item, attr)
@@ -246,7 +256,24 @@ def _cross_check(s: Settings, problems: list[Problem]) -> None:
         for code in [*c.queues, *c.weights]:
             if code not in queues:
                 problems.append(Problem(("counters", index, "queues"), f"no queue {code!r}"))
+    _check_printers(s, problems)
     normal = [p for p in s.priorities if not p.preferential and not p.appointment]
     if s.priorities and not normal:
         problems.append(Problem(("priorities",), "needs one category that is neither "
                                                   "preferential nor appointment"))
+
+
+def _check_printers(s: Settings, problems: list[Problem]) -> None:
+    """A printer needs a target unless it is virtual; a kiosk prints on one printer only."""
+    owner: dict[str, str] = {}
+    for index, p in enumerate(s.printers):
+        if p.transport != "virtual" and not p.target:
+            problems.append(Problem(("printers", index, "target"),
+                                    f"a {p.transport} printer needs a target"))
+        for device in p.devices:
+            if device in owner:
+                problems.append(Problem(("printers", index, "devices"),
+                                        f"{device!r} already prints on {owner[device]!r}"))
+            owner[device] = p.name
+    if sum(p.reception for p in s.printers) > 1:
+        problems.append(Problem(("printers",), "only one printer can be the reception's"))

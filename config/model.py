@@ -61,6 +61,10 @@ class Server:
     port: int = key(8080, "TCP port of the HTTP server.", minval=1, maxval=65535)
     threads: int = key(128, "Worker threads; each open live stream (TV, módulo) holds one.",
                        minval=4, maxval=1024)
+    public_url: str = key("", "Address citizens' phones use to reach the box, printed in the "
+                              "ticket's QR code (e.g. \"http://192.168.1.10:8080\"); empty = "
+                              "the address the kiosk itself used.",
+                          pattern=r"^(https?://[^\s/]+)?$")
 
 
 @dataclass(frozen=True)
@@ -97,12 +101,33 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class Kiosk:
+    idle_seconds: int = key(45, "Seconds without a touch before a kiosk goes back to its first "
+                                "screen (and forgets what was chosen).", minval=10, maxval=600)
+    tickets_per_minute: int = key(12, "Most tickets one kiosk device may issue in a minute "
+                                      "(0 = no limit); more gets a friendly refusal.",
+                                  minval=0, maxval=600)
+    ask_document: bool = key(True, "Whether the kiosk offers the optional document number "
+                                   "step.")
+    refuse_after_closing: bool = key(True, "Whether a kiosk refuses a ticket that would "
+                                           "be called after closing time.")
+    closing_margin_minutes: int = key(
+        0, "A kiosk ticket whose expected call falls after closing time minus this margin "
+           "is not issued; the citizen is sent to the orientador.", minval=0, maxval=240)
+    service_filter_from: int = key(8, "Entities with more services than this get a search "
+                                      "box on the kiosk.", minval=0, maxval=1000)
+
+
+@dataclass(frozen=True)
 class Entity:
     code: str = key(help="Short code of the entity, e.g. \"RENIEC\".", pattern=CODE_PATTERN)
     name: str = key(help="Full name of the entity.")
     short_name: str = key("", help="Name for screens and tickets; empty = the code.")
     colour: str = key("#1d4e89", "Colour of the entity's button and labels (#rrggbb).",
                       pattern=r"^#[0-9a-fA-F]{6}$")
+    logo: str = key("", "File name of the entity's logo (PNG, JPEG or SVG) in the folder "
+                        "logos/ of the state directory; empty = none.",
+                    pattern=r"^([A-Za-z0-9_-][A-Za-z0-9_.-]*\.(png|jpg|jpeg|svg))?$")
 
 
 @dataclass(frozen=True)
@@ -159,13 +184,31 @@ class Priority:
     order: int = key(0, "Position in lists shown to people.", minval=0, maxval=100)
 
 
+@dataclass(frozen=True)
+class Printer:
+    name: str = key(help="Identifier of the printer, e.g. \"kiosko-1\".", pattern=CODE_PATTERN)
+    transport: str = key("virtual", "How the box reaches it: usb, serial, network, file, or "
+                                    "virtual (keeps the bytes and a preview; for demos).",
+                         choices=("usb", "serial", "network", "file", "virtual"))
+    target: str = key("", "Where: \"/dev/ttyUSB0\" (serial), \"host:9100\" (network), a "
+                          "path (file), \"0x04b8:0x0202\" vendor:product (usb).")
+    baudrate: int = key(19200, "Serial speed.", minval=1200, maxval=921600)
+    profile: str = key("default", "python-escpos capabilities profile of the model, e.g. "
+                                  "\"TM-T20II\".")
+    codepage: str = key("CP858", "Code page for the text; must hold á é í ó ú ü ñ ¿ ¡.")
+    width: int = key(48, "Characters per line (48 on 80 mm paper, 32 on 58 mm).",
+                     minval=24, maxval=80)
+    devices: list[str] = key([], "Names of the kiosk devices whose tickets print here.")
+    reception: bool = key(False, "Whether the orientador's tickets and reprints print here.")
+
+
 SECTIONS: dict[str, type] = {
     "centre": Centre, "hours": Hours, "server": Server, "security": Security,
-    "policy": Policy,
+    "policy": Policy, "kiosk": Kiosk,
 }
 ARRAYS: dict[str, type] = {
     "entities": Entity, "queues": Queue, "services": Service, "counters": Counter,
-    "priorities": Priority,
+    "priorities": Priority, "printers": Printer,
 }
 
 
@@ -178,8 +221,10 @@ class Settings:
     server: Server
     security: Security
     policy: Policy
+    kiosk: Kiosk
     entities: tuple[Entity, ...]
     queues: tuple[Queue, ...]
     services: tuple[Service, ...]
     counters: tuple[Counter, ...]
     priorities: tuple[Priority, ...]
+    printers: tuple[Printer, ...]

@@ -50,8 +50,10 @@ def open_store_day(store: Store) -> Store:
 
 
 @pytest.fixture
-def app(settings: Settings, open_store_day: Store) -> Flask:
-    return create_app(settings, open_store_day, TESTING=True, SSE_HEARTBEAT_SECONDS=0.2)
+def app(settings: Settings, open_store_day: Store) -> Iterator[Flask]:
+    app = create_app(settings, open_store_day, TESTING=True, SSE_HEARTBEAT_SECONDS=0.2)
+    yield app
+    app.extensions["mac_turnos.printing"].stop()
 
 
 @dataclass

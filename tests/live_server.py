@@ -23,11 +23,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_config(path: Path, queues: int = 4, counters: int = 8, threads: int = 128) -> Path:
+def write_config(path: Path, queues: int = 4, counters: int = 8, threads: int = 128,
+                 printer: bool = False) -> Path:
     """A centre with ``queues`` queues (prefixes QA, QB, …) and ``counters`` módulos that
-    each serve every queue."""
+    each serve every queue. Its kiosks have no per-minute limit and do not refuse tickets
+    near closing time: the load runs 16 kiosks flat out into queues of thousands, at any
+    hour of the day the suite happens to run."""
     lines = ['[centre]', 'code = "bench"', 'name = "MAC Bench"', '',
-             '[server]', f'threads = {threads}', '']
+             '[server]', f'threads = {threads}', '',
+             '[kiosk]', 'tickets_per_minute = 0', 'refuse_after_closing = false', '']
     codes = [f"Q{chr(ord('A') + i)}" for i in range(queues)]
     for code in codes:
         lines += ['[[entities]]', f'code = "E{code}"', f'name = "Entidad {code}"', '',
@@ -38,6 +42,9 @@ def write_config(path: Path, queues: int = 4, counters: int = 8, threads: int = 
     for n in range(1, counters + 1):
         lines += ['[[counters]]', f'number = {n}', f'entity = "E{codes[(n - 1) % queues]}"',
                   'queues = [' + ", ".join(f'"{c}"' for c in codes) + ']', '']
+    if printer:  # a virtual printer for the enrolled kiosk, as in a centre
+        lines += ['[[printers]]', 'name = "kiosko-1"', 'transport = "virtual"',
+                  'devices = ["kiosk-1"]', 'reception = true', '']
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
 

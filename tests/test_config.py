@@ -156,3 +156,25 @@ def test_serve_with_a_damaged_database_exits_1_with_a_plain_message(tmp_path):
     assert out.returncode == 1
     assert "No se puede usar el directorio de estado" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_printer_that_cannot_print_spanish_makes_check_config_exit_2_at_its_line(tmp_path):
+    text = GOOD + textwrap.dedent("""
+        [[printers]]
+        name = "kiosko-1"
+        transport = "serial"
+        target = "/dev/ttyUSB0"
+        codepage = "CP437"
+        """)
+    path = write(tmp_path, text)
+    line = text.splitlines().index("[[printers]]") + 1
+    out = cli("check-config", str(path))
+    assert out.returncode == 2
+    assert f"{path}:{line}: printers[0]: code page 'CP437' cannot print" in out.stderr
+
+
+def test_a_non_virtual_printer_without_a_target_is_refused(tmp_path):
+    path = write(tmp_path, GOOD + '\n[[printers]]\nname = "p"\ntransport = "network"\n')
+    out = cli("check-config", str(path))
+    assert out.returncode == 2
+    assert "printers[0].target: a network printer needs a target" in out.stderr

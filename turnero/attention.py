@@ -21,7 +21,7 @@ POSITIONS = ("arrival", "front", "back")
 
 CURRENT_SQL = """
 SELECT t.id AS ticket_id, t.uid, t.token, t.day, t.label, t.number, t.number_queue,
-       t.priority, t.channel, t.issued_at, t.visit, t.document, t.name,
+       t.priority, t.channel, t.issued_at, t.visit, t.document, t.document_type, t.name,
        a.id AS attention_id, a.step, a.queue, a.service, a.status, a.preferential,
        a.order_key, a.slot, a.entered_at, a.called_at, a.last_called_at, a.recalls,
        a.counter, a.agent, a.rule, a.started_at, a.ended_at, a.outcome,

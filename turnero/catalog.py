@@ -23,10 +23,10 @@ def _apply(tx: Tx, s: Settings) -> None:
         tx.execute(f"UPDATE {table} SET active = 0")
     for e in s.entities:
         tx.execute(
-            "INSERT INTO entities(code, name, short_name, colour, active) VALUES (?,?,?,?,1) "
-            "ON CONFLICT(code) DO UPDATE SET name=excluded.name, "
-            "short_name=excluded.short_name, colour=excluded.colour, active=1",
-            (e.code, e.name, e.short_name or e.code, e.colour))
+            "INSERT INTO entities(code, name, short_name, colour, logo, active) "
+            "VALUES (?,?,?,?,?,1) ON CONFLICT(code) DO UPDATE SET name=excluded.name, "
+            "short_name=excluded.short_name, colour=excluded.colour, logo=excluded.logo, "
+            "active=1", (e.code, e.name, e.short_name or e.code, e.colour, e.logo))
     shorts = {e.code: e.short_name or e.code for e in s.entities}
     p = s.policy
     for q in s.queues:
@@ -86,7 +86,7 @@ def rows(conn: sqlite3.Connection, sql: str, params: Any = ()) -> list[dict[str,
 
 def read_catalog(conn: sqlite3.Connection) -> dict[str, Any]:
     """Everything a device needs to draw its screens."""
-    entities = rows(conn, "SELECT code, name, short_name, colour FROM entities "
+    entities = rows(conn, "SELECT code, name, short_name, colour, logo FROM entities "
                           "WHERE active ORDER BY short_name")
     queues = rows(conn, "SELECT code, entity, prefix, name, max_wait_minutes, "
                         "max_attention_minutes, is_open, closed_reason FROM queues "

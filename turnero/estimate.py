@@ -77,3 +77,21 @@ def for_attention(conn: Conn, store: Store, row: sqlite3.Row, now: datetime) -> 
                          row["order_key"], row["attention_id"], now.timestamp(),
                          p.appointment_early_minutes * 60, p.appointment_late_minutes * 60)
     return ahead, wait_minutes(conn, store, row["queue"], ahead)
+
+
+def for_new_ticket(conn: Conn, store: Store, day: str, queue: str,
+                   preferential: bool) -> tuple[int, int]:
+    """(people ahead, expected wait in minutes) of a ticket issued now: after every waiting
+    preferential ticket, and after everyone when it is a normal one."""
+    sql = "SELECT COUNT(*) FROM attentions WHERE day = ? AND queue = ? AND status = 'waiting'"
+    if preferential:
+        sql += " AND preferential = 1"
+    ahead = conn.execute(sql, (day, queue)).fetchone()[0]
+    if ahead == 0:
+        return 0, 0
+    per, counters = pace(conn, store, queue)
+    if counters == 0:  # before the módulos open, count those that will serve the queue
+        counters = conn.execute(
+            "SELECT COUNT(*) FROM counters c JOIN counter_queues cq ON cq.counter = c.id "
+            "WHERE cq.queue = ? AND c.active", (queue,)).fetchone()[0]
+    return ahead, minutes_for(ahead, (per, counters))

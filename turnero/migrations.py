@@ -104,5 +104,17 @@ def m002_appointment_slot_index(db: Database) -> None:
                "slot) WHERE slot IS NOT NULL")
 
 
+@migrations()
+def m003_document_type(db: Database) -> None:
+    """Which identity document the stored number belongs to (DNI, CE, passport, RUC)."""
+    db.execute("ALTER TABLE tickets ADD COLUMN document_type TEXT")
+
+
+@migrations()
+def m004_entity_logo(db: Database) -> None:
+    """The file name of an entity's logo, shown on the kiosk's buttons."""
+    db.execute("ALTER TABLE entities ADD COLUMN logo TEXT NOT NULL DEFAULT ''")
+
+
 def apply(db: Database) -> None:
     migrations.apply(db)

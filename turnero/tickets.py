@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from turnero import attention as att
+from turnero import documents, estimate
 from turnero.day import require_open_day
 from turnero.errors import Conflict, InvalidInput
 from turnero.store import Store, Tx
@@ -17,10 +18,14 @@ from turnero.views import current_ticket
 
 CHANNELS = ("kiosk", "reception", "appointment")
 MAX_VISIT_STEPS = 5
+# The QR code's token is the only key to a ticket's public page: 96 random bits cannot be
+# guessed, even by a phone trying thousands of addresses a second for years.
+STATUS_TOKEN_BYTES = 12
 
 
 def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel: str = "kiosk",
-                 document: Any = None, name: Any = None, visit: Any = None,
+                 document: Any = None, document_type: Any = None, name: Any = None,
+                 visit: Any = None,
                  appointment_at: datetime | None = None, idempotency_key: str | None = None,
                  actor: str | None = None) -> tuple[dict[str, Any], bool]:
     """Issue a ticket. Returns (ticket, created); a replayed idempotency key returns the
@@ -29,6 +34,9 @@ def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel
         raise InvalidInput("channel debe ser kiosk, reception o appointment.", "invalid_channel")
     visit = _visit(visit)
     document, name = _text(document, "document", 20), _text(name, "name", 120)
+    if document_type is not None and not isinstance(document_type, str):
+        raise InvalidInput("document_type debe ser un texto.", "invalid_document_type")
+    document_type, document = documents.normalise(document_type, document)
 
     def op(tx: Tx) -> tuple[str, bool]:
         if idempotency_key:
@@ -50,10 +58,10 @@ def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel
         uid = uuid.uuid4().hex
         cur = tx.execute(
             "INSERT INTO tickets(uid, token, day, number_queue, number, label, priority, "
-            "channel, issued_at, visit, document, name, idempotency_key) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (uid, secrets.token_urlsafe(9), day, code, number, label,
-             category["code"], channel, tx.at, json.dumps(visit), document, name,
+            "channel, issued_at, visit, document, document_type, name, idempotency_key) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (uid, secrets.token_urlsafe(STATUS_TOKEN_BYTES), day, code, number, label,
+             category["code"], channel, tx.at, json.dumps(visit), document, document_type, name,
              idempotency_key))
         ticket_id = cur.lastrowid
         tx.execute(
@@ -234,3 +242,37 @@ def rate(store: Store, uid: str, score: Any, *, actor: str | None = None) -> dic
         tx.emit("ticket.rated", actor=actor, ticket=uid, **att.payload(row, score=score))
         return {"uid": uid, "score": score}
     return store.write(op)
+
+
+def check_before_closing(store: Store, *, service_id: Any, priority: Any,
+                         closes_at: datetime | None, margin_minutes: int = 0) -> None:
+    """Refuse a kiosk ticket that, by the current estimate, would be called after closing:
+    better to send the citizen to the orientador than to let them wait for nothing. Read
+    outside the write lock; a ticket issued meanwhile moves the estimate by seconds."""
+    if closes_at is None:
+        return
+    conn = store.reader()
+    now = store.now()
+    if not isinstance(service_id, int) or isinstance(service_id, bool) \
+            or not att.is_sql_int(service_id):
+        return  # issue_ticket reports the bad input
+    service = conn.execute("SELECT queue FROM services WHERE id = ?", (service_id,)).fetchone()
+    if service is None:
+        return
+    preferential = bool(isinstance(priority, str) and conn.execute(
+        "SELECT preferential FROM priorities WHERE code = ? AND active",
+        (priority,)).fetchone() == (1,))
+    _, minutes = estimate.for_new_ticket(conn, store, store.service_day(now),
+                                         service["queue"], preferential)
+    expected = now + timedelta(minutes=minutes)
+    if expected > closes_at - timedelta(minutes=margin_minutes):
+        raise Conflict("Por la espera estimada ya no le alcanzaríamos a atender hoy en este "
+                       "servicio antes del cierre. Acérquese al orientador.", "after_closing",
+                       expected_call_at=expected.isoformat(timespec="minutes"),
+                       closes_at=closes_at.isoformat(timespec="minutes"))
+
+
+def issued_with_key(store: Store, idempotency_key: str) -> bool:
+    """Whether a ticket was already issued under this key (a replayed double tap)."""
+    return store.reader().execute("SELECT 1 FROM tickets WHERE idempotency_key = ?",
+                                  (idempotency_key,)).fetchone() is not None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-from turnero import estimate
+from turnero import estimate, messages
 from turnero.attention import CURRENT_SQL, current_by_uid
 from turnero.clock import from_iso, to_iso
 from turnero.errors import NotFound
@@ -38,6 +39,7 @@ def ticket_view(conn: Conn, store: Store, row: sqlite3.Row, now: datetime, *,
             conn, store, row, now)
     if personal:
         view["document"], view["name"] = row["document"], row["name"]
+        view["document_type"] = row["document_type"]
     return view
 
 
@@ -85,8 +87,11 @@ def find_tickets(store: Store, *, label: str | None = None, document: str | None
         rows = conn.execute(CURRENT_SQL + " AND t.day = ? AND t.label = ?",
                             (day, label.upper())).fetchall()
     elif document:
+        text = re.sub(r"[\s.-]", "", document).upper()
+        if len(text) == 9 and text[:8].isdigit():  # a DNI typed with its check digit
+            text = text[:8]
         rows = conn.execute(CURRENT_SQL + " AND t.day = ? AND t.document = ?",
-                            (day, document)).fetchall()
+                            (day, text)).fetchall()
     else:
         rows = []
     return [ticket_view(conn, store, r, now, personal=True) for r in rows]
@@ -166,4 +171,10 @@ def snapshot(store: Store, *, staff: bool = True) -> dict[str, Any]:
     """The whole floor, sent to a live stream when it connects."""
     last = store.reader().execute("SELECT MAX(seq) FROM events").fetchone()[0] or 0
     return {"seq": last, "day": day_view(store), "queues": queue_stats(store),
-            "counters": counter_views(store, staff=staff), "recent_calls": recent_calls(store)}
+            "counters": counter_views(store, staff=staff), "recent_calls": recent_calls(store),
+            "message": messages.current(store)}
+
+
+def token_exists(store: Store, token: str) -> bool:
+    return store.reader().execute("SELECT 1 FROM tickets WHERE token = ?",
+                                  (token,)).fetchone() is not None

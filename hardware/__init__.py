@@ -1,0 +1,1 @@
+"""Devices of the appliance: printers, speaker, serial devices, discovery (nothing of ours)."""

@@ -1,0 +1,368 @@
+// The orientador's console: issue on behalf of a citizen, find a ticket and act on it, see
+// the queues and printer alerts live. Every change is a call to /api/v1 with the CSRF token.
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  let csrf = null;
+  let catalog = null;
+  let visit = [];
+  let busy = false;
+  let stream = null;
+  let refreshTimer = null;
+
+  async function api(method, path, data) {
+    const headers = {};
+    if (data !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
+    const response = await fetch(path, {
+      method, headers, credentials: "same-origin", cache: "no-store",
+      body: data === undefined ? undefined : JSON.stringify(data),
+    });
+    let json = null;
+    try { json = await response.json(); } catch (e) { json = null; }
+    return { status: response.status, data: json };
+  }
+
+  const errorText = (r) => (r.data && r.data.message) || `Error ${r.status}`;
+
+  function option(value, text) {
+    const o = document.createElement("option");
+    o.value = value;
+    o.textContent = text;
+    return o;
+  }
+
+  async function boot() {
+    const me = await api("GET", "/api/v1/auth/me");
+    if (me.status !== 200 || !["admin", "supervisor", "receptionist"].includes(me.data.role)) {
+      $("login").hidden = false;
+      $("console").hidden = true;
+      $("who").hidden = true;
+      if (me.status === 200) showLoginError("Su rol no corresponde a la recepción.");
+      return;
+    }
+    csrf = me.data.csrf_token;
+    $("who-name").textContent = me.data.username;
+    $("who").hidden = false;
+    $("login").hidden = true;
+    $("console").hidden = false;
+    const cat = await api("GET", "/api/v1/catalog");
+    catalog = cat.data;
+    fillIssueForm();
+    await Promise.all([refreshQueues(), refreshPrinters()]);
+    listen();
+  }
+
+  function showLoginError(text) {
+    $("login-error").textContent = text;
+    $("login-error").hidden = false;
+  }
+
+  function servicesOf(entity) {
+    return catalog.services.filter((s) => s.entity === entity);
+  }
+
+  function serviceName(id) {
+    const s = catalog.services.find((x) => x.id === id);
+    return s ? `${s.name}` : String(id);
+  }
+
+  function fillIssueForm() {
+    const entity = $("issue-entity");
+    entity.replaceChildren();
+    for (const e of catalog.entities) entity.appendChild(option(e.code, e.short_name));
+    const visitSel = $("visit-service");
+    visitSel.replaceChildren();
+    for (const e of catalog.entities) {
+      const group = document.createElement("optgroup");
+      group.label = e.short_name;
+      for (const s of servicesOf(e.code)) group.appendChild(option(s.id, s.name));
+      visitSel.appendChild(group);
+    }
+    const priority = $("issue-priority");
+    priority.replaceChildren();
+    for (const p of catalog.priorities) priority.appendChild(option(p.code, p.name_es));
+    fillServices();
+  }
+
+  function fillServices() {
+    const select = $("issue-service");
+    select.replaceChildren();
+    for (const s of servicesOf($("issue-entity").value)) {
+      const q = catalog.queues.find((x) => x.code === s.queue);
+      select.appendChild(option(s.id, q && !q.is_open ? `${s.name} (cola cerrada)` : s.name));
+    }
+  }
+
+  function renderVisit() {
+    const list = $("visit-list");
+    list.replaceChildren();
+    visit.forEach((id, i) => {
+      const li = document.createElement("li");
+      li.textContent = serviceName(id) + " ";
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "secondary small";
+      remove.textContent = "Quitar";
+      remove.addEventListener("click", () => { visit.splice(i, 1); renderVisit(); });
+      li.appendChild(remove);
+      list.appendChild(li);
+    });
+    $("visit-add").disabled = visit.length >= 4;
+  }
+
+  function appointmentIso(time) {
+    const [h, m] = time.split(":").map(Number);
+    const when = new Date();
+    when.setHours(h, m, 0, 0);
+    return when.toISOString();
+  }
+
+  async function issue(ev) {
+    ev.preventDefault();
+    if (busy) return;
+    busy = true;
+    $("issue-submit").disabled = true;
+    const out = $("issue-result");
+    out.className = "result";
+    out.textContent = "Emitiendo…";
+    const data = { service_id: Number($("issue-service").value), priority: $("issue-priority").value };
+    if (visit.length) data.visit = visit.slice();
+    const number = $("issue-document").value.trim();
+    if (number) { data.document = number; data.document_type = $("issue-doctype").value; }
+    const name = $("issue-name").value.trim();
+    if (name) data.name = name;
+    const p = catalog.priorities.find((x) => x.code === data.priority);
+    if (p && p.appointment) {
+      if (!$("issue-appointment").value) {
+        out.textContent = "Indique la hora de la cita.";
+        out.className = "result error";
+        busy = false; $("issue-submit").disabled = false;
+        return;
+      }
+      data.appointment = appointmentIso($("issue-appointment").value);
+    }
+    try {
+      const r = await api("POST", "/api/v1/tickets", data);
+      if (r.status === 201 || r.status === 200) {
+        const printed = r.data.print ? ` · impresión: ${printWord(r.data.print.status)}` : "";
+        out.textContent = `Turno ${r.data.label} emitido (${r.data.ahead} antes)${printed}.`;
+        out.dataset.label = r.data.label;
+        visit = [];
+        renderVisit();
+        $("issue-document").value = "";
+        $("issue-name").value = "";
+      } else {
+        out.textContent = errorText(r);
+        out.className = "result error";
+      }
+    } finally {
+      busy = false;
+      $("issue-submit").disabled = false;
+    }
+  }
+
+  function printWord(status) {
+    return { queued: "en cola", printed: "impreso", pending: "pendiente (revise la impresora)" }[status] || status;
+  }
+
+  async function find(ev) {
+    if (ev) ev.preventDefault();
+    const text = $("find-text").value.trim();
+    if (!text) return;
+    const byLabel = /[A-Za-z]/.test(text) && text.includes("-");
+    const query = byLabel ? `label=${encodeURIComponent(text.toUpperCase())}`
+      : `document=${encodeURIComponent(text)}`;
+    const r = await api("GET", `/api/v1/tickets?${query}`);
+    const box = $("found");
+    box.replaceChildren();
+    if (r.status !== 200) { $("find-message").textContent = errorText(r); return; }
+    $("find-message").textContent = r.data.tickets.length
+      ? `${r.data.tickets.length} turno(s) encontrado(s).` : "No se encontró ningún turno de hoy.";
+    for (const t of r.data.tickets) box.appendChild(card(t));
+  }
+
+  const STATUS = { waiting: "En espera", called: "Llamado", serving: "En atención", done: "Atendido",
+                   no_show: "No se presentó", cancelled: "Anulado", transferred: "Derivado",
+                   expired: "Sin atender al cierre" };
+
+  function card(t) {
+    const node = $("ticket-card").content.firstElementChild.cloneNode(true);
+    node.dataset.uid = t.uid;
+    node.querySelector(".card-label").textContent = t.label;
+    const who = [t.document ? `${(t.document_type || "dni").toUpperCase()} ${t.document}` : "", t.name || ""].filter(Boolean).join(" · ");
+    node.querySelector(".card-info").textContent =
+      `${STATUS[t.status] || t.status} · ${t.entity_name} · ${t.service_name} · ` +
+      `${t.preferential ? "Preferente" : "Normal"}${who ? " · " + who : ""}`;
+    const prio = node.querySelector('[data-field="priority"]');
+    for (const p of catalog.priorities) prio.appendChild(option(p.code, p.name_es));
+    prio.value = t.priority;
+    const svc = node.querySelector('[data-field="service"]');
+    for (const s of catalog.services) {
+      const e = catalog.entities.find((x) => x.code === s.entity);
+      svc.appendChild(option(s.id, `${e ? e.short_name : s.entity}: ${s.name}`));
+    }
+    svc.value = t.service_id;
+    node.addEventListener("click", (ev) => {
+      const b = ev.target.closest("[data-act]");
+      if (b) act(t, b.dataset.act, node, b);
+    });
+    return node;
+  }
+
+  async function act(t, what, node, buttonEl) {
+    if (buttonEl.disabled) return;
+    const message = node.querySelector(".card-message");
+    let data = {};
+    if (what === "cancel") {
+      if (!window.confirm(`¿Anular el turno ${t.label}?`)) return;
+      data = { reason: "Anulado por el orientador" };
+    } else if (what === "priority") {
+      data = { priority: node.querySelector('[data-field="priority"]').value };
+    } else if (what === "transfer") {
+      data = { service_id: Number(node.querySelector('[data-field="service"]').value),
+               position: node.querySelector('[data-field="position"]').value };
+    }
+    buttonEl.disabled = true;
+    try {
+      const r = await api("POST", `/api/v1/tickets/${t.uid}/${what}`, data);
+      if (r.status === 200) {
+        message.className = "card-message";
+        message.textContent = what === "reprint"
+          ? `Reimpresión enviada (${printWord(r.data.print ? r.data.print.status : "queued")}).`
+          : "Hecho.";
+        if (what !== "reprint") {
+          const fresh = card(r.data);
+          fresh.querySelector(".card-message").textContent = "Hecho.";
+          node.replaceWith(fresh);
+        }
+      } else {
+        message.className = "card-message error";
+        message.textContent = errorText(r);
+      }
+    } finally {
+      buttonEl.disabled = false;
+    }
+  }
+
+  async function refreshQueues() {
+    const r = await api("GET", "/api/v1/queues");
+    if (r.status !== 200) return;
+    const rows = $("queue-rows");
+    rows.replaceChildren();
+    for (const q of r.data.queues) {
+      const tr = document.createElement("tr");
+      tr.dataset.queue = q.code;
+      const cells = [q.name, q.waiting, q.waiting_preferential, `${Math.round(q.oldest_wait_minutes)} min`,
+                     q.open_counters, q.is_open ? "Abierta" : `Cerrada: ${q.closed_reason || ""}`];
+      cells.forEach((c, i) => {
+        const cell = document.createElement(i === 0 ? "th" : "td");
+        if (i === 0) cell.scope = "row";
+        cell.textContent = String(c);
+        tr.appendChild(cell);
+      });
+      if (q.oldest_wait_minutes > q.max_wait_minutes && q.waiting) tr.className = "late";
+      rows.appendChild(tr);
+    }
+  }
+
+  async function refreshPrinters() {
+    const r = await api("GET", "/api/v1/printers");
+    if (r.status !== 200) return;
+    const list = $("alert-list");
+    list.replaceChildren();
+    for (const p of r.data.printers) {
+      if (p.state === "ok" && !p.pending_jobs.length) continue;
+      const li = document.createElement("li");
+      li.className = "alert";
+      li.dataset.printer = p.name;
+      const labels = p.pending_jobs.map((j) => j.label).join(", ");
+      li.textContent = `Impresora ${p.name}: ${p.message}` +
+        (labels ? `. Pendientes: ${labels}` : "");
+      const retry = document.createElement("button");
+      retry.type = "button";
+      retry.className = "primary small";
+      retry.textContent = "Reintentar impresión";
+      retry.dataset.retry = p.name;
+      retry.addEventListener("click", async () => {
+        retry.disabled = true;
+        await api("POST", `/api/v1/printers/${encodeURIComponent(p.name)}/retry`, {});
+        setTimeout(refreshPrinters, 500);
+      });
+      li.append(" ", retry);
+      for (const j of p.pending_jobs) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "secondary small";
+        b.textContent = `Reimprimir ${j.label}`;
+        b.addEventListener("click", async () => {
+          b.disabled = true;
+          await api("POST", `/api/v1/tickets/${j.ticket}/reprint`, {});
+          refreshPrinters();
+        });
+        li.append(" ", b);
+      }
+      list.appendChild(li);
+    }
+    $("alerts").hidden = !list.children.length;
+  }
+
+  function scheduleRefresh(printersToo) {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => {
+      refreshQueues();
+      if (printersToo) refreshPrinters();
+    }, 150);
+  }
+
+  function listen(delay) {
+    if (stream) stream.close();
+    stream = new EventSource("/api/v1/stream");
+    let wait = delay || 1000;
+    stream.addEventListener("open", () => { wait = 1000; });
+    stream.addEventListener("printer.status", () => scheduleRefresh(true));
+    stream.addEventListener("snapshot", () => scheduleRefresh(true));
+    for (const kind of ["ticket.issued", "ticket.called", "ticket.cancelled", "ticket.reactivated",
+                        "ticket.transferred", "ticket.priority_changed", "ticket.finished",
+                        "ticket.no_show", "queue.closed", "queue.opened", "counter.opened",
+                        "counter.closed", "counter.paused", "counter.resumed"]) {
+      stream.addEventListener(kind, () => scheduleRefresh(false));
+    }
+    stream.addEventListener("error", () => {
+      stream.close();
+      setTimeout(() => listen(Math.min(wait * 2, 30000)), wait);
+    });
+  }
+
+  function wire() {
+    $("login-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const r = await api("POST", "/api/v1/auth/login",
+                          { username: $("login-user").value, password: $("login-pin").value });
+      if (r.status !== 200) { showLoginError(errorText(r)); return; }
+      $("login-pin").value = "";
+      $("login-error").hidden = true;
+      boot();
+    });
+    $("logout").addEventListener("click", async () => {
+      await api("POST", "/api/v1/auth/logout", {});
+      if (stream) stream.close();
+      location.reload();
+    });
+    $("issue-entity").addEventListener("change", fillServices);
+    $("issue-form").addEventListener("submit", issue);
+    $("issue-priority").addEventListener("change", () => {
+      const p = catalog.priorities.find((x) => x.code === $("issue-priority").value);
+      $("appointment-row").hidden = !(p && p.appointment);
+    });
+    $("visit-add").addEventListener("click", () => {
+      if (visit.length < 4) visit.push(Number($("visit-service").value));
+      renderVisit();
+    });
+    $("find-form").addEventListener("submit", find);
+  }
+
+  wire();
+  boot();
+})();

@@ -11,7 +11,7 @@ from config.demo import demo_data
 from config.loader import load_settings
 from tests.helpers import dump
 from turnero import calls, day, floor, tickets, views
-from turnero.attention import current_by_uid
+from turnero.attention import current_by_uid, payload
 from turnero.errors import Conflict, InvalidInput
 from turnero.store import Tx
 
@@ -353,3 +353,50 @@ def test_appointment_ticket_needs_its_slot(open_store_day, clock):
     t = issue(open_store_day, appointment_at=slot)
     assert t["priority"] == "cita"
     assert t["appointment_at"].startswith(slot.strftime("%Y-%m-%dT%H:%M"))
+
+
+# --- call-next and issue internals ---------------------------------------------------------
+
+def test_the_issued_event_describes_the_stored_ticket(open_store_day):
+    sub = open_store_day.bus.subscribe()
+    t = issue(open_store_day, priority="gestante", document="12345678")
+    event = sub.get(timeout=0.1)
+    row = current_by_uid(open_store_day.reader(), t["uid"])
+    assert event.payload == payload(row, channel="kiosk", number=1, visit=[], entity="RENIEC",
+                                    appointment=False, has_document=True)
+    assert list(event.payload)[:7] == list(payload(row))  # same key order on the stream
+
+
+def test_preferential_streak_limit_lets_a_normal_ticket_through(tmp_path, clock):
+    data = demo_data()
+    next(q for q in data["queues"] if q["code"] == "RN")["max_preferential_in_row"] = 2
+    from appliance.runtime import open_store
+    store = open_store(load_settings(data=data, environ={}), tmp_path, clock=clock)
+    day.open_day(store)
+    normal = issue(store)
+    prefs = [issue(store, priority="gestante") for _ in range(3)]
+    open_counter(store)
+    called, streaks = [], []
+    for _ in range(4):
+        called.append(calls.call_next(store, 1)["uid"])
+        streaks.append(store.reader().execute(
+            "SELECT pref_streak FROM queues WHERE code = 'RN'").fetchone()[0])
+        calls.no_show(store, 1)
+    assert called == [prefs[0]["uid"], prefs[1]["uid"], normal["uid"], prefs[2]["uid"]]
+    assert streaks == [1, 2, 0, 1]
+    store.close()
+
+
+@pytest.mark.parametrize("per_statement", [1, 50])
+def test_call_next_weighs_the_heads_of_every_queue_however_they_are_read(
+        open_store_day, clock, monkeypatch, per_statement):
+    monkeypatch.setattr(calls, "HEADS_PER_STATEMENT", per_statement)
+    rc_service = open_store_day.reader().execute(
+        "SELECT id FROM services WHERE queue = 'RC' AND active").fetchone()[0]
+    older_rc = issue(open_store_day, rc_service)
+    clock.advance(seconds=1)
+    rn = issue(open_store_day)
+    open_counter(open_store_day, 1)  # serves RN (weight 2) and RC (weight 1)
+    assert calls.call_next(open_store_day, 1)["uid"] == rn["uid"]
+    calls.no_show(open_store_day, 1)
+    assert calls.call_next(open_store_day, 1)["uid"] == older_rc["uid"]

@@ -8,6 +8,7 @@ wait and every service time is measured per queue.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from typing import Any
 
 from turnero.clock import from_iso
@@ -68,7 +69,8 @@ def service_row(tx: Tx, service_id: Any) -> sqlite3.Row:
         raise InvalidInput("service_id debe ser un número entero.", "invalid_service")
     if not is_sql_int(service_id):
         raise InvalidInput(f"No existe el servicio {service_id}.", "unknown_service")
-    row = tx.one("SELECT s.id, s.queue, s.name, q.entity, q.is_open, q.closed_reason "
+    row = tx.one("SELECT s.id, s.queue, s.name, q.entity, q.is_open, q.closed_reason, "
+                 "q.prefix, q.number_start, q.daily_cap "
                  "FROM services s JOIN queues q ON q.code = s.queue "
                  "WHERE s.id = ? AND s.active AND q.active", (service_id,))
     if row is None:
@@ -120,7 +122,7 @@ def end_attention(tx: Tx, row: sqlite3.Row, status: str, outcome: str | None = N
                    (row["counter"], row["attention_id"]))
 
 
-def payload(row: sqlite3.Row, **extra: Any) -> dict[str, Any]:
+def payload(row: Mapping[str, Any] | sqlite3.Row, **extra: Any) -> dict[str, Any]:
     """What an event says about a ticket: enough for displays and indicators, no personal data."""
     base = {"label": row["label"], "queue": row["queue"], "service": row["service"],
             "priority": row["priority"], "preferential": bool(row["preferential"]),

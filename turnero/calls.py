@@ -62,19 +62,37 @@ HEADS_SQL = " UNION ALL ".join(_HEAD.format(cond) for cond in (
     "preferential = 0 AND NOT (slot IS NOT NULL AND slot BETWEEN ? AND ?) "
     "ORDER BY order_key, id",
     "preferential = 0 AND slot BETWEEN ? AND ? ORDER BY slot, id"))
+HEADS_PER_STATEMENT = 50  # queues; 150 compound terms, under SQLite's default limit of 500
 
 
-def _heads(tx: Tx, day: str, queue: str, now: float, rules: policy.QueueRules) -> list[Any]:
-    """The few tickets the policy can choose from in one queue: the oldest preferential, the
-    oldest normal outside an appointment window, the earliest appointment inside one."""
+def _heads_params(day: str, queue: str, now: float, rules: policy.QueueRules) -> tuple:
     lo, hi = now - rules.appointment_late_minutes * 60, now + rules.appointment_early_minutes * 60
-    rows = tx.execute(HEADS_SQL, (day, queue, day, queue, lo, hi, day, queue, lo, hi)).fetchall()
+    return (day, queue, day, queue, lo, hi, day, queue, lo, hi)
+
+
+def _heads(tx: Tx, day: str, now: float, rules: dict[str, policy.QueueRules]) -> list[Any]:
+    """The few tickets the policy can choose from in each queue: the oldest preferential, the
+    oldest normal outside an appointment window, the earliest appointment inside one. One
+    statement for all the módulo's queues: each statement inside the write lock gives the GIL
+    away and must win it back, which other requests pay for as lock time."""
+    queues, rows = list(rules), []
+    for at in range(0, len(queues), HEADS_PER_STATEMENT):  # SQLite caps a compound SELECT
+        chunk = queues[at:at + HEADS_PER_STATEMENT]
+        sql = " UNION ALL ".join([HEADS_SQL] * len(chunk))
+        params = [p for queue in chunk for p in _heads_params(day, queue, now, rules[queue])]
+        rows += tx.execute(sql, params).fetchall()
     return [policy.Candidate(r["id"], r["queue"], bool(r["preferential"]), r["order_key"],
                              r["slot"]) for r in rows]
 
 
+CALLED_SQL = ("SELECT t.uid, t.label, t.priority, a.queue, a.service, a.preferential, a.step, "
+              "a.day FROM attentions a JOIN tickets t ON t.id = a.ticket WHERE a.id = ?")
+
+
 def _mark_called(tx: Tx, counter: sqlite3.Row, attention_id: int, rule: str,
-                 actor: str | None) -> str:
+                 actor: str | None, streak: int | None = None) -> str:
+    """Move a waiting attention to called at ``counter``. ``streak`` is the queue's
+    pref_streak when the caller already read it in this transaction."""
     updated = tx.execute(
         "UPDATE attentions SET status = 'called', called_at = COALESCE(called_at, ?), "
         "last_called_at = ?, counter = ?, agent = ?, rule = ? "
@@ -83,10 +101,13 @@ def _mark_called(tx: Tx, counter: sqlite3.Row, attention_id: int, rule: str,
     if updated != 1:
         raise Conflict("El turno ya fue llamado por otro módulo.", "already_called")
     tx.execute("UPDATE counters SET current = ? WHERE id = ?", (attention_id, counter["id"]))
-    row = att.current_by_attention(tx, attention_id)
-    streak = tx.one("SELECT pref_streak FROM queues WHERE code = ?", (row["queue"],))[0]
-    tx.execute("UPDATE queues SET pref_streak = ? WHERE code = ?",
-               (policy.next_streak(streak, bool(row["preferential"])), row["queue"]))
+    row = tx.one(CALLED_SQL, (attention_id,))
+    if streak is None:
+        streak = tx.one("SELECT pref_streak FROM queues WHERE code = ?", (row["queue"],))[0]
+    new_streak = policy.next_streak(streak, bool(row["preferential"]))
+    if new_streak != streak:  # a normal call at streak 0 leaves the queue row as it is
+        tx.execute("UPDATE queues SET pref_streak = ? WHERE code = ?",
+                   (new_streak, row["queue"]))
     tx.emit("ticket.called", actor=actor, counter=counter["id"], ticket=row["uid"],
             **att.payload(row, rule=rule, counter_name=counter["name"],
                           entity=counter["entity"], entity_name=counter["entity_name"],
@@ -107,13 +128,13 @@ def call_next(store: Store, counter_id: int, *, actor: str | None = None) -> dic
         rules = {r["queue"]: policy.QueueRules(
             r["max_preferential_in_row"], r["max_normal_wait_minutes"],
             p.appointment_early_minutes, p.appointment_late_minutes) for r in served}
-        candidates = [c for r in served for c in _heads(tx, day, r["queue"], now,
-                                                        rules[r["queue"]])]
-        choice = policy.choose(candidates, {r["queue"]: r["weight"] for r in served}, rules,
-                               {r["queue"]: r["pref_streak"] for r in served}, now)
+        streaks = {r["queue"]: r["pref_streak"] for r in served}
+        choice = policy.choose(_heads(tx, day, now, rules),
+                               {r["queue"]: r["weight"] for r in served}, rules, streaks, now)
         if choice is None:
             return None
-        return _mark_called(tx, counter, choice.candidate.id, choice.rule, actor)
+        c = choice.candidate
+        return _mark_called(tx, counter, c.id, choice.rule, actor, streaks[c.queue])
     uid = store.write(op)
     return None if uid is None else current_ticket(store, uid)
 

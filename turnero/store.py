@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -54,8 +55,10 @@ class Tx:
     now: datetime
     events: list[Event] = field(default_factory=list)
 
-    @property
+    @cached_property
     def at(self) -> str:
+        """The transaction's instant as stored text (formatted once: every row and event of
+        the transaction carries it)."""
         return to_iso(self.now)
 
     def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:

@@ -60,31 +60,29 @@ def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel
                            f"{service['closed_reason'] or 'sin motivo'}.", "queue_closed",
                            reason=service["closed_reason"])
         category = _category(tx, priority, appointment_at)
-        queue = tx.one("SELECT code, prefix, number_start, daily_cap FROM queues "
-                       "WHERE code = ?", (service["queue"],))
-        last = tx.one("SELECT MAX(number) AS n, COUNT(*) AS c FROM tickets "
-                      "WHERE day = ? AND number_queue = ?", (day, queue["code"]))
-        if queue["daily_cap"] and last["c"] >= queue["daily_cap"]:
-            raise Conflict(f"La cola {queue['code']} llegó a su tope de "
-                           f"{queue['daily_cap']} turnos hoy.", "queue_full")
-        number = (last["n"] + 1) if last["n"] is not None else queue["number_start"]
-        label = f"{queue['prefix']}-{number:03d}"
+        code = service["queue"]
+        number = _next_number(tx, day, service)
+        label = f"{service['prefix']}-{number:03d}"
         uid = uuid.uuid4().hex
         cur = tx.execute(
             "INSERT INTO tickets(uid, token, day, number_queue, number, label, priority, "
             "channel, issued_at, visit, document, document_type, name, idempotency_key) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (uid, secrets.token_urlsafe(STATUS_TOKEN_BYTES), day, queue["code"], number, label,
+            (uid, secrets.token_urlsafe(STATUS_TOKEN_BYTES), day, code, number, label,
              category["code"], channel, tx.at, json.dumps(visit), document, document_type, name,
              idempotency_key))
         ticket_id = cur.lastrowid
         tx.execute(
             "INSERT INTO attentions(ticket, step, day, queue, service, status, preferential, "
             "order_key, slot, entered_at) VALUES (?, 1, ?, ?, ?, 'waiting', ?, ?, ?, ?)",
-            (ticket_id, day, queue["code"], service["id"], category["preferential"],
+            (ticket_id, day, code, service["id"], category["preferential"],
              tx.now.timestamp(), appointment_at.timestamp() if appointment_at else None,
              tx.at))
-        row = att.current_by_uid(tx, uid)
+        # The event describes the row just inserted; its fields are all at hand, so the
+        # ticket is not read back inside the write lock.
+        row = {"label": label, "queue": code, "service": service["id"],
+               "priority": category["code"], "preferential": category["preferential"],
+               "step": 1, "day": day}
         tx.emit("ticket.issued", actor=actor, ticket=uid,
                 **att.payload(row, channel=channel, number=number, visit=visit,
                               entity=service["entity"], appointment=appointment_at is not None,
@@ -93,6 +91,18 @@ def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel
 
     uid, created = store.write(op)
     return current_ticket(store, uid, personal=True), created
+
+
+def _next_number(tx: Tx, day: str, service: Any) -> int:
+    """The queue's next ticket number today; refused when the queue's daily cap is reached.
+    Only a capped queue pays for counting its tickets (the maximum is one index probe)."""
+    code, cap = service["queue"], service["daily_cap"]
+    if cap and tx.one("SELECT COUNT(*) FROM tickets WHERE day = ? AND number_queue = ?",
+                      (day, code))[0] >= cap:
+        raise Conflict(f"La cola {code} llegó a su tope de {cap} turnos hoy.", "queue_full")
+    last = tx.one("SELECT MAX(number) FROM tickets WHERE day = ? AND number_queue = ?",
+                  (day, code))[0]
+    return last + 1 if last is not None else service["number_start"]
 
 
 def _visit(visit: Any) -> list[int]:
@@ -123,8 +133,10 @@ def _category(tx: Tx, code: Any, appointment_at: datetime | None) -> Any:
                          "WHERE appointment AND active ORDER BY ord LIMIT 1")
             if row:
                 return row
-        code = tx.one("SELECT code FROM priorities WHERE NOT preferential AND NOT appointment "
-                      "AND active ORDER BY ord LIMIT 1")["code"]
+        # The settings always hold one normal category (the loader checks it).
+        return tx.one("SELECT code, preferential, appointment FROM priorities "
+                      "WHERE NOT preferential AND NOT appointment AND active "
+                      "ORDER BY ord LIMIT 1")
     if not isinstance(code, str):
         raise InvalidInput("priority debe ser el código de una categoría.", "invalid_priority")
     row = tx.one("SELECT code, preferential, appointment FROM priorities "

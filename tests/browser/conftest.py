@@ -8,7 +8,6 @@ The browser is never downloaded: it is the system's ``/usr/bin/chromium`` (or
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,13 +18,13 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
-from waitress.server import create_server
 
 from appliance.app import create_app
 from appliance.runtime import open_store
 from config.demo import demo_data
 from config.loader import load_settings
 from config.model import Settings
+from tests.wsgi_thread import ServedApp
 from turnero import accounts, day
 from turnero.clock import ManualClock
 from turnero.store import Store
@@ -78,16 +77,12 @@ def serve(settings: Settings, tmp: Path, clock: ManualClock) -> Iterator[Centre]
     accounts.create_user(store, "supervisor", "supervisor", PIN, security=settings.security)
     token = accounts.enrol_device(store, "kiosk-demo", "kiosk")
     app = create_app(settings, store, SSE_HEARTBEAT_SECONDS=0.5)
-    server = create_server(app, host="127.0.0.1", port=0, threads=16)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    centre = Centre(app, store, clock, settings,
-                    f"http://127.0.0.1:{server.effective_port}", token)  # type: ignore[union-attr]
+    served = ServedApp(app)
+    centre = Centre(app, store, clock, settings, served.base, token)
     try:
         yield centre
     finally:
-        server.close()
-        server.task_dispatcher.shutdown()  # type: ignore[union-attr]
+        served.stop()
         app.extensions["mac_turnos.printing"].stop()
         app.extensions["mac_turnos.desk"].stop()
         store.close()

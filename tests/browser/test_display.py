@@ -6,7 +6,6 @@ played strictly in call order without overlap."""
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,12 +14,12 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from waitress.server import create_server
 
 from appliance.app import create_app
 from appliance.runtime import open_store
 from tests.browser.conftest import MORNING, Centre, demo_with, serious_violations
 from tests.live_server import free_port
+from tests.wsgi_thread import ServedApp
 from turnero import accounts, calls, day, floor, messages, tickets
 from turnero.clock import ManualClock
 from turnero.errors import Conflict
@@ -254,18 +253,12 @@ def served(directory: Path, settings: Any, clock: ManualClock, port: int) -> Ite
     restart of the service would."""
     store = open_store(settings, directory, clock=clock)
     app = create_app(settings, store, SSE_HEARTBEAT_SECONDS=0.5)
-    server = create_server(app, host="127.0.0.1", port=port, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    served = ServedApp(app, port=port, threads=8)
     try:
         yield store
     finally:
         app.extensions["mac_turnos.announcing"].stop()
-        server.close()
-        for channel in list(server._map.values()):  # type: ignore[attr-defined]
-            channel.close()
-        server.task_dispatcher.shutdown(timeout=5)  # type: ignore[union-attr]
-        thread.join(5)
+        served.stop()
         app.extensions["mac_turnos.printing"].stop()
         app.extensions["mac_turnos.desk"].stop()
         store.close()

@@ -7,14 +7,19 @@
   const { $, api, state, cell, button, option, report, say, duration, clockTime } = Sup;
   let printerAlerts = [];
   let loading = false;
+  let again = false;  // a refresh asked for while one was in flight: its answer may be stale
 
   const COUNTER_STATE = { open: "Abierto", paused: "En pausa", closed: "Cerrado" };
   const PAUSE = {};
   for (const o of $("pause-reason").options) PAUSE[o.value] = o.textContent;
 
   async function refresh() {
-    if (loading) return;
+    if (loading) {
+      again = true;
+      return;
+    }
     loading = true;
+    again = false;
     try {
       const r = await api("GET", "/api/v1/floor");
       if (r.status !== 200) return;
@@ -26,6 +31,7 @@
       renderMessage();
     } finally {
       loading = false;
+      if (again) refresh();
     }
   }
 

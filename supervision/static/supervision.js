@@ -32,10 +32,11 @@
     state.catalog = cat.data;
     Sup.fillEntities();
     await Promise.all([Sup.refreshFloor(), Sup.refreshPrinters(), Sup.refreshUsers(),
-                       Sup.refreshDevices(), Sup.refreshSync()]);
+                       Sup.refreshDevices(), Sup.refreshSync(), Sup.refreshScheduler()]);
     listen();
     clearInterval(periodic);
     periodic = setInterval(() => { Sup.refreshFloor(); Sup.refreshSync(); }, PERIOD_MS);
+    setInterval(Sup.refreshScheduler, 60000);
   }
 
   function showLoginError(text) {

@@ -187,3 +187,16 @@ def test_the_sync_panel_shows_the_backlog_and_says_when_the_uplink_is_off(page: 
     expect(page.locator("#sync-backlog")).to_have_text(str(local))
     expect(page.locator("#sync-now")).to_be_disabled()
     expect(page.locator("#sync-message")).to_contain_text("no está habilitado")
+
+
+def test_the_scheduler_panel_names_the_coming_national_holidays(centre_factory, page: Page):
+    from datetime import UTC, datetime
+
+    centre = centre_factory(clock_at=datetime(2026, 12, 5, 15, 0, tzinfo=UTC))
+    login_supervision(page, centre)
+    days = page.locator("#scheduler-days li")
+    expect(days).to_have_count(7)
+    expect(days.nth(3)).to_contain_text("2026-12-08")
+    expect(days.nth(3)).to_contain_text("Feriado")
+    expect(days.nth(1)).to_contain_text("2026-12-06: cerrado")  # a Sunday
+    expect(page.locator("#scheduler-state")).to_contain_text("no están activas")

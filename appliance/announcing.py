@@ -37,6 +37,7 @@ from hardware.speaker import (
     EspeakWorker,
     SynthesisError,
     Synthesizer,
+    Templates,
     VirtualVoice,
     play_local,
 )
@@ -58,6 +59,16 @@ class NoVoice:
 
     def close(self) -> None:
         pass
+
+
+def voice_templates() -> dict[str, Templates]:
+    """The spoken sentences per language, from the display room's text catalogues
+    (``voice_call``, ``voice_recall``): a translator edits them there, not in code."""
+    found = {}
+    for language in LANGUAGES:
+        texts = display_pages.catalogue(language)
+        found[language] = Templates(call=texts["voice_call"], recall=texts["voice_recall"])
+    return found
 
 
 def espeak_available() -> bool:
@@ -134,7 +145,8 @@ class Announcing:
                 self._start()
 
     def _start(self) -> Announcer:
-        announcer = Announcer(self.synthesizer, self.languages, self._ready)
+        announcer = Announcer(self.synthesizer, self.languages, self._ready,
+                              templates=voice_templates())
         announcer.start()
         self.announcer = announcer
         if self.local_playback:

@@ -350,3 +350,18 @@ def test_the_server_advertises_only_on_the_addresses_it_listens_on():
     everywhere = advertising.addresses_for("0.0.0.0")
     assert "127.0.0.1" not in everywhere and all(":" not in a for a in everywhere)
     assert not any(a.startswith("fe80") or a == "::1" for a in advertising.addresses_for("::"))
+
+
+def test_the_spoken_sentences_come_from_the_display_catalogues_a_translator_edits():
+    from appliance.announcing import voice_templates
+    from display.pages import catalogue
+    from hardware.speaker import Call, phrase
+
+    templates = voice_templates()
+    for language in ("es", "qu", "en"):
+        texts = catalogue(language)
+        assert templates[language].call == texts["voice_call"]
+        assert templates[language].recall == texts["voice_recall"]
+    spoken = phrase(Call("RN-023", "12"), "qu", templates)
+    assert spoken.startswith("Turnuyki") and "iskay chunka kimsayuq" in spoken
+    assert spoken.endswith("módulo-man hamuy.")

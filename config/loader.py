@@ -8,12 +8,14 @@ silently fall back to a default.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import tomllib
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -191,6 +193,10 @@ def _coerce(value: Any, hint: Any, path: tuple, problems: list[Problem]) -> Any:
     if not _is(value, hint):
         problems.append(Problem(path, f"must be {_type_word(hint)}, not {value!r}"))
         return None
+    if hint is float and not math.isfinite(value):
+        # nan passes every bound (all comparisons are false) and inf breaks timers and JSON
+        problems.append(Problem(path, f"must be a finite number, not {value!r}"))
+        return None
     return value
 
 
@@ -223,7 +229,7 @@ def _cross_check(s: Settings, problems: list[Problem]) -> None:
     """Rules that span keys: references exist, identifiers are unique."""
     try:
         ZoneInfo(s.centre.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America", too long
         problems.append(Problem(("centre", "timezone"), f"unknown time zone "
                                                         f"{s.centre.timezone!r}"))
     for name in HOURS_FIELDS:
@@ -257,6 +263,7 @@ def _cross_check(s: Settings, problems: list[Problem]) -> None:
             if code not in queues:
                 problems.append(Problem(("counters", index, "queues"), f"no queue {code!r}"))
     _check_printers(s, problems)
+    _check_ans(s, problems)
     wrong = [lang for lang in s.display.languages if lang not in ("es", "qu", "en")]
     if wrong or not s.display.languages:
         problems.append(Problem(("display", "languages"), "must list es, qu or en (at least "
@@ -281,3 +288,25 @@ def _check_printers(s: Settings, problems: list[Problem]) -> None:
             owner[device] = p.name
     if sum(p.reception for p in s.printers) > 1:
         problems.append(Problem(("printers",), "only one printer can be the reception's"))
+
+
+def _check_ans(s: Settings, problems: list[Problem]) -> None:
+    """An ANS names a queue (and maybe one of its services) and a real date range."""
+    queues = {q.code for q in s.queues}
+    service_queue = {svc.id: svc.queue for svc in s.services}
+    for index, a in enumerate(s.ans):
+        if a.queue not in queues:
+            problems.append(Problem(("ans", index, "queue"), f"no queue {a.queue!r}"))
+        if a.service and service_queue.get(a.service) != a.queue:
+            problems.append(Problem(("ans", index, "service"),
+                                    f"no service {a.service} in queue {a.queue!r}"))
+        for name in ("valid_from", "valid_to"):
+            value = getattr(a, name)
+            try:
+                if value:
+                    date.fromisoformat(value)
+            except ValueError:
+                problems.append(Problem(("ans", index, name), f"{value!r} is not a date"))
+        if a.valid_to and a.valid_to < a.valid_from:
+            problems.append(Problem(("ans", index, "valid_to"),
+                                    "must not be earlier than valid_from"))

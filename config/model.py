@@ -280,6 +280,27 @@ class DeskDevice:
     baudrate: int = key(9600, "Serial speed.", minval=1200, maxval=921600)
 
 
+DATE_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+
+
+@dataclass(frozen=True)
+class Ans:
+    """A dated service-level target (ANS) signed with an entity: it overrides the queue's
+    and service's own targets in the indicators from ``valid_from`` to ``valid_to``."""
+
+    queue: str = key(help="Code of the queue the target applies to.")
+    max_wait_minutes: int = key(help="Maximum waiting time (issue to first call).",
+                                minval=0, maxval=120)
+    max_attention_minutes: int = key(help="Maximum attention time (start to end).",
+                                     minval=0, maxval=180)
+    valid_from: str = key(help="First service day it applies to, YYYY-MM-DD.",
+                          pattern=DATE_PATTERN)
+    service: int = key(0, "Number of one service of that queue; 0 = every service of the "
+                          "queue that has no target of its own.", minval=0, maxval=10**9)
+    valid_to: str = key("", "Last service day it applies to, YYYY-MM-DD; empty = open-ended.",
+                        pattern=r"^(\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]))?$")
+
+
 @dataclass(frozen=True)
 class Uplink:
     enabled: bool = key(False, "Whether the box sends its event log to the central office.")
@@ -315,7 +336,7 @@ SECTIONS: dict[str, type] = {
 }
 ARRAYS: dict[str, type] = {
     "entities": Entity, "queues": Queue, "services": Service, "counters": Counter,
-    "priorities": Priority, "printers": Printer, "desk_devices": DeskDevice,
+    "priorities": Priority, "printers": Printer, "desk_devices": DeskDevice, "ans": Ans,
 }
 
 
@@ -340,3 +361,4 @@ class Settings:
     uplink: Uplink
     schedule: Schedule = field(default_factory=Schedule)
     display: Display = field(default_factory=Display)
+    ans: tuple[Ans, ...] = ()

@@ -11,6 +11,7 @@ import sqlite3
 from typing import Any
 
 from config.model import Settings
+from turnero.ans import apply_config as apply_ans
 from turnero.store import Store, Tx
 
 
@@ -78,6 +79,7 @@ def _apply(tx: Tx, s: Settings) -> None:
         for code in c.queues:
             tx.execute("INSERT INTO counter_queues(counter, queue, weight) VALUES (?,?,?)",
                        (c.number, code, c.weights.get(code, 1)))
+    apply_ans(tx, s.ans)
 
 
 def rows(conn: sqlite3.Connection, sql: str, params: Any = ()) -> list[dict[str, Any]]:

@@ -39,6 +39,7 @@ def open_day(store: Store, *, actor: str | None = None,
         else:
             tx.execute("UPDATE days SET closed_at = NULL, closed_by = NULL WHERE day = ?",
                        (day,))
+            tx.execute("DELETE FROM report_days WHERE day = ?", (day,))  # no longer frozen
             tx.emit("day.reopened", actor=actor, day=day)
         return {"date": day, "open": True, "opened_at": tx.at}
     return store.write(op)

@@ -130,5 +130,27 @@ def m005_uplink(db: Database) -> None:
     """)
 
 
+@migrations()
+def m006_reports(db: Database) -> None:
+    """Dated ANS targets (from the config file or edited in supervision) and the indicators'
+    frozen per-day facts: a closed day's attentions and módulo time, packed so that a year
+    of reports reads a few hundred rows instead of millions (and survives event pruning)."""
+    db.executescript("""
+    CREATE TABLE ans_targets(
+        id INTEGER PRIMARY KEY, queue TEXT NOT NULL REFERENCES queues(code),
+        service INTEGER REFERENCES services(id),
+        max_wait_minutes INTEGER NOT NULL CHECK (max_wait_minutes BETWEEN 0 AND 120),
+        max_attention_minutes INTEGER NOT NULL
+            CHECK (max_attention_minutes BETWEEN 0 AND 180),
+        valid_from TEXT NOT NULL, valid_to TEXT,
+        source TEXT NOT NULL CHECK (source IN ('config', 'supervision')),
+        created_at TEXT NOT NULL, created_by TEXT);
+    CREATE INDEX ans_targets_queue ON ans_targets(queue, service, valid_from);
+    CREATE TABLE report_days(
+        day TEXT PRIMARY KEY, format INTEGER NOT NULL, keys TEXT NOT NULL,
+        attentions BLOB NOT NULL, desk BLOB NOT NULL, built_at TEXT NOT NULL);
+    """)
+
+
 def apply(db: Database) -> None:
     migrations.apply(db)

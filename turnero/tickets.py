@@ -247,6 +247,8 @@ def rate(store: Store, uid: str, score: Any, *, actor: str | None = None) -> dic
             raise Conflict("Este turno ya fue calificado.", "already_rated")
         tx.execute("INSERT INTO ratings(ticket, score, at) VALUES (?,?,?)",
                    (row["ticket_id"], score, tx.at))
+        # A late rating changes a closed day's satisfaction: its frozen facts are rebuilt.
+        tx.execute("DELETE FROM report_days WHERE day = ?", (row["day"],))
         tx.emit("ticket.rated", actor=actor, ticket=uid, **att.payload(row, score=score))
         return {"uid": uid, "score": score}
     return store.write(op)

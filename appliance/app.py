@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from appliance import api_auth, api_counters, api_floor, api_printers, api_stream, api_tickets
 from appliance.announcing import install as install_display
 from appliance.api_admin import bp as admin_api
+from appliance.api_reports import bp as reports_api
 from appliance.api_scheduler import bp as scheduler_api
 from appliance.api_supervision import bp as supervision_api
 from appliance.api_sync import bp as sync_api
@@ -64,6 +65,7 @@ def create_app(settings: Settings, store: Store, **config: Any) -> Flask:
     app.extensions["mac_turnos.health"].setdefault("uplink", uplink.health)
     app.register_blueprint(sync_api)
     app.register_blueprint(scheduler_api)  # the scheduler itself is started by the server
+    app.register_blueprint(reports_api)
     app.add_url_rule("/api/v1/openapi.json", "openapi", lambda: jsonify(document()))
     _errors(app)
     app.after_request(_headers)

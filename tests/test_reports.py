@@ -318,3 +318,11 @@ def test_a_period_is_a_day_a_monday_to_sunday_week_or_a_calendar_month() -> None
     assert reports.period_range("month", date(2024, 2, 10)) == (date(2024, 2, 1),
                                                                 date(2024, 2, 29))
     assert reports.period_range("day", DAY) == (DAY, DAY)
+
+
+def test_a_period_without_any_service_day_gives_empty_groups_and_a_zero_total(
+        played: Store) -> None:
+    report = reports.build_report(played, date(2025, 1, 1), date(2025, 1, 31), "entity")
+    assert report["rows"] == [] and report["days"] == []
+    assert report["total"]["issued"] == 0 and report["total"]["wait"]["mean"] is None
+    assert report["charts"]["by_hour"] == []

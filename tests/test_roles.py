@@ -134,6 +134,13 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("GET", "/api/v1/sync"): SUPERVISORS,
     ("POST", "/api/v1/sync/send-now"): SUPERVISORS,
     ("GET", "/api/v1/scheduler"): SUPERVISORS,
+    # indicators and the ANS they are measured against
+    ("GET", "/api/v1/reports"): SUPERVISORS,
+    ("GET", "/api/v1/reports/audit"): SUPERVISORS,
+    ("GET", "/api/v1/ans"): SUPERVISORS,
+    ("POST", "/api/v1/ans"): SUPERVISORS,
+    ("PUT", "/api/v1/ans/<int:target_id>"): SUPERVISORS,
+    ("DELETE", "/api/v1/ans/<int:target_id>"): SUPERVISORS,
 }
 
 
@@ -209,7 +216,7 @@ def _url(world: World, method: str, rule: str) -> str:
                       else v["user"] if rule.startswith("/api/v1/users")
                       else v["device"] if rule.startswith("/api/v1/devices")
                       else "tv-1" if rule.startswith("/display") else "none.png"),
-             "file": "none.wav",
+             "file": "none.wav", "target_id": 1,
              "filename": ("supervision.css" if "supervision" in rule else "common.css")}
     url = rule
     for name, value in names.items():
@@ -251,7 +258,7 @@ def test_each_caller_gets_what_the_matrix_says(world: World, method: str, rule: 
     if method == "GET":
         response = client.get(url, headers=headers, buffered=False)
     else:
-        response = client.post(url, json=_body(world, rule), headers=headers)
+        response = client.open(url, method=method, json=_body(world, rule), headers=headers)
     status = response.status_code
     error = response.get_json(silent=True) if response.mimetype == "application/json" else None
     response.close()  # ends a live stream

@@ -85,6 +85,8 @@ def group_rows(cols: Columns, group: str | None) -> list[dict[str, Any]]:
         values = att[group]
         desk_values = desk[group] if group in DESK_GROUPS else np.zeros(0, dtype=np.int64)
     uniq, inverse = np.unique(np.concatenate([values, desk_values]), return_inverse=True)
+    if group is None:  # one total row, even for a period with no activity
+        uniq, inverse = np.zeros(1, dtype=np.int64), np.zeros(len(inverse), dtype=np.int64)
     g, desk_g, n = inverse[:len(values)], inverse[len(values):], len(uniq)
     rows = [{"key": _key(cols, group, int(k))} for k in uniq]
     _counts(rows, att, g, n)

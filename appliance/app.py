@@ -56,6 +56,7 @@ def create_app(settings: Settings, store: Store, **config: Any) -> Flask:
     for bp in (supervision_api, admin_api, supervision_pages.bp):
         app.register_blueprint(bp)
     app.extensions["mac_turnos.pages"]["Supervisión"] = "/supervision"
+    app.extensions["mac_turnos.pages"]["Indicadores y ANS"] = "/supervision/reports"
     app.register_blueprint(counter_pages.bp)
     app.extensions["mac_turnos.pages"]["Módulo"] = "/counter"
     install_display(app, settings, store)

@@ -62,6 +62,7 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("GET", "/kiosk/logos/<name>"): PUBLIC,
     ("GET", "/reception"): PUBLIC,
     ("GET", "/supervision"): PUBLIC,
+    ("GET", "/supervision/reports"): PUBLIC,
     ("GET", "/static/kiosk/<path:filename>"): PUBLIC,
     ("GET", "/static/supervision/<path:filename>"): PUBLIC,
     ("GET", "/t/<token>"): PUBLIC,

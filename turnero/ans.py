@@ -23,6 +23,9 @@ from turnero.store import Store, Tx
 FIELDS = ("queue", "service", "max_wait_minutes", "max_attention_minutes", "valid_from",
           "valid_to")
 LIMITS = {"max_wait_minutes": 120, "max_attention_minutes": 180}
+WORDS_ES = {"max_wait_minutes": "El tiempo máximo de espera",
+            "max_attention_minutes": "El tiempo máximo de atención",
+            "valid_from": "La fecha de inicio", "valid_to": "La fecha de fin"}
 
 LIST_SQL = """
 SELECT a.id, a.queue, q.name AS queue_name, q.entity, a.service, s.name AS service_name,
@@ -123,7 +126,7 @@ def _editable(tx: Tx, target_id: Any) -> None:
 def _validated(tx: Tx, data: Any) -> dict[str, Any]:
     """The fields of a target, checked against the catalogue; a clear 400 otherwise."""
     if not isinstance(data, dict):
-        raise InvalidInput("Envíe un objeto JSON con el ANS.", "invalid_body")
+        raise InvalidInput("Envíe los datos del ANS como un objeto JSON.", "invalid_body")
     queue = data.get("queue")
     if not isinstance(queue, str) or tx.one("SELECT 1 FROM queues WHERE code = ? AND active",
                                             (queue,)) is None:
@@ -139,13 +142,14 @@ def _validated(tx: Tx, data: Any) -> dict[str, Any]:
     for name, limit in LIMITS.items():
         value = data.get(name)
         if not is_sql_int(value) or not 0 <= value <= limit:
-            raise InvalidInput(f"{name} debe ser un entero de 0 a {limit} minutos.",
-                               "invalid_minutes")
+            raise InvalidInput(f"{WORDS_ES[name]} debe ser un número entero de 0 a {limit} "
+                               "minutos.", "invalid_minutes")
         values[name] = value
     values["valid_from"] = _date(data.get("valid_from"), "valid_from", required=True)
     values["valid_to"] = _date(data.get("valid_to"), "valid_to", required=False)
     if values["valid_to"] and values["valid_to"] < values["valid_from"]:
-        raise InvalidInput("valid_to no puede ser anterior a valid_from.", "invalid_dates")
+        raise InvalidInput("La fecha de fin no puede ser anterior a la de inicio.",
+                           "invalid_dates")
     return values
 
 
@@ -157,4 +161,5 @@ def _date(value: Any, name: str, *, required: bool) -> str | None:
             raise ValueError
         return date.fromisoformat(value).isoformat()
     except ValueError:
-        raise InvalidInput(f"{name} debe ser una fecha AAAA-MM-DD.", "invalid_date") from None
+        raise InvalidInput(f"{WORDS_ES[name]} debe ser una fecha válida (AAAA-MM-DD).",
+                           "invalid_date") from None

@@ -20,7 +20,9 @@ COLUMNS = "seq, kind, at, actor, counter, ticket, payload"
 def first_seq_at(conn: sqlite3.Connection, when: datetime) -> int:
     """The smallest ``seq`` whose event is at or after ``when`` (past the end when none)."""
     text = to_iso(when)
-    low, high = conn.execute("SELECT MIN(seq), MAX(seq) FROM events").fetchone()
+    # Two sub-selects: MIN and MAX together in one select would scan the whole log.
+    low, high = conn.execute("SELECT (SELECT MIN(seq) FROM events), "
+                             "(SELECT MAX(seq) FROM events)").fetchone()
     if low is None:
         return 1
     high += 1

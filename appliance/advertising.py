@@ -15,8 +15,6 @@ import os
 import threading
 from typing import Any
 
-import ifaddr
-
 from appliance import __version__
 from config.model import Settings
 
@@ -44,6 +42,8 @@ def addresses_for(host: str) -> list[str]:
         return []  # a host name: zeroconf needs addresses; advertise nothing rather than guess
     if not listen.is_unspecified:
         return [str(listen)]
+    import ifaddr  # only to list the LAN addresses; nothing else needs it in memory
+
     found: list[str] = []
     for adapter in ifaddr.get_adapters():
         for ip in adapter.ips:

@@ -30,6 +30,7 @@ from display import pages as display_pages
 from display.feed import AnnouncementFeed
 from hardware.speaker import (
     CHIME_FILE,
+    IDLE_STOP_SECONDS,
     LANGUAGES,
     Announcement,
     Announcer,
@@ -76,13 +77,15 @@ def espeak_available() -> bool:
     return bool(ctypes.util.find_library("espeak-ng") or ctypes.util.find_library("espeak"))
 
 
-def make_backend(mode: str) -> tuple[Any, str | None]:
-    """(backend, problem) for a speech mode; the problem is what health reports."""
+def make_backend(mode: str, idle_stop: float | None = IDLE_STOP_SECONDS
+                 ) -> tuple[Any, str | None]:
+    """(backend, problem) for a speech mode; the problem is what health reports. The espeak
+    child is stopped after ``idle_stop`` seconds without a phrase (see hardware.speaker)."""
     if mode == "virtual":
         return VirtualVoice(), None
     if mode == "espeak":
         if espeak_available():
-            return EspeakWorker(), None
+            return EspeakWorker(idle_stop=idle_stop), None
         return NoVoice("espeak-ng no está instalado"), "espeak-ng no está instalado: " \
                                                        "solo se oye la campanilla"
     return NoVoice("voz desactivada"), None
@@ -94,14 +97,15 @@ class Announcing:
 
     def __init__(self, store: Store, cache_dir: Path, languages: tuple[str, ...],
                  mode: str = "virtual", local_playback: bool = False,
-                 feed: AnnouncementFeed | None = None) -> None:
+                 feed: AnnouncementFeed | None = None,
+                 speech_idle: float | None = IDLE_STOP_SECONDS) -> None:
         unknown = [lang for lang in languages if lang not in LANGUAGES]
         if not languages or unknown:
             raise ValueError(f"announcement languages must be some of {LANGUAGES}")
         self.store = store
         self.mode = mode
         self.feed = feed or AnnouncementFeed()
-        backend, self.problem = make_backend(mode)
+        backend, self.problem = make_backend(mode, speech_idle)
         self.synthesizer = Synthesizer(cache_dir, backend=backend)
         self.languages = tuple(languages)
         self.announcer: Announcer | None = None
@@ -204,14 +208,16 @@ def install(app: Flask, settings: Settings, store: Store) -> Announcing:
     and the announcer on the bus (its thread starts with the server or the first call).
 
     App config: ``SPEECH`` (espeak, virtual, off; default virtual), ``LOCAL_PLAYBACK``
-    (also play on the box's own output), ``STREAM_BUDGET`` (default from [server] threads).
+    (also play on the box's own output), ``SPEECH_IDLE_SECONDS`` (stop the espeak child after
+    that long without a phrase; default 60), ``STREAM_BUDGET`` (default from [server] threads).
     An optional ``[display]`` settings section may give ``languages`` and ``local_playback``.
     """
     section = getattr(settings, "display", None)
     languages = tuple(getattr(section, "languages", DEFAULT_LANGUAGES))
     local = bool(app.config.get("LOCAL_PLAYBACK", getattr(section, "local_playback", False)))
     announcing = Announcing(store, store.path.parent / "speech", languages,
-                            mode=app.config.get("SPEECH", "virtual"), local_playback=local)
+                            mode=app.config.get("SPEECH", "virtual"), local_playback=local,
+                            speech_idle=app.config.get("SPEECH_IDLE_SECONDS", IDLE_STOP_SECONDS))
     announcing.attach()
     app.extensions["mac_turnos.announcing"] = announcing
     app.extensions["mac_turnos.announcements"] = announcing.feed

@@ -9,8 +9,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import qrcode
-import qrcode.image.svg
 from flask import (
     Blueprint,
     Response,
@@ -98,6 +96,8 @@ def qr(token: str) -> Response:
     """The QR code printed and shown on screen: the absolute status address of the ticket."""
     if not views.token_exists(current_app.extensions["mac_turnos.store"], token):
         abort(404)
+    import qrcode.image.svg  # here: qrcode and the Pillow it loads (4 MiB) once a QR is drawn
+
     image = qrcode.make(f"{public_base()}/t/{token}", image_factory=qrcode.image.svg.SvgImage,
                         box_size=10, border=2)
     out = io.BytesIO()

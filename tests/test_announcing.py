@@ -97,6 +97,38 @@ def test_twenty_calls_in_two_seconds_give_twenty_announcements_in_order_never_ov
         voice.stop()
 
 
+def test_the_voice_child_stops_when_nobody_is_called_and_the_next_call_is_still_spoken(
+        open_store_day: Store, tmp_path: Path) -> None:
+    voice = Announcing(open_store_day, tmp_path / "speech", ("es", "qu"), mode="espeak",
+                       speech_idle=0.5)
+    voice.attach()
+    worker = voice.synthesizer.backend
+    assert isinstance(worker, EspeakWorker)
+    (first, counter1), (second, counter2) = callable_pairs(open_store_day, 2)
+    try:
+        calls.call_ticket(open_store_day, counter1, first["uid"])
+        assert voice.announcer is not None and voice.announcer.wait_idle(30)
+        assert worker.running
+        deadline = time.monotonic() + 5
+        while worker.running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not worker.running, "the idle voice child was kept"
+        began = time.monotonic()
+        calls.call_ticket(open_store_day, counter2, second["uid"])
+        assert voice.announcer.wait_idle(30)
+        assert time.monotonic() - began < 2.0  # a fresh child adds a fraction of a second
+        before, after = voice.feed.after(0)
+        assert before["label"] == first["label"] and after["label"] == second["label"]
+        assert after["error"] is None and set(after["files"]) == {"es", "qu"}
+        for name in after["files"].values():
+            seconds, level = rms(voice.cache_dir / name)
+            assert seconds > 0.8 and level > 300
+        assert worker.started == 2
+    finally:
+        voice.stop()
+    assert not worker.running
+
+
 def test_the_bus_listener_only_queues_so_a_call_never_waits_for_the_voice(
         open_store_day: Store, tmp_path: Path):
     release = threading.Event()

@@ -285,6 +285,33 @@ def test_importing_the_printer_package_leaves_the_root_logger_alone():
     assert done.returncode == 0, done.stderr
 
 
+def test_the_first_ticket_rendered_imports_python_escpos_and_leaves_the_root_logger_alone() -> None:
+    code = ("import logging, sys, datetime as d, hardware.printer as hp; "
+            "assert 'escpos' not in sys.modules; "
+            "t = hp.PrintableTicket(centre='C', entity='E', label='RN-1', service='S', "
+            "category=None, issued_at=d.datetime.now(d.timezone.utc), people_ahead=0, "
+            "wait_minutes=None, status_url='http://192.0.2.1/t/x', footer=''); "
+            "hp.render(t, hp.PrinterSettings(name='k', transport='virtual', target='')); "
+            "assert 'escpos' in sys.modules; "
+            "assert logging.getLogger().handlers == [], logging.getLogger().handlers")
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent.parent,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_box_without_a_printer_loads_no_printer_library() -> None:
+    """python-escpos, pyserial, pyusb, Pillow and qrcode cost memory in a server that has
+    nothing to print: the printer package and the app's printing import none of them."""
+    code = ("import sys, hardware.printer, appliance.printing; "
+            "from appliance.printing import Printing; "
+            "loaded = sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'escpos', 'serial', 'usb', 'PIL', 'qrcode', 'yaml'}); "
+            "assert not loaded, loaded")
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent.parent,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
 def test_the_printer_package_imports_nothing_of_ours_and_only_the_allowed_libraries():
     import ast
 

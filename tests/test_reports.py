@@ -1,7 +1,7 @@
 """The indicators against values computed by hand on one small day that has everything:
-a preferential call, a recall, a no-show later reactivated and served, a cancellation, a
-transfer after starting, a two-step visit, a pause, a category change, a ticket left
-waiting until closing (expired), ratings, a dated ANS and an hour boundary.
+a preferential call, a recall, a no-show later reactivated and served, one that stays, a
+cancellation, a transfer after starting, a two-step visit, a pause, a category change, a
+ticket left waiting until closing (expired), ratings, a dated ANS and an hour boundary.
 
 The day (Lima time; t in minutes after 09:30; módulos 1 and 2 serve queue A of entity E1,
 módulo 3 serves queue B of entity E2):
@@ -30,6 +30,9 @@ módulo 3 serves queue B of entity E2):
     t=24  M1 finishes T3 (attention 300 s); M2 starts T1
     t=25  T3 rated 5
     t=26  M2 finishes T1 (attention 120 s)
+    t=27  T7 issued, service 1 (A), normal
+    t=28  M1 calls T7 by name (wait 60 s)
+    t=29  M1: T7 no-show (and it stays one)
     t=30  M3 finishes T4 (attention 660 s) at 10:00
     t=40  the day closes: T6 expires
 
@@ -144,6 +147,12 @@ def play_day(store: Store, clock: ManualClock) -> None:
     tickets.rate(store, at["T3"], 5)
     to(26)
     calls.finish(store, 2, actor="a2")
+    to(27)
+    issue("T7", 1)
+    to(28)
+    calls.call_ticket(store, 1, at["T7"], actor="a1")
+    to(29)
+    calls.no_show(store, 1, actor="a1")
     to(30)
     calls.finish(store, 3, actor="b1")
     to(40)
@@ -168,8 +177,8 @@ def test_counts_per_entity_follow_each_attention_to_its_end(played: Store) -> No
     e = rows_by_key(reports.build_report(played, DAY, DAY, "entity"))
     assert {k: (r["issued"], r["entered"], r["served"], r["no_show"], r["cancelled"],
                 r["expired"], r["transferred"], r["in_progress"]) for k, r in e.items()} == {
-        # A: T1 (no-show, reactivated, served), T2, T3 step 2, T4 (transferred), T5, T6
-        "E1": (5, 6, 3, 0, 1, 1, 1, 0),
+        # A: T1 (no-show, reactivated, served), T2, T3 step 2, T4 (transferred), T5, T6, T7
+        "E1": (6, 7, 3, 1, 1, 1, 1, 0),
         # B: T3 step 1 and T4 step 2, both served; only T3 was issued here
         "E2": (1, 2, 2, 0, 0, 0, 0, 0)}
     assert [r["label"] for r in e.values()] == ["Uno", "Dos"]
@@ -177,16 +186,16 @@ def test_counts_per_entity_follow_each_attention_to_its_end(played: Store) -> No
 
 def test_waiting_times_count_from_entering_the_queue_to_the_first_call(played: Store) -> None:
     e = rows_by_key(reports.build_report(played, DAY, DAY, "entity"))
-    # E1 waits: T3 step 2 60, T1 120, T2 120, T4 180 seconds
-    assert e["E1"]["wait"] == {"count": 4, "mean": 120.0, "median": 120.0, "p90": 162.0,
+    # E1 waits: T3 step 2 60, T7 60, T1 120, T2 120, T4 180 seconds
+    assert e["E1"]["wait"] == {"count": 5, "mean": 108.0, "median": 120.0, "p90": 156.0,
                                "max": 180.0}
     # E2 waits: T3 180, T4 step 2 360
     assert e["E2"]["wait"] == {"count": 2, "mean": 270.0, "median": 270.0, "p90": 342.0,
                                "max": 360.0}
     assert e["E1"]["wait_preferential"] == {"count": 1, "mean": 120.0, "median": 120.0,
                                             "p90": 120.0}
-    assert e["E1"]["wait_normal"] == {"count": 3, "mean": 120.0, "median": 120.0,
-                                      "p90": 168.0}
+    assert e["E1"]["wait_normal"] == {"count": 4, "mean": 105.0, "median": 90.0,
+                                      "p90": 162.0}
 
 
 def test_attention_times_run_from_start_to_end_including_a_transfer_out(played: Store) -> None:
@@ -200,8 +209,8 @@ def test_attention_times_run_from_start_to_end_including_a_transfer_out(played: 
 
 def test_ans_shares_use_the_dated_target_valid_that_day(played: Store) -> None:
     e = rows_by_key(reports.build_report(played, DAY, DAY, "entity"))
-    # E1 waits within 120 s except T4 (service 2's own ANS: 2 min): 3 of 4
-    assert e["E1"]["within_wait_target"] == 0.75
+    # E1 waits within 120 s except T4 (service 2's own ANS: 2 min): 4 of 5
+    assert e["E1"]["within_wait_target"] == 0.8
     # E1 attentions within 240 s except T3 step 2 (300 s); T4 has 10 min: 3 of 4
     assert e["E1"]["within_attention_target"] == 0.75
     assert e["E2"]["within_wait_target"] == 1.0
@@ -218,7 +227,7 @@ def test_a_rating_counts_for_the_last_served_step_of_its_ticket(played: Store) -
 
 def test_asesor_time_splits_serving_calling_idle_and_paused(played: Store) -> None:
     a = rows_by_key(reports.build_report(played, DAY, DAY, "agent"))
-    assert a["a1"]["desk"] == {"serving": 660.0, "calling": 180.0, "idle": 1560.0,
+    assert a["a1"]["desk"] == {"serving": 660.0, "calling": 240.0, "idle": 1500.0,
                                "paused": {"break": 0.0, "training": 0.0, "it_support": 0.0,
                                           "entity_system_down": 0.0, "other": 0.0},
                                "paused_total": 0.0, "open": 2400.0}
@@ -237,21 +246,21 @@ def test_hour_of_day_groups_arrivals_by_entry_and_splits_desk_time(played: Store
     report = reports.build_report(played, DAY, DAY, "hour")
     h = rows_by_key(report)
     assert set(h) == {9, 10}
-    assert h[9]["entered"] == 8 and h[10]["entered"] == 0
+    assert h[9]["entered"] == 9 and h[10]["entered"] == 0
     # 10:00-10:10: every módulo idle (M3 finished T4 at 10:00 sharp)
     assert h[10]["desk"]["idle"] == 3 * 600.0 and h[10]["desk"]["serving"] == 0.0
     assert h[9]["label"] == "09:00–09:59"
-    assert report["charts"]["by_hour"] == [{"hour": 9, "arrivals": 6, "served": 4},
+    assert report["charts"]["by_hour"] == [{"hour": 9, "arrivals": 7, "served": 4},
                                            {"hour": 10, "arrivals": 0, "served": 1}]
 
 
 def test_priority_and_channel_groups_use_the_final_category(played: Store) -> None:
     p = rows_by_key(reports.build_report(played, DAY, DAY, "priority"))
-    assert {k: r["entered"] for k, r in p.items()} == {"normal": 6, "gestante": 1,
+    assert {k: r["entered"] for k, r in p.items()} == {"normal": 7, "gestante": 1,
                                                        "adulto_mayor": 1}
     assert p["adulto_mayor"]["expired"] == 1
     c = rows_by_key(reports.build_report(played, DAY, DAY, "channel"))
-    assert {k: r["issued"] for k, r in c.items()} == {"kiosk": 5, "reception": 1}
+    assert {k: r["issued"] for k, r in c.items()} == {"kiosk": 6, "reception": 1}
     assert c["reception"]["label"] == "Orientador"
 
 
@@ -259,6 +268,7 @@ def test_counter_and_service_groups_name_their_rows(played: Store) -> None:
     m = rows_by_key(reports.build_report(played, DAY, DAY, "counter"))
     assert m[-1]["label"] == "(sin módulo)"  # T5 and T6, never called
     assert (m[-1]["entered"], m[1]["served"], m[2]["served"], m[3]["served"]) == (2, 2, 1, 2)
+    assert m[1]["no_show"] == 1
     s = rows_by_key(reports.build_report(played, DAY, DAY, "service"))
     assert s[2]["label"] == "Trámite dos" and s[2]["transferred"] == 1
 
@@ -266,14 +276,14 @@ def test_counter_and_service_groups_name_their_rows(played: Store) -> None:
 def test_the_total_row_and_the_charts_cover_the_whole_day(played: Store) -> None:
     report = reports.build_report(played, DAY, DAY, "queue")
     total = report["total"]
-    assert (total["issued"], total["entered"], total["served"]) == (6, 8, 5)
-    assert total["wait"]["count"] == 6 and total["wait"]["max"] == 360.0
+    assert (total["issued"], total["entered"], total["served"]) == (7, 9, 5)
+    assert total["wait"]["count"] == 7 and total["wait"]["max"] == 360.0
     assert total["satisfaction"]["mean"] == 4.5
     assert report["charts"]["wait_distribution"][0] == {"from_minutes": 0, "to_minutes": 5,
-                                                        "count": 5}
+                                                        "count": 6}
     assert report["charts"]["wait_distribution"][1]["count"] == 1  # T4 step 2: 6 minutes
     assert [(a["entity"], a["within_wait_target"]) for a in
-            report["charts"]["ans_by_entity"]] == [("E1", 0.75), ("E2", 1.0)]
+            report["charts"]["ans_by_entity"]] == [("E1", 0.8), ("E2", 1.0)]
 
 
 @pytest.mark.parametrize("group", [None, *reports.GROUPS])

@@ -44,8 +44,8 @@ def test_the_report_api_answers_the_hand_computed_day(staff) -> None:
     client, _ = staff
     data = client.get(f"/api/v1/reports?from={DAY}&to={DAY}&group=entity").get_json()
     rows = {r["key"]: r for r in data["rows"]}
-    assert rows["E1"]["wait"]["mean"] == 120.0 and rows["E2"]["served"] == 2
-    assert data["total"]["issued"] == 6 and data["days"] == [DAY]
+    assert rows["E1"]["wait"]["mean"] == 108.0 and rows["E2"]["served"] == 2
+    assert data["total"]["issued"] == 7 and data["days"] == [DAY]
 
 
 def test_a_week_period_holds_the_day_and_defaults_to_entity_grouping(staff) -> None:
@@ -66,10 +66,10 @@ def test_the_csv_opens_in_a_spanish_excel_and_matches_the_json(staff) -> None:
     header, e1, e2, total = table
     assert header[:3] == ["Entidad", "Nombre", "Emitidos"]
     column = dict(zip(header, e1, strict=True))
-    assert column["Entidad"] == "E1" and column["Emitidos"] == "5"
-    assert column["Espera media (min)"] == "2,0"  # 120 s, decimal comma
-    assert column["Espera p90 (min)"] == "2,7"  # 162 s
-    assert column["Espera dentro del ANS (%)"] == "75,0"
+    assert column["Entidad"] == "E1" and column["Emitidos"] == "6"
+    assert column["Espera media (min)"] == "1,8"  # 108 s, decimal comma
+    assert column["Espera p90 (min)"] == "2,6"  # 156 s
+    assert column["Espera dentro del ANS (%)"] == "80,0"
     assert column["Satisfacción media (1-5)"] == "4,5"
     assert dict(zip(header, total, strict=True))["Atendidos"] == "5"
     assert e2[0] == "E2"
@@ -79,7 +79,7 @@ def test_the_csv_with_commas_keeps_decimal_points(staff) -> None:
     client, _ = staff
     response = client.get(f"/api/v1/reports?from={DAY}&group=entity&format=csv&separator=,")
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
-    assert dict(zip(rows[0], rows[1], strict=True))["Espera media (min)"] == "2.0"
+    assert dict(zip(rows[0], rows[1], strict=True))["Espera media (min)"] == "1.8"
 
 
 @pytest.mark.parametrize(("query", "code"), [

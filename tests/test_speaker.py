@@ -11,6 +11,7 @@ import threading
 import time
 import wave
 from array import array
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -266,6 +267,72 @@ def test_a_dead_speech_worker_is_replaced_on_the_next_phrase(tmp_path):
         assert wav_stats(tmp_path / name)[0] >= 1.0
     finally:
         worker.close()
+
+
+def child_pids() -> set[int]:
+    """The processes this test process has started and not yet reaped."""
+    found: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        found.update(int(pid) for pid in (task / "children").read_text().split())
+    return found
+
+
+def wait_until(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_an_idle_speech_worker_stops_its_child_and_the_next_phrase_is_still_spoken(
+        tmp_path: Path) -> None:
+    worker = EspeakWorker(timeout=20, idle_stop=0.5)
+    synthesizer = Synthesizer(tmp_path, backend=worker)
+    try:
+        synthesizer.synthesize("Turno uno.", "es")
+        assert worker._process is not None
+        first = worker._process.pid
+        assert worker.running and first in child_pids()
+        # stopped and reaped (not left as a zombie) within a few seconds of the idle limit
+        assert wait_until(lambda: not worker.running and first not in child_pids(), 5.0)
+        began = time.monotonic()
+        name = synthesizer.synthesize("Turno erre, ene, veintitrés, módulo doce.", "es")
+        assert time.monotonic() - began < 2.0  # a fresh child costs a fraction of a second
+        seconds, peak, rms, params = wav_stats(tmp_path / name)
+        assert params == (1, 2, 22050) and seconds >= 1.0
+        assert peak > 5000 and rms > 500
+        assert worker.started == 2
+    finally:
+        worker.close()
+    assert not worker.running
+
+
+def test_a_speech_worker_in_use_keeps_its_one_child(tmp_path: Path) -> None:
+    worker = EspeakWorker(timeout=20, idle_stop=1.0)
+    synthesizer = Synthesizer(tmp_path, backend=worker)
+    timers_before = {t for t in threading.enumerate() if t.name == "speech-idle"}
+    try:
+        for n in range(6):  # a phrase every 0.3 s: never idle for a whole second
+            synthesizer.synthesize(f"Turno {spanish(n + 1)}.", "es")
+            time.sleep(0.3)
+        assert worker.running and worker.started == 1
+        timers = {t for t in threading.enumerate() if t.name == "speech-idle"} - timers_before
+        assert len(timers) <= 1  # one timer for the idle spell, not one per phrase
+    finally:
+        worker.close()
+
+
+def test_a_closed_speech_worker_leaves_no_child_and_no_idle_timer(tmp_path: Path) -> None:
+    worker = EspeakWorker(timeout=20, idle_stop=30.0)
+    Synthesizer(tmp_path, backend=worker).synthesize("Turno uno.", "es")
+    pid = worker._process.pid if worker._process else 0
+    timer = worker._idle_timer
+    assert timer is not None and timer.is_alive()
+    worker.close()
+    assert not worker.running and pid not in child_pids()
+    assert wait_until(lambda: not timer.is_alive(), 2.0)
 
 
 # -------------------------------------------------------------------------- announcer

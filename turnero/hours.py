@@ -11,8 +11,6 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays as holiday_calendars
-
 from config.model import Hours, Schedule, Settings
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -40,7 +38,10 @@ class DayHours:
 
 @lru_cache(maxsize=32)
 def _national(year: int) -> dict[date, str]:
-    """Peru's national holidays of a year, with their names in Spanish."""
+    """Peru's national holidays of a year, with their names in Spanish. The library (every
+    country's calendars, 2 MiB resident) is imported here, by the first date asked about."""
+    import holidays as holiday_calendars
+
     found = holiday_calendars.country_holidays("PE", years=year, language="es")
     return dict(found.items())
 

@@ -1,9 +1,15 @@
-"""The database: one SQLite file in WAL mode, one serialized writer, readers per thread.
+"""The database: one SQLite file in WAL mode, one serialized writer, pooled readers.
 
 Every change goes through :meth:`Store.write`: the function runs inside ``BEGIN IMMEDIATE``
 on the single writer connection, the events it records are written in the same
 transaction, and they reach the bus only after ``COMMIT`` succeeded (Datasette's rule).
 Timestamps never go backwards even if the system clock does, so no duration is negative.
+
+Readers: a thread reads through a connection of its own, taken from a pool of idle ones
+(or opened) on its first read, and keeps it until it hands it back with
+:meth:`Store.return_reader`, which the server does after every response. So the server
+holds as many readers as requests ever ran at once, not one per worker thread: with 128
+threads that was 128 connections of 100-250 KiB each, a quarter of an idle server's memory.
 """
 
 from __future__ import annotations
@@ -100,7 +106,8 @@ class Store:
         self.bus = bus or Bus()
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
+        self._readers: list[sqlite3.Connection] = []  # every reader open, idle or in use
+        self._idle: list[sqlite3.Connection] = []  # handed back, for the next thread
         self._readers_lock = threading.Lock()
         self._writer = connect(self.path)
         migrations.apply(Database(self._writer))
@@ -136,15 +143,37 @@ class Store:
         return result
 
     def reader(self) -> sqlite3.Connection:
-        """A connection for reads, one per thread (WAL lets them run beside the writer)."""
+        """This thread's connection for reads (WAL lets them run beside the writer): the
+        one it holds, else the one handed back last (its cache is the warmest), else a new
+        one."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.path)
-            conn.execute("PRAGMA query_only=ON")
+            with self._readers_lock:  # not the write lock: a reader never waits on writes
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                conn = connect(self.path)
+                conn.execute("PRAGMA query_only=ON")
+                with self._readers_lock:
+                    self._readers.append(conn)
             self._local.conn = conn
-            with self._readers_lock:  # not the write lock: a new reader never waits on writes
-                self._readers.append(conn)
         return conn
+
+    def return_reader(self) -> None:
+        """Hand this thread's reader back to the pool once the thread is done reading (a
+        request answered), for whichever thread reads next. Nothing when it holds none."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            return
+        self._local.conn = None
+        with self._readers_lock:
+            if conn in self._readers:  # not closed by close() meanwhile
+                self._idle.append(conn)
+
+    @property
+    def reader_count(self) -> int:
+        """Readers open now, in use or idle in the pool."""
+        with self._readers_lock:
+            return len(self._readers)
 
     def release_reader(self) -> None:
         """Close this thread's reader: a long live stream that will not read again gives its
@@ -161,10 +190,12 @@ class Store:
         if self._closed:
             return
         self._closed = True
-        with self._lock:
+        with self._lock, self._readers_lock:
             for conn in self._readers:
                 try:
                     conn.close()
                 except sqlite3.ProgrammingError:
                     pass  # created in another thread that is gone; the OS closes it
+            self._readers.clear()
+            self._idle.clear()
             self._writer.close()

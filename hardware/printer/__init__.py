@@ -1,9 +1,12 @@
 """Thermal ticket printing: a ticket to ESC/POS bytes, the ways to a printer, and the
-worker that prints in order and retries. Imports nothing of ours (see README.md)."""
+worker that prints in order and retries. Imports nothing of ours (see README.md).
+
+Importing the package loads no printer library: python-escpos (``_escpos``), pyserial and
+the preview's Pillow and qrcode are imported by the code that uses them, so a box without a
+printer does not hold them in memory."""
 
 from __future__ import annotations
 
-from hardware.printer import _escpos  # noqa: F401 - first, see its docstring
 from hardware.printer.captions import CAPTIONS, captions
 from hardware.printer.model import PrintableTicket, PrinterState, PrintJob
 from hardware.printer.render import render

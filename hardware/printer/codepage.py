@@ -10,8 +10,6 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
-from escpos.codepages import CodePages
-
 REQUIRED = "áéíóúüñÁÉÍÓÚÜÑ¿¡"  # what Spanish and Quechua tickets need
 UNKNOWN_CHAR = "?"
 
@@ -23,6 +21,10 @@ _SUBSTITUTES = {
     "\u201a": ",", "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2026": "...",
     "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u2022": "*", "\u20ac": "EUR",
 }
+# Control characters in a text would reach the printer as commands (ESC @ resets it, GS V
+# cuts the paper): line breaks and tabs become spaces, the others are dropped.
+_CONTROLS: dict[int, str | None] = {code: None for code in (*range(0x20), *range(0x7F, 0xA0))}
+_CONTROLS.update({ord(c): " " for c in "\t\n\v\f\r\x85"})
 
 
 @lru_cache(maxsize=64)
@@ -30,6 +32,8 @@ def table(codepage: str) -> tuple[str | None, ...]:
     """Characters of bytes 0x80-0xFF in ``codepage`` (None where a byte holds nothing).
 
     Raises KeyError for a code page python-escpos does not know."""
+    from hardware.printer._escpos import CodePages  # on first use: see _escpos
+
     data = CodePages.get_encoding(codepage.upper())
     if "data" in data:
         chars = list("".join(data["data"]))
@@ -73,8 +77,9 @@ def missing(text: str, codepage: str) -> str:
 
 def fit_text(text: str, codepage: str) -> str:
     """``text`` with every character the code page lacks replaced by its plain equivalent
-    (typographic dashes and quotes, accents stripped as a last resort) or "?"."""
-    text = unicodedata.normalize("NFC", text)
+    (typographic dashes and quotes, accents stripped as a last resort) or "?", and without
+    control characters."""
+    text = unicodedata.normalize("NFC", text).translate(_CONTROLS)
     chars = _encodable(codepage)
     if all(ord(c) < 0x80 or c in chars for c in text):
         return text

@@ -10,17 +10,16 @@ from __future__ import annotations
 import copy
 import textwrap
 from functools import lru_cache
-
-from escpos.capabilities import BaseProfile, get_profile
-from escpos.constants import QR_ECLEVEL_M
-from escpos.printer import Dummy
+from typing import TYPE_CHECKING
 
 from hardware.printer.captions import captions
 from hardware.printer.codepage import fit_text
 from hardware.printer.model import PrintableTicket
 from hardware.printer.settings import PrinterSettings
 
-QR_EC = QR_ECLEVEL_M
+if TYPE_CHECKING:
+    from escpos.capabilities import BaseProfile
+
 LABEL_SCALES = (4, 3, 2, 1)  # the biggest character size at which the label fits a line
 
 
@@ -29,6 +28,8 @@ def _profile(name: str, paper_dots: int) -> BaseProfile:
     """The model's profile, with the paper width filled in when the database lacks it:
     python-escpos centres an image only when it knows the width (and prints a warning on
     stdout when it does not)."""
+    from hardware.printer._escpos import get_profile
+
     profile = get_profile(name)
     width = profile.profile_data["media"]["width"]
     if not isinstance(width.get("pixels"), int):
@@ -45,6 +46,8 @@ def qr_module_dots(settings: PrinterSettings) -> int:
 
 def render(ticket: PrintableTicket, settings: PrinterSettings) -> bytes:
     """The ESC/POS bytes of ``ticket`` on the printer ``settings`` describes."""
+    from hardware.printer._escpos import QR_ECLEVEL_M, Dummy  # on first use: see _escpos
+
     if ticket.issued_at.tzinfo is None:
         raise ValueError("issued_at must be an aware datetime (the centre's local time)")
     page = settings.codepage.upper()
@@ -98,7 +101,7 @@ def render(ticket: PrintableTicket, settings: PrinterSettings) -> bytes:
     p.ln()
     p.set(align="center")
     native = bool(p.profile.supports("qrCode"))
-    p.qr(ticket.status_url, ec=QR_EC, size=qr_module_dots(settings), native=native,
+    p.qr(ticket.status_url, ec=QR_ECLEVEL_M, size=qr_module_dots(settings), native=native,
          center=not native)
     if native:
         p.ln()

@@ -6,8 +6,6 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from escpos.capabilities import CAPABILITIES, get_profile
-
 from hardware.printer import codepage
 
 Transport = Literal["usb", "serial", "network", "file", "virtual"]
@@ -55,6 +53,8 @@ class PrinterSettings:
             problems.append(f"timeout must be positive, not {self.timeout}")
         if not 24 <= self.width <= 80:
             problems.append(f"width {self.width} is not between 24 and 80 characters")
+        from hardware.printer._escpos import CAPABILITIES  # on first use: see _escpos
+
         if self.profile not in CAPABILITIES["profiles"]:
             problems.append(f"unknown printer profile {self.profile!r} (python-escpos "
                             "capabilities; e.g. 'default', 'TM-T20II')")
@@ -94,7 +94,7 @@ def _target_problems(transport: str, target: str) -> list[str]:
             split_usb_ids(target)
         except ValueError:
             return [f"usb target {target!r} is not vendor:product (e.g. 0x04b8:0x0202)"]
-        from escpos.printer import Usb
+        from hardware.printer._escpos import Usb
 
         if not Usb.is_usable():
             return ["the usb transport needs pyusb, which is not installed"]
@@ -105,6 +105,8 @@ def _target_problems(transport: str, target: str) -> list[str]:
 
 def _profile_problems(s: PrinterSettings) -> list[str]:
     """The code page must be one the model has and must hold Spanish; the line must fit."""
+    from hardware.printer._escpos import get_profile
+
     problems = []
     pages = get_profile(s.profile).get_code_pages()
     page = s.codepage.upper()

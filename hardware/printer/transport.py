@@ -1,5 +1,7 @@
 """The seam between the print worker and a printer: three calls, and a factory that picks
-the backend from the settings. Making a transport touches no device; the first call does."""
+the backend from the settings. Making a transport touches no device; the first call does.
+Each backend's module (and its library: pyserial, pyusb through python-escpos) is imported
+when a printer uses it."""
 
 from __future__ import annotations
 
@@ -7,10 +9,8 @@ from typing import Protocol
 
 from hardware.printer.file_link import FileTransport
 from hardware.printer.network_link import NetworkTransport
-from hardware.printer.serial_link import SerialTransport
 from hardware.printer.settings import PrinterSettings, split_host_port, split_usb_ids
 from hardware.printer.status import PaperStatus
-from hardware.printer.usb_link import UsbTransport
 from hardware.printer.virtual import VirtualTransport
 
 
@@ -36,12 +36,16 @@ def open_transport(settings: PrinterSettings) -> Transport:
     target; ``settings.validate()`` reports both in words)."""
     kind, target, timeout = settings.transport, settings.target, settings.timeout
     if kind == "serial":
+        from hardware.printer.serial_link import SerialTransport
+
         return SerialTransport(target, settings.baudrate, timeout)
     if kind == "network":
         host, port = split_host_port(target)
         return NetworkTransport(host, port, timeout)
     if kind == "usb":
         vendor, product = split_usb_ids(target)
+        from hardware.printer.usb_link import UsbTransport
+
         return UsbTransport(vendor, product, timeout)
     if kind == "file":
         return FileTransport(target)

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from escpos.constants import RT_STATUS_PAPER
-from escpos.printer import Usb
-
+from hardware.printer._escpos import RT_STATUS_PAPER, Usb
 from hardware.printer.status import PaperStatus, PrinterOffline, parse_paper_status
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-from hardware.printer.preview import preview_png
 from hardware.printer.status import PaperOut, PaperStatus, PrinterOffline
 
 KEEP_JOBS = 50
@@ -60,6 +59,8 @@ class VirtualTransport:
             last = self._jobs[-1]
             if self._preview is not None and self._preview[0] is last:
                 return self._preview[1]
+        from hardware.printer.preview import preview_png  # Pillow and qrcode: only to draw
+
         png = preview_png(last, self.codepage, self.paper_dots)
         with self._lock:
             self._preview = (last, png)

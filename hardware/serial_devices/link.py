@@ -14,8 +14,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import serial
-
 # Device traffic has its own logger, so a flapping cable never floods the main log.
 log = logging.getLogger("mac_turnos.devices")
 
@@ -57,6 +55,14 @@ class LineSplitter:
         return lines
 
 
+def _pyserial() -> Opener:
+    """pyserial's ``Serial``, imported when a device is configured: a server without call
+    buttons or number signs does not load it."""
+    import serial
+
+    return serial.Serial
+
+
 class SerialDevice:
     """The connection loop shared by the call button and the number sign.
 
@@ -72,7 +78,7 @@ class SerialDevice:
         self.port, self.baudrate = port, baudrate
         self.retry_seconds, self.poll_seconds = retry_seconds, poll_seconds
         self._on_state = on_state
-        self._opener: Opener = opener or serial.Serial
+        self._opener: Opener = opener or _pyserial()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._connected = False

@@ -3,8 +3,17 @@
 Why a child process: libespeak-ng is a C library driven through ctypes with process-wide
 state (one voice, one synthesis callback); a crash or a hang in it must not take down the
 server that owns the database, and pyttsx3 prints a line on stdout for every file it saves.
-The child is a plain `python -c "...serve()"` talking JSON lines on its stdin and
-stdout (not multiprocessing, whose "spawn" re-imports the parent's main script).
+The child is this file run as a plain script in isolated mode (``python -I espeak.py``),
+talking JSON lines on its stdin and stdout (not multiprocessing, whose "spawn" re-imports
+the parent's main script). As a script it loads this module and pyttsx3 alone, not the
+speaker package around it (measured: 20 MiB resident instead of 25); it imports nothing of
+ours, so it needs no PYTHONPATH.
+
+Why it stops when idle: the child holds about 20 MiB for as long as it lives, and a centre
+calls nobody for most of the night and much of a quiet afternoon. After `IDLE_STOP_SECONDS`
+without a phrase it is stopped; the next phrase starts a fresh one, which takes less than a
+tenth of a second (Python start-up and espeak-ng's initialisation), small beside the chime
+that the TVs play first.
 
 Why not pyttsx3's engine loop: its espeak driver (2.99) handles the events of each audio
 callback before it appends that callback's samples, so when espeak delivers the last samples
@@ -30,6 +39,8 @@ import wave
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
+
+IDLE_STOP_SECONDS = 60.0  # the child is stopped after this long without a phrase
 
 
 class SynthesisError(RuntimeError):
@@ -101,29 +112,39 @@ class EspeakWorker:
 
     `synthesize` blocks the calling thread (the announcer's worker, never a web request)
     until the WAV is written. A child that dies or overruns `timeout` is killed; the next
-    job starts a fresh one.
+    job starts a fresh one. A child left without jobs for `idle_stop` seconds is stopped
+    (None keeps it for good); `started` counts the children started so far.
     """
 
-    def __init__(self, timeout: float = 30.0) -> None:
+    def __init__(self, timeout: float = 30.0,
+                 idle_stop: float | None = IDLE_STOP_SECONDS) -> None:
         self.timeout = timeout
+        self.idle_stop = idle_stop
+        self.started = 0
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
+        self._last_job = 0.0
+        self._idle_timer: threading.Timer | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether a child process is alive now."""
+        process = self._process
+        return process is not None and process.poll() is None
 
     def _start(self) -> subprocess.Popen[bytes]:
-        root = str(Path(__file__).resolve().parents[2])  # the folder that holds `hardware`
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        # -I also keeps this file's folder off sys.path: its numbers.py would shadow the
+        # standard library's.
         self._process = subprocess.Popen(
-            [sys.executable, "-c", "from hardware.speaker.espeak import serve; serve()",
-             str(self.timeout)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0)
+            [sys.executable, "-I", str(Path(__file__).resolve()), str(self.timeout)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        self.started += 1
         return self._process
 
     def synthesize(self, text: str, voice: str, rate: int, path: str) -> None:
         """Write `text` spoken by espeak voice `voice` at `rate` words/minute to `path`."""
         with self._lock:
-            process = self._process if self._process and self._process.poll() is None \
-                else self._start()
+            process = self._process if self.running else self._start()
             assert process.stdin is not None and process.stdout is not None
             try:
                 process.stdin.write(json.dumps(asdict(Job(text, voice, rate, path))).encode()
@@ -134,8 +155,33 @@ class EspeakWorker:
             except (OSError, ValueError, SynthesisError) as error:
                 self._stop_process()
                 raise SynthesisError(f"speech worker failed ({error}); restarting it") from error
+            finally:
+                self._last_job = time.monotonic()
+                self._watch_idle(self.idle_stop)
         if answer.get("error"):
             raise SynthesisError(answer["error"])
+
+    def _watch_idle(self, delay: float | None) -> None:
+        """Arm the one timer that stops an idle child (with the lock held). One timer per
+        idle spell, not one per phrase: it re-arms itself while phrases keep coming."""
+        if delay is None or self._idle_timer is not None or self._process is None:
+            return
+        self._idle_timer = threading.Timer(max(delay, 0.0), self._stop_if_idle)
+        self._idle_timer.name = "speech-idle"
+        self._idle_timer.daemon = True
+        self._idle_timer.start()
+
+    def _stop_if_idle(self) -> None:
+        """On the timer's thread: stop the child if no job came during `idle_stop`."""
+        with self._lock:
+            self._idle_timer = None
+            if self._process is None or self.idle_stop is None:
+                return
+            left = self._last_job + self.idle_stop - time.monotonic()
+            if left > 0:
+                self._watch_idle(left)
+            else:
+                self._stop_process()
 
     def _stop_process(self) -> None:
         process, self._process = self._process, None
@@ -153,6 +199,9 @@ class EspeakWorker:
     def close(self) -> None:
         """Stop the child process; a later job would start a new one."""
         with self._lock:
+            timer, self._idle_timer = self._idle_timer, None
+            if timer is not None:
+                timer.cancel()
             self._stop_process()
 
 
@@ -169,3 +218,7 @@ def _read_line(stream: IO[bytes], timeout: float) -> bytes:
             raise SynthesisError("the speech worker exited")
         data += chunk
     return data
+
+
+if __name__ == "__main__":  # the child: ``python -I espeak.py TIMEOUT`` (see the module doc)
+    serve()

@@ -136,20 +136,20 @@ def test_the_table_shows_the_known_figures_of_the_day(reports: Page):
         "Día 27/11/2026 · 1 jornada de atención · agrupado por entidad")
     expect(reports.locator("#report-head th").first).to_have_text("Entidad")
     e1, e2, total = cells(reports, "E1"), cells(reports, "E2"), cells(reports, "total")
-    # E1 waits 60, 120, 120, 180 s; E2 180 and 360 s (see tests/test_reports.py)
+    # E1 waits 60, 60, 120, 120, 180 s; E2 180 and 360 s (see tests/test_reports.py)
     assert (e1["wait.mean"], e1["wait.median"], e1["wait.p90"], e1["wait.max"]) == (
-        "2,0", "2,0", "2,7", "3,0")
+        "1,8", "2,0", "2,6", "3,0")
     assert (e2["wait.mean"], e2["wait.max"]) == ("4,5", "6,0")
     assert (e1["attention.mean"], e1["attention.p90"]) == ("3,2", "4,7")
     assert (e1["issued"], e1["served"], e1["cancelled"], e1["expired"],
-            e1["transferred"]) == ("5", "3", "1", "1", "1")
-    assert (e1["within_wait_target"], e1["within_attention_target"]) == ("75,0", "75,0")
+            e1["transferred"]) == ("6", "3", "1", "1", "1")
+    assert (e1["within_wait_target"], e1["within_attention_target"]) == ("80,0", "75,0")
     assert (e2["within_wait_target"], e2["within_attention_target"]) == ("100,0", "50,0")
-    assert (e1["wait_preferential.mean"], e1["wait_normal.mean"]) == ("2,0", "2,0")
+    assert (e1["wait_preferential.mean"], e1["wait_normal.mean"]) == ("2,0", "1,8")
     assert (e1["satisfaction.count"], e1["satisfaction.mean"]) == ("2", "4,5")
     assert e2["satisfaction.mean"] == ""  # nobody rated: shown as —
     assert e1["desk.paused"] == "12,0"  # módulo 2's break, 12 minutes
-    assert (total["issued"], total["served"], total["wait.max"]) == ("6", "5", "6,0")
+    assert (total["issued"], total["served"], total["wait.max"]) == ("7", "5", "6,0")
     expect(reports.locator('#report-rows tr[data-key="E2"] th')).to_have_text("Dos")
 
 
@@ -158,11 +158,11 @@ def test_the_three_charts_have_one_bar_per_value_and_say_it_in_words(reports: Pa
         return [float(v) for v in reports.locator(f"#{chart} rect.chart-bar").evaluate_all(
             "rs => rs.map(r => r.dataset.value)")]
 
-    # per hour, arrivals then served: 09 h 6 and 4, 10 h 0 and 1
-    assert bars("chart-hour") == [6, 4, 0, 1]
-    assert bars("chart-wait") == [5, 1, 0, 0, 0, 0, 0, 0, 0, 0]
+    # per hour, arrivals then served: 09 h 7 and 4, 10 h 0 and 1
+    assert bars("chart-hour") == [7, 4, 0, 1]
+    assert bars("chart-wait") == [6, 1, 0, 0, 0, 0, 0, 0, 0, 0]
     # per entity, within the wait then the attention target, in percent
-    assert bars("chart-ans") == [75, 75, 100, 50]
+    assert bars("chart-ans") == [80, 75, 100, 50]
     for chart, title in (("chart-hour", "Llegadas y atendidos por hora"),
                          ("chart-wait", "Distribución del tiempo de espera"),
                          ("chart-ans", "Cumplimiento del ANS por entidad")):
@@ -173,12 +173,12 @@ def test_the_three_charts_have_one_bar_per_value_and_say_it_in_words(reports: Pa
         assert svg.get_attribute("aria-label").startswith(title + ". ")
         expect(svg.locator(".axis-title")).to_have_count(2)
     expect(reports.locator("#chart-hour svg")).to_have_attribute(
-        "aria-label", "Llegadas y atendidos por hora. 09 h: 6 llegadas, 4 atendidos; "
+        "aria-label", "Llegadas y atendidos por hora. 09 h: 7 llegadas, 4 atendidos; "
                       "10 h: 0 llegadas, 1 atendido.")
-    assert "Uno: espera 75 %, atención 75 %; Dos: espera 100 %, atención 50 %" in (
+    assert "Uno: espera 80 %, atención 75 %; Dos: espera 100 %, atención 50 %" in (
         reports.locator("#chart-ans svg").get_attribute("aria-label") or "")
     assert (reports.locator("#chart-wait svg").get_attribute("aria-label") or "").endswith(
-        "0 a 5 min: 5 llamados; 5 a 10 min: 1 llamado.")
+        "0 a 5 min: 6 llamados; 5 a 10 min: 1 llamado.")
 
 
 def test_the_csv_download_is_the_api_report_as_the_page_shows_it(reports: Page,
@@ -223,7 +223,7 @@ def test_switching_the_grouping_or_the_period_reloads_the_report(reports: Page):
     reports.select_option("#group", "queue")  # no asesor time per queue: its columns go
     wait_report(reports, "queue")
     expect(reports.locator('#report-head-2 th[data-col="desk.serving"]')).to_have_count(0)
-    assert cells(reports, "A")["wait.mean"] == "2,0"
+    assert cells(reports, "A")["wait.mean"] == "1,8"
 
     reports.select_option("#group", "hour")
     wait_report(reports, "hour")

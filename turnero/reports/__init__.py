@@ -1,29 +1,24 @@
 """Indicators of the centre for a range of service days, grouped one way.
 
-A report reads each day's packed facts: a closed day's are frozen in ``report_days`` the first
-time they are needed (and dropped when the day is reopened or a late rating arrives); the
-open day's are read live. The same facts rebuilt from the event log alone give the audit
-(:func:`recompute_from_events`).
+This package's entry points; the work is in :mod:`turnero.reports.report`, imported on the
+first report so that NumPy is loaded only by a box whose supervisor asks for one (idle
+memory on a small box counts). Definitions of every indicator: README, "Indicators".
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
-from turnero.clock import to_iso
 from turnero.errors import InvalidInput
-from turnero.reports import aggregate, labels, targets
-from turnero.reports.aggregate import GROUPS
-from turnero.reports.facts import FORMAT, DayFacts, from_blobs, to_blobs
-from turnero.reports.replay import build_day_from_events
-from turnero.reports.tables import build_day
-from turnero.store import Store, Tx
 
-__all__ = ["GROUPS", "MAX_DAYS", "build_report", "recompute_from_events", "period_range"]
+if TYPE_CHECKING:
+    from turnero.store import Store
 
+__all__ = ["GROUPS", "MAX_DAYS", "PERIODS", "build_report", "period_range",
+           "recompute_from_events"]
+
+GROUPS = ("entity", "queue", "service", "counter", "agent", "hour", "priority", "channel")
 MAX_DAYS = 731
 PERIODS = ("day", "week", "month")
 
@@ -44,80 +39,12 @@ def period_range(period: str, anchor: date) -> tuple[date, date]:
 
 def build_report(store: Store, start: date, end: date, group: str | None) -> dict[str, Any]:
     """The report of ``start``..``end`` (service days, inclusive) grouped by ``group``."""
-    return _report(store, start, end, group, _cached_day)
+    from turnero.reports import report
+    return report.build_report(store, start, end, group)
 
 
 def recompute_from_events(store: Store, start: date, end: date,
                           group: str | None) -> dict[str, Any]:
     """The same report with every day rebuilt from the event log (no cache, no tables)."""
-    def from_events(store: Store, day: str, now: datetime) -> DayFacts:
-        return build_day_from_events(store.reader(), day, store.tz, now)
-    return _report(store, start, end, group, from_events)
-
-
-def _report(store: Store, start: date, end: date, group: str | None,
-            facts_of: Callable[[Store, str, datetime], DayFacts]) -> dict[str, Any]:
-    _check_range(start, end, group)
-    now = store.now()
-    conn = store.reader()
-    days = [r[0] for r in conn.execute("SELECT day FROM days WHERE day BETWEEN ? AND ? "
-                                       "ORDER BY day", (start.isoformat(), end.isoformat()))]
-    book = targets.TargetBook(conn)
-    cols = aggregate.combine([facts_of(store, d, now) for d in days], book.seconds)
-    names = labels.Labels(conn)
-    rows = aggregate.group_rows(cols, group)
-    for row in rows:
-        row["label"] = names.of(group, row["key"])
-    total = aggregate.group_rows(cols, None)[0]
-    total["label"] = "Total"
-    return {"from": start.isoformat(), "to": end.isoformat(), "group": group,
-            "generated_at": to_iso(now), "days": days, "rows": rows, "total": total,
-            "charts": _labelled_charts(aggregate.charts(cols), names)}
-
-
-def _labelled_charts(charts: dict[str, Any], names: labels.Labels) -> dict[str, Any]:
-    for item in charts["ans_by_entity"]:
-        item["label"] = names.of("entity", item["entity"])
-    return charts
-
-
-def _check_range(start: date, end: date, group: str | None) -> None:
-    if end < start:
-        raise InvalidInput("La fecha final es anterior a la inicial.", "invalid_range")
-    if (end - start).days + 1 > MAX_DAYS:
-        raise InvalidInput(f"El período no puede superar {MAX_DAYS} días.", "range_too_long")
-    if group is not None and group not in GROUPS:
-        raise InvalidInput("group debe ser uno de: " + ", ".join(GROUPS) + ".",
-                           "invalid_group")
-
-
-def _cached_day(store: Store, day: str, now: datetime) -> DayFacts:
-    """A closed past day's facts from the cache (building and saving them once)."""
-    conn = store.reader()
-    today = store.service_day(now)
-    closed = conn.execute("SELECT closed_at IS NOT NULL FROM days WHERE day = ?",
-                          (day,)).fetchone()
-    if day >= today or not closed or not closed[0]:
-        return build_day(conn, day, store.tz, now)
-    row = conn.execute("SELECT keys, attentions, desk FROM report_days WHERE day = ? AND "
-                       "format = ?", (day, FORMAT)).fetchone()
-    if row is not None:
-        return from_blobs(day, json.loads(row[0]), row[1], row[2])
-    facts = build_day(conn, day, store.tz, now)
-    _save(store, facts)
-    return facts
-
-
-def _save(store: Store, facts: DayFacts) -> None:
-    attentions, desk = to_blobs(facts)
-
-    def op(tx: Tx) -> None:
-        closed = tx.one("SELECT closed_at FROM days WHERE day = ?", (facts.day,))
-        if closed is None or closed["closed_at"] is None:
-            return  # reopened meanwhile: nothing frozen
-        tx.execute("INSERT OR REPLACE INTO report_days(day, format, keys, attentions, desk, "
-                   "built_at) VALUES (?,?,?,?,?,?)",
-                   (facts.day, FORMAT, json.dumps(facts.keys, ensure_ascii=False),
-                    attentions, desk, tx.at))
-    store.write(op)
-
+    from turnero.reports import report
+    return report.recompute_from_events(store, start, end, group)

@@ -15,7 +15,6 @@ import numpy as np
 
 from turnero.reports.facts import DESK_STATES, STATUS_CODE, TEXT_KEYS, DayFacts
 
-GROUPS = ("entity", "queue", "service", "counter", "agent", "hour", "priority", "channel")
 DESK_GROUPS = ("entity", "counter", "agent", "hour")
 COUNTED = ("done", "no_show", "cancelled", "expired", "transferred")
 WAIT_BUCKETS = (0, 5, 10, 15, 20, 30, 45, 60, 90, 120)  # minutes

@@ -1,0 +1,199 @@
+"""SQLite readers follow the requests in flight, not the server's threads: a thread hands its
+reader back after each response and the next thread to read takes it, so a server with 128
+threads does not end up holding 128 connections (150-250 KiB each)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from appliance.runtime import DB_NAME
+from appliance.server import returning_readers
+from tests.live_server import LiveServer, write_config
+from turnero.store import Store
+
+
+def in_thread(fn: Callable[[], Any]) -> Any:
+    """``fn()`` run on a new thread, as a waitress worker would run a request."""
+    out: list[Any] = []
+    thread = threading.Thread(target=lambda: out.append(fn()))
+    thread.start()
+    thread.join(10)
+    return out[0]
+
+
+def read_and_return(store: Store) -> sqlite3.Connection:
+    conn = store.reader()
+    conn.execute("SELECT COUNT(*) FROM events").fetchone()
+    store.return_reader()
+    return conn
+
+
+def test_a_reader_handed_back_is_taken_by_the_next_thread(store: Store) -> None:
+    first = in_thread(lambda: read_and_return(store))
+    before = store.reader_count
+    later = [in_thread(lambda: read_and_return(store)) for _ in range(20)]
+    assert all(conn is first for conn in later)
+    assert store.reader_count == before
+
+
+def test_threads_reading_at_once_get_distinct_readers_and_the_pool_keeps_that_many(
+        store: Store) -> None:
+    together = 6
+    before = store.reader_count
+
+    def round_of_readers() -> set[int]:
+        held = threading.Barrier(together)
+        seen: list[int] = []
+
+        def read():
+            conn = store.reader()
+            conn.execute("SELECT 1").fetchone()
+            seen.append(id(conn))
+            held.wait(10)  # everyone holds a reader at the same moment
+            store.return_reader()
+
+        threads = [threading.Thread(target=read) for _ in range(together)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        return set(seen)
+
+    first = round_of_readers()
+    assert len(first) == together
+    assert store.reader_count == before + together
+    assert round_of_readers() == first  # the same connections, none opened
+    assert store.reader_count == before + together
+
+
+def test_a_reader_taken_from_the_pool_sees_what_was_committed_after_it_was_handed_back(
+        store: Store) -> None:
+    def last_seq() -> int:
+        conn = store.reader()
+        seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+        store.return_reader()
+        return int(seq)
+
+    before = in_thread(last_seq)
+    store.write(lambda tx: tx.emit("test.marker"))
+    assert in_thread(last_seq) == before + 1
+
+
+def test_a_thread_that_never_hands_its_reader_back_keeps_it_to_itself(store: Store) -> None:
+    kept = store.reader()  # this thread's, not handed back
+    assert in_thread(lambda: read_and_return(store)) is not kept
+    assert store.reader() is kept
+
+
+def test_handing_back_without_a_reader_does_nothing(store: Store) -> None:
+    before = store.reader_count
+    store.return_reader()
+    assert store.reader_count == before
+
+
+def test_the_server_hands_a_reader_back_only_after_the_body_was_sent(store: Store) -> None:
+    """A streamed body may read while it runs: its reader stays with it until close()."""
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+
+        def body() -> Iterator[bytes]:
+            for _ in range(2):
+                yield str(store.reader().execute("SELECT 1").fetchone()[0]).encode()
+        return body()
+
+    wrapped = returning_readers(app, store)
+    seen: dict[str, Any] = {}
+
+    def serve_one():
+        body = wrapped({"REQUEST_METHOD": "GET"}, lambda *args: None)
+        chunks = iter(body)
+        next(chunks)
+        seen["streaming"] = store.reader()
+        seen["other_while_streaming"] = in_thread(lambda: read_and_return(store))
+        list(chunks)
+        body.close()  # type: ignore[attr-defined]
+        seen["other_after"] = in_thread(lambda: read_and_return(store))
+
+    in_thread(serve_one)
+    assert seen["other_while_streaming"] is not seen["streaming"]
+    assert seen["other_after"] is seen["streaming"]
+
+
+def test_the_server_hands_the_reader_back_when_the_app_raises(store: Store) -> None:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        store.reader().execute("SELECT 1").fetchone()
+        raise RuntimeError("boom")
+
+    def serve_one() -> sqlite3.Connection:
+        conn = store.reader()
+        store.return_reader()
+        with pytest.raises(RuntimeError):
+            returning_readers(app, store)({"REQUEST_METHOD": "GET"}, lambda *args: None)
+        return conn
+
+    conn = in_thread(serve_one)
+    assert in_thread(lambda: read_and_return(store)) is conn
+
+
+# --------------------------------------------------------------------------- real server
+
+def sqlite_files_open(pid: int) -> int:
+    """How many descriptors of the server point at the database file (writer + readers)."""
+    fds = Path(f"/proc/{pid}/fd")
+    count = 0
+    for fd in fds.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        count += target.endswith("/" + DB_NAME)
+    return count
+
+
+@pytest.mark.slow
+def test_a_server_with_128_threads_holds_readers_for_the_requests_in_flight_only(
+        tmp_path: Path) -> None:
+    clients, rounds = 16, 25
+    state = tmp_path / "state"
+    state.mkdir()
+    server = LiveServer(state, write_config(tmp_path / "centre.toml", threads=128))
+    server.setup()
+    server.start()
+    try:
+        staff = server.login()
+        failures: list[int] = []
+
+        def client():
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            try:
+                for _ in range(rounds):
+                    for path in ("/api/v1/queues", "/api/v1/counters"):
+                        conn.request("GET", path, headers=staff)
+                        response = conn.getresponse()
+                        json.loads(response.read())
+                        if response.status != 200:
+                            failures.append(response.status)
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not failures
+        assert server.proc is not None
+        # The writer, one reader per request that ran at once, a few for the workers
+        # (scheduler, announcer, uplink): far from one per thread (130 before).
+        assert sqlite_files_open(server.proc.pid) <= clients + 8
+    finally:
+        server.stop()

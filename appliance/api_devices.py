@@ -5,8 +5,9 @@ A TV's page follows ``/api/v1/stream`` with EventSource, which sends cookies but
 So the page hands its bearer token once to ``POST /api/v1/devices/session`` (a fetch, which
 can send the header) and gets it back as an HttpOnly, SameSite=Strict cookie. The cookie
 stands for the token on reads only (GET and HEAD): a state change still needs the header, so
-a cookie can never be ridden into a change, and a revoked device loses the stream on its next
-connection because every request checks the token again.
+a cookie can never be ridden into a change. Every request checks the token again, and a
+revoked device's open streams end at once (``api_stream`` and ``display.pages`` watch for the
+revocation), so the browser's reconnection is refused.
 
 Every open stream holds one of the server's threads for as long as it lasts. Streams get at
 most the threads left after a reserve kept for ordinary requests, so no number of TVs and

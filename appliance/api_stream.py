@@ -15,6 +15,7 @@ from flask import Blueprint, Response, current_app, stream_with_context
 
 from appliance.http import STAFF, principal, require, store
 from turnero import views
+from turnero.accounts import Principal
 from turnero.store import Event
 
 bp = Blueprint("api_stream", __name__, url_prefix="/api/v1")
@@ -29,6 +30,16 @@ def _frame(kind: str, data: Any, seq: int | None = None) -> str:
 STAFF_ONLY = ("user.", "device.")  # accounts and enrolments are nobody else's business
 
 
+def _ends(event: Event, who: Principal) -> bool:
+    """Whether ``event`` takes away what this stream was opened with: the device's token
+    was revoked, or the user was disabled or given a new PIN (both end their sessions). The
+    stream then ends at once; the browser's reconnection is refused with 401."""
+    if who.kind == "device":
+        return event.kind == "device.revoked" and event.payload.get("device") == who.name
+    return (event.kind in ("user.disabled", "user.secret_reset")
+            and event.payload.get("username") == who.name)
+
+
 def _public(event: Event, staff: bool) -> dict[str, Any]:
     data = event.as_dict()
     if not staff:  # TVs and kiosks do not need to know who did what
@@ -41,7 +52,8 @@ def _public(event: Event, staff: bool) -> dict[str, Any]:
 def stream() -> Response:
     s = store()
     who = principal()
-    staff = who is not None and who.kind == "user"
+    assert who is not None  # require() let it through
+    staff = who.kind == "user"
     heartbeat = float(current_app.config.get("SSE_HEARTBEAT_SECONDS", 15))
     sub = s.bus.subscribe()
     snapshot = views.snapshot(s, staff=staff)
@@ -54,6 +66,8 @@ def stream() -> Response:
                 event = sub.get(timeout=heartbeat)
                 if event is None:
                     yield ": heartbeat\n\n"
+                elif _ends(event, who):
+                    return
                 elif event.seq > snapshot["seq"] and (
                         staff or not event.kind.startswith(STAFF_ONLY)):
                     yield _frame(event.kind, _public(event, staff), event.seq)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -23,6 +23,7 @@ from appliance.printing import printing, public_base
 from turnero import access, hours, tickets, views
 
 bp = Blueprint("api_tickets", __name__, url_prefix="/api/v1")
+APPOINTMENT_YEARS = (2000, 2999)
 
 
 def _created(ticket: dict[str, Any], status: int) -> Response:
@@ -113,6 +114,14 @@ def _when(text: str | None) -> datetime | None:
                                              "con zona horaria.") from None
     if when.tzinfo is None:
         raise ApiError(400, "invalid_field", "appointment debe llevar zona horaria.")
+    # A slot far outside any real day ("0001-01-01T00:00+14:00") would be stored and then
+    # break every view that shows the ticket: refused here, before anything is written.
+    try:
+        utc_year = when.astimezone(UTC).year
+    except OverflowError:
+        utc_year = 0
+    if not APPOINTMENT_YEARS[0] <= utc_year <= APPOINTMENT_YEARS[1]:
+        raise ApiError(400, "invalid_field", "appointment está fuera de las fechas posibles.")
     return when
 
 

@@ -16,17 +16,18 @@ from appliance.api_scheduler import bp as scheduler_api
 from appliance.api_supervision import bp as supervision_api
 from appliance.api_sync import bp as sync_api
 from appliance.desk_workers import start as start_desk_workers
-from appliance.http import error_response
+from appliance.http import error_response, refuse_cross_site
 from appliance.openapi import document
 from appliance.printing import Printing
 from appliance.ratelimit import RateLimiter
 from config.model import Settings
 from counter import pages as counter_pages
+from display.feed import AnnouncementFeed
 from kiosk import pages as kiosk_pages
 from supervision import pages as supervision_pages
 from sync.service import Uplink
 from turnero.errors import TurneroError
-from turnero.store import Store
+from turnero.store import Event, Store
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings, store: Store, **config: Any) -> Flask:
     app.extensions.setdefault("mac_turnos.health", {})
     app.extensions.setdefault("mac_turnos.pages", {})
     app.extensions["mac_turnos.kiosk_limit"] = RateLimiter(settings.kiosk.tickets_per_minute)
+    app.before_request(refuse_cross_site)
     printing = Printing(settings, store)
     printing.start()
     app.extensions["mac_turnos.printing"] = printing
@@ -60,6 +62,7 @@ def create_app(settings: Settings, store: Store, **config: Any) -> Flask:
     app.register_blueprint(counter_pages.bp)
     app.extensions["mac_turnos.pages"]["Módulo"] = "/counter"
     install_display(app, settings, store)
+    _end_announcements_of_revoked_tvs(store, app.extensions["mac_turnos.announcements"])
     start_desk_workers(app, settings, store)
     uplink = Uplink(store, settings)  # started by the server, not here (tests stay quiet)
     app.extensions["mac_turnos.uplink"] = uplink
@@ -71,6 +74,14 @@ def create_app(settings: Settings, store: Store, **config: Any) -> Flask:
     _errors(app)
     app.after_request(_headers)
     return app
+
+
+def _end_announcements_of_revoked_tvs(store: Store, feed: AnnouncementFeed) -> None:
+    """A revoked TV's announcement stream ends at once, not at its next reconnection."""
+    def on_event(event: Event) -> None:
+        if event.kind == "device.revoked":
+            feed.revoke(str(event.payload.get("device")))
+    store.bus.listen(on_event)
 
 
 def _errors(app: Flask) -> None:

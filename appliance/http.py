@@ -7,6 +7,7 @@ import hmac
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Response, current_app, jsonify, request
 
@@ -79,12 +80,39 @@ def require(*roles: str) -> Callable[[F], F]:
             if who.role not in roles:
                 raise ApiError(403, "forbidden", "Su rol no permite esta acción.")
             if who.kind == "user" and request.method in UNSAFE_METHODS:
-                sent = request.headers.get(CSRF_HEADER, "")
-                if not who.csrf or not hmac.compare_digest(sent, who.csrf):
+                # bytes: compare_digest refuses str with non-ASCII characters (a TypeError)
+                sent = request.headers.get(CSRF_HEADER, "").encode("utf-8", "replace")
+                if not who.csrf or not hmac.compare_digest(sent, who.csrf.encode()):
                     raise ApiError(403, "csrf_failed", "Falta o no coincide el token CSRF.")
             return fn(*args, **kwargs)
         return wrapper  # type: ignore[return-value]
     return decorate
+
+
+def refuse_cross_site() -> Response | None:
+    """A request hook: a state change sent by another site's page is refused before any
+    route reads it.
+
+    Staff changes need the CSRF token and device changes the bearer header, which no other
+    site's page can send; but the login has neither, and the JSON body is read whatever its
+    content type, so a form on another site could sign a browser in to an account of its
+    author's choosing. Browsers say where a request comes from (``Sec-Fetch-Site``,
+    ``Origin``); tools such as curl send neither and are let through."""
+    if request.method not in UNSAFE_METHODS:
+        return None
+    site = request.headers.get("Sec-Fetch-Site", "same-origin")
+    origin = request.headers.get("Origin")
+    if site in ("same-origin", "none") and (origin is None or _same_host(origin)):
+        return None
+    return error_response(403, "cross_site", "Solo las páginas de este equipo pueden hacer "
+                                             "cambios.")
+
+
+def _same_host(origin: str) -> bool:
+    try:
+        return urlsplit(origin).netloc.lower() == request.host.lower()
+    except ValueError:  # not a URL at all ("http://[x")
+        return False
 
 
 def body() -> dict[str, Any]:

@@ -97,9 +97,18 @@ SCHEMAS: dict[str, Any] = {
     "Ok": _obj(("ok",), ok=BOOL),
 }
 
+# One event of the live stream (before OpenAPI 3.2 the schema of an event stream describes
+# each event): the snapshot or a committed event, JSON with its sequence number.
+SSE_EVENT = {"type": "object", "required": ["event", "data"],
+             "properties": {"event": STR, "id": STR, "data": {
+                 "type": "string", "contentMediaType": "application/json",
+                 "contentSchema": {"type": "object", "required": ["seq"],
+                                   "properties": {"seq": {"type": "integer"}}}}}}
+
 ERRORS = {
-    "400": "Entrada inválida", "401": "Sin sesión ni dispositivo", "403": "Rol no permitido "
-    "o CSRF ausente", "404": "No existe", "409": "El estado actual no lo permite",
+    "400": "Entrada inválida", "401": "Sin sesión ni dispositivo", "403": "Rol no permitido, "
+    "CSRF ausente o cambio enviado desde otro sitio", "404": "No existe",
+    "409": "El estado actual no lo permite",
 }
 
 
@@ -206,6 +215,8 @@ def document() -> dict[str, Any]:
             body=_obj(("username", "password"), username=STR, password=STR),
             extra={"401": {"description": "Credenciales incorrectas",
                            **_json(_ref("Error"))},
+                   "403": {"description": "Enviado desde una página de otro sitio",
+                           **_json(_ref("Error"))},
                    "409": {"description": "Cuenta bloqueada", **_json(_ref("Error"))}})},
         "/auth/logout": {"post": _op("Cerrar sesión", "auth", _ref("Ok"))},
         "/auth/me": {"get": _op("Quién soy", "auth", _ref("Me"))},
@@ -245,7 +256,7 @@ def document() -> dict[str, Any]:
         "/stream": {"get": {"summary": "Eventos en vivo (SSE)", "tags": ["floor"],
                             "responses": {"200": {"description": "text/event-stream",
                                                   "content": {"text/event-stream": {
-                                                      "schema": STR}}},
+                                                      "schema": SSE_EVENT}}},
                                           **{c: {"description": t, **_json(_ref("Error"))}
                                              for c, t in ERRORS.items()
                                              if c in ("401", "403")},

@@ -39,8 +39,23 @@ class Problem:
     def key(self) -> str:
         out = ""
         for part in self.path:
+            if not isinstance(part, int):
+                part = _shown(part)
             out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
         return out or "(file)"
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _shown(name: str) -> str:
+    """A key as TOML writes it: bare, or quoted with what cannot be seen escaped (a key
+    with a line break must not break the one-line-per-problem report)."""
+    name = str(name)
+    if _BARE_KEY.fullmatch(name):
+        return name
+    escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in escaped) + '"'
 
 
 class ConfigError(Exception):
@@ -82,7 +97,9 @@ def load_settings(path: str | Path | None = None, *, data: Mapping | None = None
         except tomllib.TOMLDecodeError as exc:
             line = _syntax_line(str(exc))
             raise ConfigError(source, [Problem((), f"not valid TOML: {exc}", line)]) from None
-    raw = {k: v for k, v in (data or {}).items()}
+    # Tables copied too: the environment overrides below write into them, and the
+    # caller's data must stay as it was given.
+    raw = {k: dict(v) if isinstance(v, dict) else v for k, v in (data or {}).items()}
     problems: list[Problem] = []
     _apply_env(raw, environ, problems)
     settings = _validate(raw, problems)

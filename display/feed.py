@@ -26,6 +26,7 @@ class AnnouncementFeed:
         self._changed = threading.Condition()
         self._last = 0
         self._closed = False
+        self._revoked: set[str] = set()
         self.listeners = 0
 
     @property
@@ -50,11 +51,25 @@ class AnnouncementFeed:
             return [item for item in self._items if item["seq"] > seq
                     and (max_age is None or now - item["published"] <= max_age)]
 
-    def wait_after(self, seq: int, timeout: float) -> list[dict[str, Any]]:
-        """Block up to ``timeout`` seconds for announcements newer than ``seq``."""
+    def wait_after(self, seq: int, timeout: float,
+                   device: str | None = None) -> list[dict[str, Any]]:
+        """Block up to ``timeout`` seconds for announcements newer than ``seq`` (or until
+        ``device`` is revoked)."""
         with self._changed:
-            self._changed.wait_for(lambda: self._last > seq or self._closed, timeout)
+            self._changed.wait_for(lambda: self._last > seq or self._closed
+                                   or device in self._revoked, timeout)
         return self.after(seq)
+
+    def revoke(self, device: str) -> None:
+        """A TV's token was revoked: wake its streams so that they end at once. (A revoked
+        name is never enrolled again, so the set only grows by the TVs taken out.)"""
+        with self._changed:
+            self._revoked.add(device)
+            self._changed.notify_all()
+
+    def revoked(self, device: str) -> bool:
+        with self._changed:
+            return device in self._revoked
 
     def close(self) -> None:
         """Wake every waiting stream so it can end (the server is stopping)."""

@@ -154,7 +154,8 @@ def announcements(name: str) -> Response | tuple[Response, int]:
     per call in call order, with heartbeats."""
     if not NAME.match(name):
         abort(404)
-    if _device() is None:
+    tv = _device()
+    if tv is None:
         return jsonify({"error": "unauthorized",
                         "message": "Esta pantalla no está enrolada."}), 401
     feed: AnnouncementFeed | None = current_app.extensions.get("mac_turnos.announcements")
@@ -169,8 +170,8 @@ def announcements(name: str) -> Response | tuple[Response, int]:
         nonlocal cursor
         yield "retry: 2000\n\n"
         yield _frame("hello", {"boot": feed.boot, "last": cursor})
-        while not feed.closed:
-            items = feed.wait_after(cursor, heartbeat)
+        while not feed.closed and not feed.revoked(tv.name):  # a revoked TV hears no more
+            items = feed.wait_after(cursor, heartbeat, tv.name)
             if not items:
                 yield ": heartbeat\n\n"
             for item in items:

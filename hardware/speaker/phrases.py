@@ -65,7 +65,9 @@ def _spell(letters: str, language: str) -> str:
     """Letters one by one, each ending in a comma (see the module doc)."""
     if language == "en":
         return "-".join(letters) + ","
-    return " ".join(f"{_SPANISH_LETTERS[letter]}," for letter in letters)
+    # A capital with no Spanish name ("É" or "Ω" in a módulo's name) is left for the voice
+    # to read as it can, rather than failing the whole announcement.
+    return " ".join(f"{_SPANISH_LETTERS.get(letter, letter)}," for letter in letters)
 
 
 def parse_label(label: str) -> tuple[str, int]:

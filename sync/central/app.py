@@ -24,7 +24,7 @@ from sync.central.ingest import BadBatch, centre_for, ingest
 log = logging.getLogger("sync.central")
 MAX_BODY = 32 * 1024 * 1024
 MAX_INFLATED = 256 * 1024 * 1024
-CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
+CSP = ("default-src 'none'; style-src 'self'; img-src data:; form-action 'self'; "
        "base-uri 'none'; frame-ancestors 'none'")
 LATE_MINUTES = 60
 
@@ -69,7 +69,7 @@ def _state(centre: dict[str, Any], now: datetime) -> str:
 
 
 def create_central_app(db: Database) -> Flask:
-    app = Flask(__name__, static_folder=None)
+    app = Flask(__name__, static_folder="static")  # the dashboard's stylesheet
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["mac_turnos.central_db"] = db
@@ -139,6 +139,8 @@ def create_central_app(db: Database) -> Flask:
     def headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["Cache-Control"] = "no-store"
         return response
 

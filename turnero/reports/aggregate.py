@@ -142,9 +142,10 @@ def _times(rows: list[dict], att: dict[str, np.ndarray], g: np.ndarray, n: int) 
 
 def stats(values: np.ndarray, groups: np.ndarray, n: int,
           with_max: bool = False) -> dict[str, list]:
-    """count, mean, median, p90 (and max) of ``values`` per group, in seconds."""
-    order = np.lexsort((values, groups))
-    v = values[order].astype(np.float64)
+    """count, mean, median, p90 (and max) of ``values`` (seconds, >= 0) per group. One sort
+    of group and value packed in one integer orders every group's values at once."""
+    packed = np.sort((groups.astype(np.int64) << 32) | values.astype(np.int64))
+    v = (packed & 0xFFFFFFFF).astype(np.float64)
     counts = np.bincount(groups, minlength=n)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
     sums = np.bincount(groups, weights=values.astype(np.float64), minlength=n)
@@ -225,8 +226,15 @@ def charts(cols: Columns) -> dict[str, Any]:
         inside = (waits >= low) & (waits < high) if high is not None else waits >= low
         distribution.append({"from_minutes": low, "to_minutes": high,
                              "count": int(inside.sum())})
-    by_entity = group_rows(Columns(cols.keys, att, _empty_desk()), "entity")
-    ans = [{"entity": r["key"], "within_wait_target": r["within_wait_target"],
-            "within_attention_target": r["within_attention_target"],
-            "called": r["wait"]["count"]} for r in by_entity]
+    entity, n = att["entity"], len(cols.keys["entity"])
+    present = np.unique(entity)
+    called, timed = att["wait"] >= 0, att["attention"] >= 0
+    wait_share = _share(att["wait"] <= att["wait_target"],
+                        called & (att["wait_target"] >= 0), entity, n)
+    attention_share = _share(att["attention"] <= att["attention_target"],
+                             timed & (att["attention_target"] >= 0), entity, n)
+    called_count = np.bincount(entity[called], minlength=n)
+    ans = [{"entity": cols.keys["entity"][e], "within_wait_target": wait_share[e],
+            "within_attention_target": attention_share[e], "called": int(called_count[e])}
+           for e in sorted(present, key=lambda e: cols.keys["entity"][e])]
     return {"by_hour": by_hour, "wait_distribution": distribution, "ans_by_entity": ans}

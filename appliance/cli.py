@@ -24,6 +24,7 @@ from config.demo import demo_data
 from sync import service as uplink_service
 from sync.central.cli import central as central_commands
 from turnero import accounts, backup, day, hours
+from turnero.clock import BUILD_DATE, Clock, ScaledClock, is_plausible
 from turnero.errors import TurneroError
 from turnero.store import Store
 
@@ -45,13 +46,13 @@ def _settings(path: str | None) -> Settings:
         sys.exit(2)
 
 
-def _open(ctx: click.Context) -> tuple[Settings, Store]:
+def _open(ctx: click.Context, clock: Clock | None = None) -> tuple[Settings, Store]:
     """Settings and store, or exit 1 with a plain message if the state cannot be used."""
     config = ctx.obj["config"]
     settings = _settings(config)
     try:
         directory = state_dir(ctx.obj["state_dir"], SERVE_STATE if config else DEMO_STATE)
-        return settings, open_store(settings, directory)
+        return settings, open_store(settings, directory, clock)
     except (OSError, sqlite3.DatabaseError) as exc:
         click.echo(f"No se puede usar el directorio de estado: {exc}. Revise permisos y "
                    f"espacio, o restaure la última copia de la base de datos.", err=True)
@@ -144,10 +145,16 @@ def _advertise_when_ready(app: Any, settings: Settings, host: str, flag: bool | 
 @main.command()
 @_server_options
 @_tv_options
+@click.option("--clock-start", metavar="ISO",
+              help="Simulations only, never in a centre: the box's clock starts at this "
+                   "instant (ISO 8601 with its UTC offset, e.g. 2026-12-01T08:00:00-05:00).")
+@click.option("--clock-speed", type=float, metavar="N",
+              help="Simulations only, with --clock-start: the clock runs N times faster than "
+                   "real time (default 1, at most 3600).")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None,
           local_state: str | None, safe_mode: bool, advertise: bool | None,
-          local_speaker: bool) -> None:
+          local_speaker: bool, clock_start: str | None, clock_speed: float | None) -> None:
     """Run the centre's server."""
     ctx.obj["state_dir"] = local_state or ctx.obj["state_dir"]
     if ctx.obj["config"] is None:
@@ -155,13 +162,36 @@ def serve(ctx: click.Context, host: str | None, port: int | None,
                    err=True)
         sys.exit(2)
     _settings(ctx.obj["config"])  # a broken config exits 2 before anything is written
+    clock = _simulated_clock(clock_start, clock_speed)
     boot = _boot(ctx, SERVE_STATE, safe_mode)
-    settings, store = _open(ctx)
+    settings, store = _open(ctx, clock)
     app = create_app(boot.app_settings(settings), store, **_voice(boot, local_speaker))
     boot.attach(app, settings, store)
     host = host or settings.server.host
     run_server(app, store, host, port or settings.server.port, settings.server.threads,
                on_ready=_advertise_when_ready(app, settings, host, advertise))
+
+
+def _simulated_clock(start: str | None, speed: float | None) -> ScaledClock | None:
+    """The accelerated clock of a simulated day (``bench.day_sim``), or None for the real
+    one; exit 2 naming what is wrong with the options."""
+    if start is None:
+        if speed is not None:
+            click.echo("--clock-speed needs --clock-start.", err=True)
+            sys.exit(2)
+        return None
+    try:
+        clock = ScaledClock.parse(start, 1.0 if speed is None else speed)
+    except ValueError as exc:
+        click.echo(f"--clock-start/--clock-speed: {exc}.", err=True)
+        sys.exit(2)
+    if not is_plausible(clock.start):
+        click.echo(f"--clock-start: {start} is before {BUILD_DATE}; no day could be opened.",
+                   err=True)
+        sys.exit(2)
+    click.echo(f"SIMULATED CLOCK from {clock.start.isoformat()} at {clock.speed:g}x real "
+               "time: not for a centre.", err=True)
+    return clock
 
 
 def _boot(ctx: click.Context, default: Path, safe_mode: bool) -> startup.Boot:

@@ -145,19 +145,24 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def post(self, path: str, body: object | None = None) -> tuple[int, bytes, float]:
-        """(status, body, seconds); status 0 means a connection error."""
+    def post(self, path: str, body: object | None = None,
+             headers: dict[str, str] | None = None) -> tuple[int, bytes, float]:
+        """(status, body, seconds); status 0 means a connection error. ``headers`` go with
+        this request only (e.g. an Idempotency-Key)."""
         data = json.dumps(body).encode() if body is not None else b""
-        return self._send("POST", path, data)
+        return self._send("POST", path, data, headers)
 
     def get(self, path: str) -> tuple[int, bytes, float]:
         return self._send("GET", path, None)
 
-    def _send(self, method: str, path: str, data: bytes | None) -> tuple[int, bytes, float]:
+    def _send(self, method: str, path: str, data: bytes | None,
+              headers: dict[str, str] | None = None) -> tuple[int, bytes, float]:
         """The timed exchange: from sending (connecting if needed) to the body read."""
         began = time.perf_counter()
         length = "" if data is None else f"Content-Length: {len(data)}\r\n"
-        request = f"{method} {path} HTTP/1.1\r\n{self._head}{length}\r\n".encode() + (data or b"")
+        extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items()) if headers else ""
+        request = (f"{method} {path} HTTP/1.1\r\n{self._head}{extra}{length}\r\n".encode()
+                   + (data or b""))
         try:
             if self.sock is None:
                 self.sock = socket.create_connection(("127.0.0.1", self.port), self.timeout)

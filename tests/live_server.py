@@ -53,8 +53,11 @@ def write_config(path: Path, queues: int = 4, counters: int = 8, threads: int = 
 
 
 class LiveServer:
-    def __init__(self, state: Path, config: Path, port: int | None = None):
+    def __init__(self, state: Path, config: Path, port: int | None = None,
+                 serve_args: tuple[str, ...] = ()):
+        """``serve_args`` are more options of ``serve`` (e.g. the simulated clock's)."""
         self.state, self.config = state, config
+        self.serve_args = serve_args
         self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
         self.log = state / "server.log"
@@ -79,8 +82,8 @@ class LiveServer:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "appliance", "--config", str(self.config),
                  "--state-dir", str(self.state), "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port)], stdout=log, stderr=log, env=env,
-                start_new_session=True)
+                 "--port", str(self.port), *self.serve_args], stdout=log, stderr=log,
+                env=env, start_new_session=True)
         while time.monotonic() - began < timeout:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")

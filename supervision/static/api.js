@@ -83,6 +83,53 @@ window.Sup = (function () {
 
   const canManage = () => ["admin", "supervisor"].includes(state.role);
 
+  // --- the staff session, shared by the supervision pages --------------------------------
+
+  function showLoginError(text) {
+    $("login-error").textContent = text;
+    $("login-error").hidden = false;
+  }
+
+  // Shows the login form until someone whose role is in ``roles`` is signed in; then keeps
+  // who it is (and the CSRF token) in ``state`` and shows the page. True when signed in.
+  async function signIn(roles, deniedText) {
+    const me = await api("GET", "/api/v1/auth/me");
+    if (me.status !== 200 || !roles.includes(me.data.role)) {
+      $("login").hidden = false;
+      $("console").hidden = true;
+      $("who").hidden = true;
+      if (me.status === 200) showLoginError(deniedText);
+      return false;
+    }
+    state.csrf = me.data.csrf_token;
+    state.role = me.data.role;
+    state.username = me.data.username;
+    $("who-name").textContent = me.data.username;
+    $("who").hidden = false;
+    $("login").hidden = true;
+    $("console").hidden = false;
+    return true;
+  }
+
+  // The login form starts ``boot`` again once the PIN is accepted; «Cerrar sesión» ends the
+  // session (after ``beforeLogout``, e.g. closing a live stream) and reloads the page.
+  function wireSession(boot, beforeLogout) {
+    $("login-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const r = await api("POST", "/api/v1/auth/login",
+                          { username: $("login-user").value, password: $("login-pin").value });
+      if (r.status !== 200) { showLoginError(errorText(r)); return; }
+      $("login-pin").value = "";
+      $("login-error").hidden = true;
+      boot();
+    });
+    $("logout").addEventListener("click", async () => {
+      await api("POST", "/api/v1/auth/logout", {});
+      if (beforeLogout) beforeLogout();
+      location.reload();
+    });
+  }
+
   return { state, $, api, errorText, say, report, option, cell, button, duration, clockTime,
-           canManage };
+           canManage, signIn, wireSession };
 })();

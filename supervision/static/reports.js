@@ -233,27 +233,9 @@
 
   // --- login and start --------------------------------------------------------------------
 
-  function showLoginError(text) {
-    $("login-error").textContent = text;
-    $("login-error").hidden = false;
-  }
-
   async function boot() {
-    const me = await api("GET", "/api/v1/auth/me");
-    if (me.status !== 200 || !ROLES.includes(me.data.role)) {
-      $("login").hidden = false;
-      $("console").hidden = true;
-      $("who").hidden = true;
-      if (me.status === 200) showLoginError("Su rol no permite ver los indicadores; ingrese con una cuenta de supervisión.");
-      return;
-    }
-    state.csrf = me.data.csrf_token;
-    state.role = me.data.role;
-    state.username = me.data.username;
-    $("who-name").textContent = me.data.username;
-    $("who").hidden = false;
-    $("login").hidden = true;
-    $("console").hidden = false;
+    if (!(await Sup.signIn(ROLES, "Su rol no permite ver los indicadores; ingrese con una "
+                                  + "cuenta de supervisión."))) return;
     const cat = await api("GET", "/api/v1/catalog");
     state.catalog = cat.data;
     Sup.fillAnsForm();
@@ -261,19 +243,7 @@
   }
 
   function wire() {
-    $("login-form").addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const r = await api("POST", "/api/v1/auth/login",
-                          { username: $("login-user").value, password: $("login-pin").value });
-      if (r.status !== 200) { showLoginError(Sup.errorText(r)); return; }
-      $("login-pin").value = "";
-      $("login-error").hidden = true;
-      boot();
-    });
-    $("logout").addEventListener("click", async () => {
-      await api("POST", "/api/v1/auth/logout", {});
-      location.reload();
-    });
+    Sup.wireSession(boot);
     $("report-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
       load();

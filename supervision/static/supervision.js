@@ -12,22 +12,8 @@
   let periodic = null;
 
   async function boot() {
-    const me = await api("GET", "/api/v1/auth/me");
-    if (me.status !== 200 || !ROLES.includes(me.data.role)) {
-      $("login").hidden = false;
-      $("console").hidden = true;
-      $("who").hidden = true;
-      if (me.status === 200) showLoginError("Su rol no corresponde a la supervisión.");
-      return;
-    }
-    state.csrf = me.data.csrf_token;
-    state.role = me.data.role;
-    state.username = me.data.username;
+    if (!(await Sup.signIn(ROLES, "Su rol no corresponde a la supervisión."))) return;
     document.body.classList.toggle("manager", Sup.canManage());
-    $("who-name").textContent = me.data.username;
-    $("who").hidden = false;
-    $("login").hidden = true;
-    $("console").hidden = false;
     const cat = await api("GET", "/api/v1/catalog");
     state.catalog = cat.data;
     Sup.fillEntities();
@@ -37,11 +23,6 @@
     clearInterval(periodic);
     periodic = setInterval(() => { Sup.refreshFloor(); Sup.refreshSync(); }, PERIOD_MS);
     setInterval(Sup.refreshScheduler, 60000);
-  }
-
-  function showLoginError(text) {
-    $("login-error").textContent = text;
-    $("login-error").hidden = false;
   }
 
   function scheduleRefresh() {
@@ -83,20 +64,7 @@
   }
 
   function wire() {
-    $("login-form").addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const r = await api("POST", "/api/v1/auth/login",
-                          { username: $("login-user").value, password: $("login-pin").value });
-      if (r.status !== 200) { showLoginError(Sup.errorText(r)); return; }
-      $("login-pin").value = "";
-      $("login-error").hidden = true;
-      boot();
-    });
-    $("logout").addEventListener("click", async () => {
-      await api("POST", "/api/v1/auth/logout", {});
-      if (stream) stream.close();
-      location.reload();
-    });
+    Sup.wireSession(boot, () => { if (stream) stream.close(); });
     Sup.wireFloor();
     Sup.wireTickets();
     Sup.wireAdmin();

@@ -336,3 +336,10 @@ def test_a_period_without_any_service_day_gives_empty_groups_and_a_zero_total(
     assert report["rows"] == [] and report["days"] == []
     assert report["total"]["issued"] == 0 and report["total"]["wait"]["mean"] is None
     assert report["charts"]["by_hour"] == []
+
+
+@pytest.mark.parametrize("group", reports.GROUPS)
+def test_rows_come_sorted_by_key_whatever_order_the_keys_were_met_in(played: Store,
+                                                                     group: str) -> None:
+    keys = [r["key"] for r in reports.build_report(played, DAY, DAY, group)["rows"]]
+    assert keys == sorted(keys) and len(keys) >= 2

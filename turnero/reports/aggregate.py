@@ -96,7 +96,9 @@ def group_rows(cols: Columns, group: str | None) -> list[dict[str, Any]]:
     else:
         for row in rows:
             row["desk"] = None
-    return rows
+    # By key, not by the internal numbering (the order keys were first met, which differs
+    # between the tables and the event log).
+    return sorted(rows, key=lambda row: row["key"])
 
 
 def _key(cols: Columns, group: str | None, code: int) -> Any:

@@ -19,6 +19,8 @@ import ctypes.util
 import logging
 import queue
 import threading
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +44,63 @@ from hardware.speaker import (
     VirtualVoice,
     play_local,
 )
+from turnero import announcements
 from turnero.store import Event, Store
 
 log = logging.getLogger(__name__)
-CALL_KINDS = ("ticket.called", "ticket.recalled")
+CALL_KINDS = announcements.CALL_KINDS
+RESUME_WITHIN = timedelta(minutes=5)  # an older call is not announced after a restart
+MARK_EVERY = 0.25  # seconds between writes of the announced mark
+
+
+class AnnouncedMark:
+    """Writes how far the announcer got (``turnero.announcements``) on its own thread, at
+    most every ``MARK_EVERY`` seconds, and once more when stopped."""
+
+    def __init__(self, store: Store, every: float = MARK_EVERY) -> None:
+        self.store, self.every = store, every
+        self._wanted = self._written = 0
+        self._changed = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="announced-mark",
+                                            daemon=True)
+            self._thread.start()
+
+    def advance(self, seq: int) -> None:
+        with self._changed:
+            self._wanted = max(self._wanted, seq)
+            self._changed.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._wanted > self._written or self._stopping)
+                wanted, stopping = self._wanted, self._stopping
+            if wanted > self._written:
+                self._write(wanted)
+            if stopping:
+                return
+            time.sleep(self.every)
+
+    def _write(self, seq: int) -> None:
+        """Write the mark; a failure is logged and not retried until the next
+        announcement (at worst those calls are said again after a restart)."""
+        try:
+            announcements.mark_announced(self.store, seq)
+        except Exception:
+            log.exception("could not record the announcements made")
+        self._written = seq
+
+    def stop(self, timeout: float = 2.0) -> None:
+        with self._changed:
+            self._stopping = True
+            self._changed.notify()
+        if self._thread is not None:
+            self._thread.join(timeout)
 DEFAULT_LANGUAGES = ("es", "qu")  # DOMAIN.md §6: Spanish first, then Quechua
 
 
@@ -117,6 +172,8 @@ class Announcing:
         self._stopped = False
         self._local: queue.Queue[list[Path] | None] = queue.Queue()
         self._local_thread: threading.Thread | None = None
+        self._queued_seq = 0  # the last call event handed to the announcer
+        self.mark = AnnouncedMark(store)
 
     @property
     def cache_dir(self) -> Path:
@@ -129,40 +186,68 @@ class Announcing:
         """The bus listener: queue a call, nothing more (it runs under the write lock)."""
         if event.kind not in CALL_KINDS or self._stopped:
             return
+        with self._lock:
+            self.announcer or self._start()
+            self._queue(event)
+
+    def _queue(self, event: Event) -> None:
+        """Hand one call to the announcer (under ``_lock``); a call already queued by the
+        resumption at start is not queued twice."""
+        assert self.announcer is not None
+        if event.seq <= self._queued_seq:
+            return
+        self._queued_seq = event.seq
         p = event.payload
         call = Call(str(p.get("label", "")), str(event.counter),
                     recall=event.kind == "ticket.recalled")
-        with self._lock:
-            announcer = self.announcer or self._start()
-            seq = announcer.submit(call)
-            self._calls[seq] = {
-                "ticket": event.ticket, "event": event.seq, "at": event.at,
-                "label": call.label, "counter": event.counter,
-                "counter_name": p.get("counter_name"), "entity": p.get("entity"),
-                "recall": call.recall, "preferential": bool(p.get("preferential"))}
+        seq = self.announcer.submit(call)
+        self._calls[seq] = {
+            "ticket": event.ticket, "event": event.seq, "at": event.at,
+            "label": call.label, "counter": event.counter,
+            "counter_name": p.get("counter_name"), "entity": p.get("entity"),
+            "recall": call.recall, "preferential": bool(p.get("preferential"))}
 
     def start(self) -> None:
-        """Start the workers now (the server does, so the first call is not the one that
-        writes the chime)."""
+        """Start the workers now, on a thread of their own at start-up: with espeak, so the
+        first call is not the one that writes the chime; always, if calls are owed."""
         with self._lock:
             if self.announcer is None:
                 self._start()
+        self.store.return_reader()
 
     def _start(self) -> Announcer:
+        """Start the workers (under ``_lock``) and queue first the calls owed since before
+        the start (``turnero.announcements``)."""
         announcer = Announcer(self.synthesizer, self.languages, self._ready,
                               templates=voice_templates())
         announcer.start()
         self.announcer = announcer
+        self.mark.start()
         if self.local_playback:
             self._local_thread = threading.Thread(target=self._play_locally,
                                                   name="local-speaker", daemon=True)
             self._local_thread.start()
+        owed = self.owed()
+        for event in owed:
+            self._queue(event)
+        if owed:
+            log.info("%d calls made before the start are announced now", len(owed))
         return announcer
+
+    def owed(self) -> list[Event]:
+        """Calls committed but not announced when the box last stopped (or lost power)."""
+        try:
+            return announcements.owed(self.store, self.store.now() - RESUME_WITHIN)
+        except Exception:  # the TVs still get every new call
+            log.exception("could not read the calls owed since before the start")
+            return []
 
     def _ready(self, announcement: Announcement) -> None:
         """On the announcer's thread: hand the announcement to the TVs and return."""
         with self._lock:
             meta = self._calls.pop(announcement.seq, {})
+        if meta:
+            self.mark.advance(meta["event"])
         files = dict(zip(announcement.languages, announcement.files, strict=True))
         self.last_error = announcement.error
         self.announced += 1
@@ -197,6 +282,7 @@ class Announcing:
         self.feed.close()
         if self.announcer is not None:
             self.announcer.stop()
+        self.mark.stop()
         self.synthesizer.close()
         if self._local_thread is not None:
             self._local.put(None)
@@ -219,13 +305,13 @@ def install(app: Flask, settings: Settings, store: Store) -> Announcing:
                             mode=app.config.get("SPEECH", "virtual"), local_playback=local,
                             speech_idle=app.config.get("SPEECH_IDLE_SECONDS", IDLE_STOP_SECONDS))
     announcing.attach()
+    if announcing.mode == "espeak" or announcing.owed():  # calls owed since before a cut
+        threading.Thread(target=announcing.start, name="announcer-start", daemon=True).start()
     app.extensions["mac_turnos.announcing"] = announcing
     app.extensions["mac_turnos.announcements"] = announcing.feed
     app.extensions["mac_turnos.speech_dir"] = announcing.cache_dir
     app.extensions["mac_turnos.health"].setdefault("speaker", announcing.health)
     app.extensions.setdefault("mac_turnos.on_stop", []).append(announcing.stop)
-    if announcing.mode == "espeak":  # ready before the first call, without delaying start-up
-        threading.Thread(target=announcing.start, name="announcer-start", daemon=True).start()
     app.config.setdefault("STREAM_BUDGET", api_devices.stream_budget(settings.server.threads))
     api_devices.install(app)
     app.register_blueprint(display_pages.bp)

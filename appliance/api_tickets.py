@@ -50,6 +50,7 @@ def issue() -> Response:
         raise ApiError(400, "invalid_field", "language debe ser es, qu o en.")
     if kiosk:
         kiosk_checks(who.actor or "", service_id, priority_code, key)
+    print_on = printing().request_for(who.name if kiosk else None, language, public_base())
     ticket, created = tickets.issue_ticket(
         store(), service_id=service_id, priority=priority_code,
         channel="kiosk" if kiosk else ("appointment" if appointment else "reception"),
@@ -57,15 +58,14 @@ def issue() -> Response:
         name=field(data, "name", str), visit=field(data, "visit", list),
         appointment_at=_when(appointment),
         idempotency_key=f"{who.actor}:{key}" if key else None, actor=who.actor,
-        closes_at=_issuing_ends(who.role))
+        closes_at=_issuing_ends(who.role), print_on=print_on)
     if kiosk:  # a kiosk prints the ticket; it has no business reading personal data back
         ticket.pop("document", None)
         ticket.pop("document_type", None)
         ticket.pop("name", None)
-    printer = printing().printer_for(who.name if kiosk else None)
-    if printer is not None:
-        ticket["print"] = printing().print_ticket(printer, ticket, language, public_base(),
-                                                  again=False)
+    job = printing().send(ticket) if print_on is not None else None
+    if job is not None:
+        ticket["print"] = job
     return _created(ticket, 201 if created else 200)
 
 
@@ -183,17 +183,17 @@ def transfer(uid: str) -> Response:
 @bp.post("/tickets/<uid>/reprint")
 @require(*RECEPTION)
 def reprint(uid: str) -> Response:
-    """Records the request, then prints on the reception's printer (never in the request:
-    the job goes to the printer's worker)."""
+    """Records the request with its print job, then hands the job to the reception
+    printer's worker (never printing in the request)."""
     data = body()
     language = field(data, "language", str, "es")
     if language not in ("es", "qu", "en"):
         raise ApiError(400, "invalid_field", "language debe ser es, qu o en.")
-    ticket = tickets.reprint(store(), uid, actor=actor())
-    printer = printing().printer_for(None)
-    if printer is not None:
-        ticket["print"] = printing().print_ticket(printer, ticket, language, public_base(),
-                                                  again=True)
+    print_on = printing().request_for(None, language, public_base())
+    ticket = tickets.reprint(store(), uid, actor=actor(), print_on=print_on)
+    job = printing().send(ticket) if print_on is not None else None
+    if job is not None:
+        ticket["print"] = job
     return jsonify(ticket)
 
 

@@ -1,10 +1,12 @@
 """The composition of printing: which printer serves which kiosk, turning an issued ticket into
 a print job for that printer's worker, and what staff need to know about printers.
 
-Nothing here touches a printer in a request: ``print_ticket`` only queues the job. The
-worker (``hardware.printer``) prints, retries, and reports; this module records its reports
-as events (``turnero.printers``) and keeps the recent jobs so a kiosk can tell the citizen
-whether the paper came out."""
+Nothing here touches a printer in a request: the job is written with the ticket
+(``turnero.print_jobs``) and ``send`` only hands it to the printer's worker. The worker
+(``hardware.printer``) prints, retries, and reports; this module marks the job printed,
+records printer states as events (``turnero.printers``), keeps the recent jobs so a kiosk
+can tell the citizen whether the paper came out, and after a start gives the printers the
+jobs they still owed when the power went."""
 
 from __future__ import annotations
 
@@ -26,8 +28,11 @@ from hardware.printer import (
     PrintWorker,
     open_transport,
 )
+from turnero import print_jobs
 from turnero import printers as printer_events
+from turnero.print_jobs import PrintRequest
 from turnero.store import Store
+from turnero.views import current_ticket
 
 log = logging.getLogger(__name__)
 RECENT_JOBS = 500
@@ -65,8 +70,7 @@ class Printing:
         self.settings, self.store = settings, store
         self.workers: dict[str, PrintWorker] = {}
         self.transports: dict[str, Any] = {}
-        self._jobs: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._by_ticket: dict[str, str] = {}
+        self._jobs: OrderedDict[str, dict[str, Any]] = OrderedDict()  # recent, by id
         self._lock = threading.Lock()
         self._device_printer = {d: p.name for p in settings.printers for d in p.devices}
         self._kinds = {p.name: p.transport for p in settings.printers}
@@ -81,6 +85,7 @@ class Printing:
             worker = PrintWorker(ps, transport, on_status=self._on_status, on_job=self._on_job)
             worker.start()
             self.workers[ps.name] = worker
+        self.resume()
 
     def stop(self, timeout: float = 2.0) -> None:
         for worker in self.workers.values():
@@ -91,29 +96,50 @@ class Printing:
         name = self._device_printer.get(device) if device else self._reception
         return name if name in self.workers else None
 
-    def print_ticket(self, printer: str, ticket: dict[str, Any], language: str, base: str, *,
-                     again: bool) -> dict[str, Any]:
-        """Queue one copy of ``ticket``. A replayed request (``again`` False) for a ticket
-        already queued returns that job instead of printing twice."""
+    def request_for(self, device: str | None, language: str, base: str) -> PrintRequest | None:
+        """Where a ticket issued by ``device`` (None: staff) is printed; None: nowhere."""
+        printer = self.printer_for(device)
+        return PrintRequest(printer, language, base) if printer else None
+
+    def send(self, ticket: dict[str, Any]) -> dict[str, Any] | None:
+        """Hand the newest print job of ``ticket`` (written with it, ``turnero.print_jobs``)
+        to its printer's worker, once: a replayed request gets the job's state instead of a
+        second copy. None if the ticket has no job."""
+        job = print_jobs.latest_for(self.store, ticket["uid"])
+        if job is None or job["printer"] not in self.workers:
+            return None
+        known = self.job(job["id"])
+        if known is not None and (known["status"] == "printed" or job["id"] in self._jobs):
+            return known
+        return self._submit(job, ticket)
+
+    def resume(self) -> int:
+        """After a start: give the printers the jobs of today that they still owe (a power
+        cut came before the paper). Returns how many."""
+        resumed = 0
+        for job in print_jobs.owed(self.store, self.store.service_day(self.store.now())):
+            if job["printer"] in self.workers:
+                self._submit(job, current_ticket(self.store, job["ticket"]))
+                resumed += 1
+        if resumed:
+            log.info("%d print jobs owed since before the start were queued again", resumed)
+        return resumed
+
+    def _submit(self, job: dict[str, Any], ticket: dict[str, Any]) -> dict[str, Any]:
+        entry = {"id": job["id"], "printer": job["printer"], "ticket": ticket["uid"],
+                 "label": ticket["label"], "status": "queued"}
         with self._lock:
-            known = self._by_ticket.get(ticket["uid"])
-            if known is not None and not again:
-                return dict(self._jobs[known])
-            copies = sum(1 for j in self._jobs.values() if j["ticket"] == ticket["uid"])
-            job_id = f"{ticket['uid']}-{copies + 1}"
-            job = {"id": job_id, "printer": printer, "ticket": ticket["uid"],
-                   "label": ticket["label"], "status": "queued"}
-            self._jobs[job_id] = job
-            self._by_ticket[ticket["uid"]] = job_id
+            if job["id"] in self._jobs:  # a concurrent replay got here first
+                return dict(self._jobs[job["id"]])
+            self._jobs[job["id"]] = entry
             while len(self._jobs) > RECENT_JOBS:
-                old_id, old = self._jobs.popitem(last=False)
-                if self._by_ticket.get(old["ticket"]) == old_id:
-                    del self._by_ticket[old["ticket"]]
-        worker = self.workers[printer]
+                self._jobs.popitem(last=False)
+        worker = self.workers[job["printer"]]
         if worker.state().state != "ok":
-            self._on_job(job_id, False)
-        worker.submit(PrintJob(job_id, self._printable(ticket, language, base)))
-        return dict(self._jobs.get(job_id, job))
+            self._on_job(job["id"], False)
+        worker.submit(PrintJob(job["id"], self._printable(ticket, job["language"],
+                                                          job["base"])))
+        return self.job(job["id"]) or entry
 
     def _printable(self, ticket: dict[str, Any], language: str, base: str) -> PrintableTicket:
         tz = ZoneInfo(self.settings.centre.timezone)
@@ -128,9 +154,18 @@ class Printing:
             language=language)  # type: ignore[arg-type]
 
     def job(self, job_id: str) -> dict[str, Any] | None:
+        """A job's state: from memory while recent, else from the database (a job not
+        printed and not owed any more, e.g. of a ticket already served, is "pending")."""
         with self._lock:
             found = self._jobs.get(job_id)
-            return dict(found) if found else None
+            if found:
+                return dict(found)
+        stored = print_jobs.get(self.store, job_id)
+        if stored is None:
+            return None
+        return {"id": job_id, "printer": stored["printer"], "ticket": stored["ticket"],
+                "label": stored["label"],
+                "status": "printed" if stored["printed_at"] else "pending"}
 
     def states(self) -> list[dict[str, Any]]:
         """Each printer as staff see it, with the labels of the jobs it still owes."""
@@ -177,3 +212,8 @@ class Printing:
             job = self._jobs.get(job_id)
             if job is not None and job["status"] != "printed":
                 job["status"] = "printed" if printed else "pending"
+        if printed:
+            try:
+                print_jobs.mark_printed(self.store, job_id)
+            except Exception:  # the paper is out; at worst it prints again after a restart
+                log.exception("could not mark print job %s as printed", job_id)

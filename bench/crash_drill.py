@@ -11,17 +11,17 @@ voice is espeak-ng, as in a centre. Each kill models an independent power cut: t
 guard's record of early deaths (``start-attempts.json``) is removed before each restart, or
 the fourth start would be in safe mode, without printers or voice (``appliance/startup.py``).
 
-Afterwards, with the load stopped, one more kill pins what survives a power cut:
+A TV follows its announcement stream all along. Afterwards, with the load stopped, one more
+kill pins what must survive a power cut besides the tickets (``bench.crash_pins``):
 
 * tickets: every ticket a kiosk was given (201, or 200 for a replayed key) exists with its
-  label; numbers have no gap and no repeat; no ticket was called twice; preferential tickets
-  came first; after closing the day every attention is terminal;
-* print jobs are kept in memory only: the jobs pending at the kill are gone after the
-  restart (the printer owes nothing, ``/print-jobs/{id}`` is 404); the ticket remains, and
-  the orientador's reprint prints it;
-* announcements are kept in memory only: nothing is announced again after the restart;
-  the calls themselves are events, so the TVs' screens get the last calls back in the live
-  stream's snapshot.
+  label and its print job; numbers have no gap and no repeat; no ticket was called twice;
+  preferential tickets came first; after closing the day every attention is terminal;
+* print jobs: those the offline printer owed at the kill are owed again after the restart,
+  and all print (labels on the paper) once the printer is repaired; then no printer owes
+  anything, after all the kills;
+* announcements: every call made just before the kill, while the voice was still busy,
+  reaches the TV after the restart; the live stream's snapshot shows the last calls.
 
     .venv/bin/python -m bench.crash_drill            # 30 kills, about 2 minutes
     .venv/bin/python -m bench.crash_drill --kills 4 --min-gap 1 --max-gap 2.5   # the suite's
@@ -33,7 +33,6 @@ import argparse
 import http.client
 import json
 import random
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -42,13 +41,13 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from appliance.runtime import DB_NAME, open_store
 from appliance.startup import ATTEMPTS_FILE
+from bench import crash_pins
 from bench.common import Client, Figure, arguments, cli, command, progress
 from bench.day_sim import (
     DayEvidence,
@@ -69,6 +68,7 @@ from tests.live_server import PIN, LiveServer, write_config
 from turnero import accounts
 
 VIRTUAL, OFFLINE = "kiosko-1", "kiosko-2"
+OFFLINE_PAPER = Path("printer-offline") / "paper.bin"
 
 
 @dataclass(frozen=True)
@@ -86,28 +86,13 @@ class Options:
 
 
 @dataclass
-class Pins:
-    """What the last kill showed about the parts that live in memory."""
-
-    jobs_pending_at_kill: list[dict[str, Any]] = field(default_factory=list)
-    jobs_owed_after_restart: list[dict[str, Any]] = field(default_factory=list)
-    jobs_found_after_restart: int = 0  # of the pending ones, known to /print-jobs/{id}
-    reprints_printed: int = 0
-    reprints_tried: int = 0
-    announced_before_kill: int = 0
-    announced_after_restart: int = 0
-    screen_calls: list[str] = field(default_factory=list)  # recent calls in the snapshot
-    logged_calls: list[str] = field(default_factory=list)  # the last calls in the events
-
-
-@dataclass
 class DrillResult:
     kills: int
     restart_seconds: list[float]
     confirmed: int
     checks: dict[str, list[str]]
     counts: dict[str, int]
-    pins: Pins
+    pins: crash_pins.Pins
     wall_seconds: float
 
     @property
@@ -130,8 +115,19 @@ def numbers_without_gaps(ev: DayEvidence) -> list[str]:
     return found
 
 
+def print_jobs_written(ev: DayEvidence) -> list[str]:
+    """Every ticket a kiosk was given has its print job (every kiosk here has a printer):
+    the job is written in the ticket's own transaction."""
+    with ev.connect() as conn:
+        having = {r[0] for r in conn.execute("SELECT ticket FROM print_jobs WHERE day = ?",
+                                             (ev.day,))}
+    return [f"{uid} ({label}) has no print job" for uid, label in ev.confirmed.items()
+            if uid not in having]
+
+
 CHECKS = [("labels_unique", labels_unique), ("numbers_without_gaps", numbers_without_gaps),
-          ("confirmed_tickets_kept", confirmed_tickets_kept), ("single_calls", single_calls),
+          ("confirmed_tickets_kept", confirmed_tickets_kept),
+          ("print_jobs_written", print_jobs_written), ("single_calls", single_calls),
           ("preferential_first", preferential_first),
           ("all_terminal_after_close", all_terminal_after_close),
           ("clients_saw_nothing_wrong", clients_saw_nothing_wrong),
@@ -143,7 +139,7 @@ def centre(root: Path, o: Options) -> Path:
     config = write_config(root / "centre.toml", queues=o.queues, counters=o.counters)
     odd = [f"kiosk-{k}" for k in range(1, o.kiosks + 1, 2)]
     even = [f"kiosk-{k}" for k in range(2, o.kiosks + 1, 2)]
-    missing = root / "printer-offline" / "paper.bin"  # its folder is never made
+    missing = root / OFFLINE_PAPER  # its folder is made only to repair it at the end
     with config.open("a", encoding="utf-8") as f:
         f.write(f'\n[[printers]]\nname = "{VIRTUAL}"\ntransport = "virtual"\n'
                 f'devices = {json.dumps(odd)}\nreception = true\n\n'
@@ -250,18 +246,6 @@ def modulo(d: Drill, n: int, rng: random.Random) -> None:
             time.sleep(rng.uniform(0, 0.03))
 
 
-def _printers(d: Drill) -> dict[str, dict[str, Any]]:
-    status, data = d.server.request("GET", "/api/v1/printers", headers=d.staff)
-    assert status == 200 and isinstance(data, dict), (status, data)
-    return {p["name"]: p for p in data["printers"]}
-
-
-def _announced(d: Drill) -> int:
-    _, health = d.server.request("GET", "/api/v1/health")
-    assert isinstance(health, dict)
-    return int(health["components"].get("speaker", {}).get("announced", 0))
-
-
 def _snapshot(d: Drill) -> dict[str, Any]:
     """The live stream's first frame, as a TV or desk gets it after a reconnection."""
     conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=10)
@@ -281,9 +265,14 @@ def _snapshot(d: Drill) -> dict[str, Any]:
 
 
 def restart(d: Drill) -> float:
-    """SIGKILL to the whole service, forget the early death, start again; seconds to
-    healthy. Safe mode after it would mean the drill did not test printing or voice."""
+    """SIGKILL to the whole service, then start again; seconds to healthy."""
     d.server.kill()
+    return start_again(d)
+
+
+def start_again(d: Drill) -> float:
+    """Forget the early death and start; seconds to healthy. Safe mode after it would mean
+    the drill did not test printing or voice."""
     (d.server.state / ATTEMPTS_FILE).unlink(missing_ok=True)
     seconds = d.server.start(timeout=30)
     _, health = d.server.request("GET", "/api/v1/health")
@@ -293,81 +282,27 @@ def restart(d: Drill) -> float:
     return seconds
 
 
-def pin_memory_parts(d: Drill) -> Pins:
-    """One more kill with the load stopped: what happens to print jobs and announcements."""
-    pins = Pins()
-    deadline = time.monotonic() + 10
-    while not _printers(d)[OFFLINE]["pending_jobs"] and time.monotonic() < deadline:
-        time.sleep(0.1)  # the offline printer's jobs since the last restart
-    pins.jobs_pending_at_kill = _printers(d)[OFFLINE]["pending_jobs"]
-    pins.announced_before_kill = _announced(d)
-    restart(d)
-    pins.jobs_owed_after_restart = _printers(d)[OFFLINE]["pending_jobs"]
-    for job in pins.jobs_pending_at_kill:
-        status, _ = d.server.request("GET", f"/api/v1/print-jobs/{job['id']}",
-                                     headers=d.staff)
-        pins.jobs_found_after_restart += status == 200
-    time.sleep(2.0)  # the announcer runs from the start: it would have said something
-    pins.announced_after_restart = _announced(d)
-    pins.screen_calls = [c["ticket"] for c in _snapshot(d)["recent_calls"]]
-    with closing(sqlite3.connect(f"file:{d.server.state / DB_NAME}?mode=ro",
-                                 uri=True)) as conn:
-        pins.logged_calls = [r[0] for r in conn.execute(
-            "SELECT ticket FROM events WHERE kind IN ('ticket.called', 'ticket.recalled') "
-            "ORDER BY seq DESC LIMIT 10") if r[0]]
-    jobs = []
-    for job in pins.jobs_pending_at_kill[:5]:  # the orientador reprints the lost ones
-        status, ticket = d.server.request("POST", f"/api/v1/tickets/{job['ticket']}/reprint",
-                                          {}, d.staff)
-        pins.reprints_tried += 1
-        if status == 200 and isinstance(ticket, dict) and ticket.get("print"):
-            jobs.append(ticket["print"]["id"])
-    deadline = time.monotonic() + 10
-    while jobs and time.monotonic() < deadline:
-        states = [d.server.request("GET", f"/api/v1/print-jobs/{j}", headers=d.staff)[1]
-                  for j in jobs]
-        pins.reprints_printed = sum(isinstance(s, dict) and s.get("status") == "printed"
-                                    for s in states)
-        if pins.reprints_printed == len(jobs):
-            break
-        time.sleep(0.1)
-    return pins
-
-
-def pin_problems(pins: Pins) -> list[str]:
-    """The pinned behaviour of the parts that live in memory, as violations if it changed."""
-    found = []
-    if not pins.jobs_pending_at_kill:
-        found.append("no print job was pending at the last kill: nothing was tested")
-    if pins.jobs_owed_after_restart or pins.jobs_found_after_restart:
-        found.append("print jobs survived the kill (now persisted? update the drill and "
-                     f"its test): {len(pins.jobs_owed_after_restart)} owed, "
-                     f"{pins.jobs_found_after_restart} found")
-    if pins.reprints_printed != pins.reprints_tried:
-        found.append(f"reprints after the restart: {pins.reprints_printed} of "
-                     f"{pins.reprints_tried} printed")
-    if pins.announced_before_kill == 0:
-        found.append("nothing was announced before the last kill: nothing was tested")
-    if pins.announced_after_restart != 0:
-        found.append(f"{pins.announced_after_restart} announcements after the restart with "
-                     "no call (announcements now persisted? update the drill and its test)")
-    if not pins.screen_calls or pins.screen_calls != pins.logged_calls:
-        found.append(f"the live snapshot's recent calls {pins.screen_calls[:3]} are not the "
-                     f"last calls of the event log {pins.logged_calls[:3]}")
-    return found
-
-
 def enrol(config: Path, state: Path, o: Options) -> list[str]:
-    """The supervisor and the kiosks, written before the first start."""
+    """The supervisor, the kiosks and the TV (its token last), written before the first
+    start."""
     settings = load_settings(config)
     store = open_store(settings, state)
     try:
         accounts.create_user(store, "supervisor", "supervisor", PIN,
                              security=settings.security)
-        return [accounts.enrol_device(store, f"kiosk-{k}", "kiosk")
-                for k in range(1, o.kiosks + 1)]
+        return [*(accounts.enrol_device(store, f"kiosk-{k}", "kiosk")
+                  for k in range(1, o.kiosks + 1)),
+                accounts.enrol_device(store, "tv-1", "display")]
     finally:
         store.close()
+
+
+def box(d: Drill, paper: Path) -> crash_pins.Box:
+    return crash_pins.Box(
+        request=lambda method, path, body=None: d.server.request(method, path, body, d.staff),
+        kill=d.server.kill, start=lambda: start_again(d), snapshot=lambda: _snapshot(d),
+        db=d.server.state / DB_NAME, offline=OFFLINE, offline_paper=paper,
+        counters=d.options.counters)
 
 
 def drill(o: Options, say: Callable[[str], None] = progress) -> DrillResult:
@@ -381,18 +316,19 @@ def drill(o: Options, say: Callable[[str], None] = progress) -> DrillResult:
         config = centre(root, o)
         state = root / "state"
         state.mkdir()
-        tokens = enrol(config, state, o)
+        *tokens, tv_token = enrol(config, state, o)
         server = LiveServer(state, config)
-        return _run(o, server, tokens, say)
+        return _run(o, server, tokens, tv_token, say)
 
 
-def _run(o: Options, server: LiveServer, tokens: list[str],
+def _run(o: Options, server: LiveServer, tokens: list[str], tv_token: str,
          say: Callable[[str], None]) -> DrillResult:
     began = time.monotonic()
     rng = random.Random(o.seed)
     server.start(timeout=30)
     threads: list[threading.Thread] = []
     restarts: list[float] = []
+    tv = crash_pins.Tv(server.port, tv_token).start()
     try:
         staff = server.login()
         status, data = server.request("POST", "/api/v1/day/open", {}, staff)
@@ -419,19 +355,20 @@ def _run(o: Options, server: LiveServer, tokens: list[str],
             t.join(max(1.0, d.deadline - time.monotonic()))
         if any(t.is_alive() for t in threads):
             d.floor.violation("load threads still running at the deadline")
-        pins = pin_memory_parts(d)
+        pins = crash_pins.pin(box(d, server.state.parent / OFFLINE_PAPER), tv)
         status, data = server.request("POST", "/api/v1/day/close", {}, staff)
         if status != 200:
             d.floor.violation(f"day/close answered {status}: {data}")
         status, day = server.request("GET", "/api/v1/day", headers=staff)
         assert isinstance(day, dict)
     finally:
+        tv.stop()
         server.stop()
     evidence = DayEvidence(server.state / DB_NAME, day["date"], dict(d.confirmed),
                            d.floor.violations + [f"unexpected answers: {k} ×{n}" for k, n in
                                                  d.floor.unexpected.items()])
     checks = run_checks(evidence, CHECKS)
-    checks["memory_parts_pinned"] = pin_problems(pins)
+    checks["pending_work_resumes"] = crash_pins.problems(pins)
     with evidence.connect() as conn:
         calls = conn.execute("SELECT COUNT(*) FROM events WHERE kind = 'ticket.called'"
                              ).fetchone()[0]
@@ -449,12 +386,17 @@ def summary(r: DrillResult) -> list[str]:
         f"lost answer), {c.get('calls', 0)} calls; módulos carried on after "
         f"{c.get('lost_answer', 0)} lost answers, {c.get('recovered_call', 0)} calls and "
         f"{c.get('recovered_action', 0)} actions done before a crash",
-        f"print jobs pending at the last kill: {len(p.jobs_pending_at_kill)}, owed after the "
-        f"restart: {len(p.jobs_owed_after_restart)} (kept in memory only); reprinted: "
-        f"{p.reprints_printed} of {p.reprints_tried}",
-        f"announcements: {p.announced_before_kill} before the last kill, "
-        f"{p.announced_after_restart} after the restart (kept in memory only); the live "
-        f"snapshot shows the last {len(p.screen_calls)} calls from the events",
+        f"print jobs pending at the last kill: {len(p.jobs_pending_at_kill)} "
+        f"({len(p.jobs_live_at_kill)} of tickets still waiting); owed after the restart: "
+        f"{len(p.jobs_owed_after_restart)}, printed after the repair: "
+        f"{len(p.jobs_printed_after_repair)}; owed at the end: {len(p.jobs_owed_at_end)}",
+        f"announcements: {len(p.burst_calls)} calls just before the last kill "
+        f"(try {p.bursts}), {len(p.pending_announcements)} not yet heard by the TV at the "
+        f"kill, heard after the restart: "
+        f"{sum(t in p.heard_after_restart for t in p.pending_announcements)}; "
+        f"the TV heard {len(p.heard_before_kill) + len(p.heard_after_restart)} announcements "
+        f"in all; the live snapshot shows the last {len(p.screen_calls)} calls from the "
+        "events",
     ]
     for name, found in r.checks.items():
         lines.append(f"check {name}: " + ("ok" if not found else

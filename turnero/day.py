@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from turnero import print_jobs
 from turnero.clock import BUILD_DATE, is_plausible
 from turnero.errors import Conflict
 from turnero.store import Store, Tx
@@ -36,6 +37,7 @@ def open_day(store: Store, *, actor: str | None = None,
             tx.execute("INSERT INTO days(day, opened_at, opened_by, checks) VALUES (?,?,?,?)",
                        (day, tx.at, actor, json.dumps(checks or {})))
             tx.emit("day.opened", actor=actor, day=day, checks=checks or {})
+            print_jobs.forget_before(tx, day)
         else:
             tx.execute("UPDATE days SET closed_at = NULL, closed_by = NULL WHERE day = ?",
                        (day,))

@@ -152,5 +152,24 @@ def m006_reports(db: Database) -> None:
     """)
 
 
+@migrations()
+def m007_print_jobs_and_announcer(db: Database) -> None:
+    """What must survive a power cut besides the tickets: the print jobs (written with the
+    ticket they print) and how far the TVs' announcer got in the event log. The announcer
+    starts from the log's end, so a box upgraded with calls in its log does not say them."""
+    db.executescript("""
+    CREATE TABLE print_jobs(
+        id TEXT PRIMARY KEY, ticket TEXT NOT NULL, label TEXT NOT NULL, day TEXT NOT NULL,
+        printer TEXT NOT NULL, language TEXT NOT NULL, base TEXT NOT NULL,
+        created_at TEXT NOT NULL, printed_at TEXT);
+    CREATE INDEX print_jobs_ticket ON print_jobs(ticket);
+    CREATE INDEX print_jobs_owed ON print_jobs(day) WHERE printed_at IS NULL;
+    CREATE TABLE announcer_state(
+        id INTEGER PRIMARY KEY CHECK (id = 1), announced_seq INTEGER NOT NULL,
+        updated_at TEXT);
+    INSERT INTO announcer_state(id, announced_seq)
+        SELECT 1, COALESCE(MAX(seq), 0) FROM events;
+    """)
+
 def apply(db: Database) -> None:
     migrations.apply(db)

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from turnero import attention as att
-from turnero import documents, estimate
+from turnero import documents, estimate, print_jobs
 from turnero.day import require_open_day
 from turnero.errors import Conflict, InvalidInput
+from turnero.print_jobs import PrintRequest
 from turnero.store import Store, Tx
 from turnero.views import current_ticket
 
@@ -28,9 +29,11 @@ def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel
                  visit: Any = None,
                  appointment_at: datetime | None = None, idempotency_key: str | None = None,
                  actor: str | None = None,
-                 closes_at: datetime | None = None) -> tuple[dict[str, Any], bool]:
+                 closes_at: datetime | None = None,
+                 print_on: PrintRequest | None = None) -> tuple[dict[str, Any], bool]:
     """Issue a ticket. Returns (ticket, created); a replayed idempotency key returns the
-    ticket made the first time with created=False.
+    ticket made the first time with created=False. ``print_on``: its print job is written
+    with it (``turnero.print_jobs``).
 
     No new ticket from closing time on (``closes_at``, today's closing time; the caller
     leaves it out for supervisors, who may still issue one for a citizen already inside)."""
@@ -87,6 +90,8 @@ def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel
                 **att.payload(row, channel=channel, number=number, visit=visit,
                               entity=service["entity"], appointment=appointment_at is not None,
                               has_document=document is not None))
+        if print_on is not None:
+            print_jobs.queue(tx, uid, label, day, print_on)
         return uid, True
 
     uid, created = store.write(op)
@@ -222,13 +227,17 @@ def transfer_row(tx: Tx, row: Any, service_id: Any, queue: Any, position: str,
                           position=position))
 
 
-def reprint(store: Store, uid: str, *, actor: str | None = None) -> dict[str, Any]:
-    """Ask the print worker for another copy; the request itself is the recorded fact."""
+def reprint(store: Store, uid: str, *, actor: str | None = None,
+            print_on: PrintRequest | None = None) -> dict[str, Any]:
+    """Ask for another copy: the request is the recorded fact, and with ``print_on`` its
+    print job is written with it."""
     def op(tx: Tx) -> None:
         row = att.current_by_uid(tx, uid)
         if row["day"] != store.service_day(tx.now):
             raise Conflict("Solo se reimprimen turnos del día.", "other_day")
         tx.emit("ticket.reprint_requested", actor=actor, ticket=uid, **att.payload(row))
+        if print_on is not None:
+            print_jobs.queue(tx, uid, row["label"], row["day"], print_on)
     store.write(op)
     return current_ticket(store, uid, personal=True)
 

@@ -1,0 +1,53 @@
+"""The server's memory housekeeping (appliance.memory): glibc takes the arena cap, and a trim
+gives back what a burst of work freed but the allocator kept. Run in a fresh interpreter so
+the figures are that process's alone."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from appliance import memory
+
+BURST = """
+import json, threading
+from appliance import memory
+
+def rss_mib():
+    with open("/proc/self/status") as status:
+        return next(int(l.split()[1]) // 1024 for l in status if l.startswith("VmRSS"))
+
+def work():
+    global survivor
+    blocks = [bytes(4000) + bytes([i % 256]) for i in range(20000)]  # about 80 MB
+    survivor = blocks[-1]  # one block at the heap's top: free() alone cannot shrink it
+
+limited = memory.limit_arenas()
+thread = threading.Thread(target=work)
+thread.start()
+thread.join()
+kept = rss_mib()
+memory.trim()
+print(json.dumps({"limited": limited, "kept": kept, "trimmed": rss_mib()}))
+"""
+
+
+def test_a_trim_gives_back_what_a_burst_of_work_freed():
+    out = subprocess.run([sys.executable, "-c", BURST], capture_output=True, text=True,
+                         check=True, timeout=60)
+    figures = json.loads(out.stdout)
+    assert figures["limited"] is True
+    assert figures["kept"] - figures["trimmed"] >= 40, figures
+
+
+def test_the_trimmer_trims_on_its_interval_and_stops(monkeypatch):
+    calls: list[float] = []
+    monkeypatch.setattr(memory, "trim", lambda: calls.append(time.monotonic()) or True)
+    trimmer = memory.Trimmer(every=0.05).start()
+    time.sleep(0.4)
+    trimmer.stop()
+    count = len(calls)
+    time.sleep(0.2)
+    assert 3 <= count == len(calls)

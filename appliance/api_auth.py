@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from appliance.api_stream import session_streams
 from appliance.http import SESSION_COOKIE, STAFF, body, field, principal, require, store
 from turnero import accounts
 
@@ -15,13 +16,19 @@ def _me(who: accounts.Principal) -> dict:
             "csrf_token": who.csrf}
 
 
+def end_session(token: str) -> None:
+    """The session dies on the server, and so do the live streams opened with it."""
+    accounts.logout(store(), token)
+    session_streams().end(accounts.digest(token))
+
+
 @bp.post("/login")
 def login() -> Response:
     data = body()
     settings = current_app.extensions["mac_turnos.settings"]
     old = request.cookies.get(SESSION_COOKIE)
     if old:  # a login always starts a new session; the old id dies (no fixation)
-        accounts.logout(store(), old)
+        end_session(old)
     token, who = accounts.login(store(), field(data, "username", str, required=True),
                                 field(data, "password", str, required=True),
                                 security=settings.security)
@@ -37,7 +44,7 @@ def login() -> Response:
 def logout() -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        accounts.logout(store(), token)
+        end_session(token)
     response = jsonify({"ok": True})
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

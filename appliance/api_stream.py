@@ -8,14 +8,16 @@ snapshot (seq not above it) are skipped, so nothing falls between the two.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Response, current_app, stream_with_context
+from flask import Blueprint, Response, current_app, request, stream_with_context
 
-from appliance.http import STAFF, principal, require, store
+from appliance.http import SESSION_COOKIE, STAFF, principal, require, store
 from turnero import views
-from turnero.accounts import Principal
+from turnero.accounts import Principal, digest
+from turnero.bus import Subscription
 from turnero.store import Event
 
 bp = Blueprint("api_stream", __name__, url_prefix="/api/v1")
@@ -28,6 +30,39 @@ def _frame(kind: str, data: Any, seq: int | None = None) -> str:
 
 
 STAFF_ONLY = ("user.", "device.")  # accounts and enrolments are nobody else's business
+
+
+class SessionStreams:
+    """The live streams open under each staff session (by the session token's digest), so
+    that ending the session (logout, or a new login in that browser) ends them at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._streams: dict[str, set[Subscription]] = {}
+
+    def add(self, session: str, sub: Subscription) -> None:
+        with self._lock:
+            self._streams.setdefault(session, set()).add(sub)
+
+    def remove(self, session: str, sub: Subscription) -> None:
+        with self._lock:
+            subs = self._streams.get(session)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._streams[session]
+
+    def end(self, session: str) -> int:
+        """End every stream of ``session``; how many there were."""
+        with self._lock:
+            subs = self._streams.pop(session, set())
+        for sub in subs:
+            sub.end()
+        return len(subs)
+
+
+def session_streams() -> SessionStreams:
+    return current_app.extensions.setdefault("mac_turnos.session_streams", SessionStreams())
 
 
 def _ends(event: Event, who: Principal) -> bool:
@@ -56,6 +91,11 @@ def stream() -> Response:
     staff = who.kind == "user"
     heartbeat = float(current_app.config.get("SSE_HEARTBEAT_SECONDS", 15))
     sub = s.bus.subscribe()
+    cookie = request.cookies.get(SESSION_COOKIE) if staff else None
+    session = digest(cookie) if cookie else None
+    sessions = session_streams()
+    if session is not None:
+        sessions.add(session, sub)
     snapshot = views.snapshot(s, staff=staff)
 
     def generate() -> Iterator[str]:
@@ -64,6 +104,8 @@ def stream() -> Response:
             yield _frame("snapshot", snapshot, snapshot["seq"])
             while not sub.dropped:
                 event = sub.get(timeout=heartbeat)
+                if sub.dropped:  # ended (logout) or fallen behind: the browser reconnects
+                    return
                 if event is None:
                     yield ": heartbeat\n\n"
                 elif _ends(event, who):
@@ -73,6 +115,8 @@ def stream() -> Response:
                     yield _frame(event.kind, _public(event, staff), event.seq)
         finally:
             sub.close()
+            if session is not None:
+                sessions.remove(session, sub)
 
     return Response(stream_with_context(generate()), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

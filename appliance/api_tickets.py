@@ -125,19 +125,37 @@ def _when(text: str | None) -> datetime | None:
     return when
 
 
+PERSONAL = ("document", "document_type", "name")
+
+
+def _minimised(ticket: dict[str, Any]) -> dict[str, Any]:
+    """An asesor sees a citizen's document and name only while the ticket is with their
+    own entity (Ley 29733: no more personal data than the task needs)."""
+    who = principal()
+    if who is not None and who.role == "agent" and ticket["entity"] != who.entity:
+        for key in PERSONAL:
+            ticket.pop(key, None)
+    return ticket
+
+
 @bp.get("/tickets")
 @require(*STAFF)
 def find() -> Response:
     label, document = request.args.get("label"), request.args.get("document")
     if not label and not document:
         raise ApiError(400, "missing_field", "Indique label o document.")
-    return jsonify({"tickets": views.find_tickets(store(), label=label, document=document)})
+    who = principal()
+    if document and who is not None and who.role == "agent":
+        raise ApiError(403, "forbidden", "La búsqueda por documento es de orientación y "
+                                         "supervisión.")
+    found = views.find_tickets(store(), label=label, document=document)
+    return jsonify({"tickets": [_minimised(t) for t in found]})
 
 
 @bp.get("/tickets/<uid>")
 @require(*STAFF)
 def show(uid: str) -> Response:
-    return jsonify(views.ticket_by_uid(store(), uid))
+    return jsonify(_minimised(views.ticket_by_uid(store(), uid)))
 
 
 @bp.get("/public/tickets/<token>")

@@ -233,7 +233,9 @@ def document() -> dict[str, Any]:
                                  "required": False,
                                  "schema": {"type": "string", "minLength": 8,
                                             "maxLength": 100}}]),
-            "get": _op("Buscar turnos del día por etiqueta o documento", "reception",
+            "get": _op("Buscar turnos del día por etiqueta o documento (por documento: "
+                       "orientación y supervisión; un asesor ve documento y nombre solo de "
+                       "los turnos de su entidad)", "reception",
                        _ref("TicketList"), params=[
                            {"name": "label", "in": "query", "schema": STR},
                            {"name": "document", "in": "query", "schema": STR}])},

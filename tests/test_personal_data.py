@@ -235,3 +235,32 @@ def test_a_day_with_document_numbers_and_names_leaves_them_only_in_the_tickets_t
             } == {"log records": [], "stdout and stderr": [], "event log": [],
                   "uplink bodies": [], "central's database": [], "TV snapshot": [],
                   "citizen's status page": []}
+
+
+def _service_of(settings, entity: str) -> int:
+    queues = {q.code for q in settings.queues if q.entity == entity}
+    return next(s.id for s in settings.services if s.queue in queues)
+
+
+def test_an_asesor_sees_document_and_name_only_of_tickets_with_their_entity(
+        login, settings):
+    orientador, asesor = login("orientador"), login("asesor.reniec")
+    mine, other = (orientador.post("/api/v1/tickets", {
+        "service_id": _service_of(settings, entity), "document_type": "dni",
+        "document": "12345678", "name": "Rosa Quispe Mamani"}).get_json()
+        for entity in ("RENIEC", "BN"))
+    assert "uid" in mine and "uid" in other, (mine, other)
+    seen = asesor.get(f"/api/v1/tickets/{mine['uid']}").get_json()
+    assert seen["name"] == "Rosa Quispe Mamani" and seen["document"] == "12345678"
+    hidden = asesor.get(f"/api/v1/tickets/{other['uid']}").get_json()
+    assert hidden["label"] == other["label"]
+    assert not {"name", "document", "document_type"} & hidden.keys()
+    by_label = asesor.get(f"/api/v1/tickets?label={other['label']}").get_json()["tickets"]
+    assert by_label and "name" not in by_label[0]
+    assert orientador.get(f"/api/v1/tickets/{other['uid']}").get_json()["name"]
+
+
+def test_only_reception_and_supervision_look_tickets_up_by_document(login):
+    refused = login("asesor.reniec").get("/api/v1/tickets?document=12345678")
+    assert refused.status_code == 403 and refused.get_json()["error"] == "forbidden"
+    assert login("orientador").get("/api/v1/tickets?document=12345678").status_code == 200

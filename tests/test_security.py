@@ -506,6 +506,46 @@ def test_a_disabled_users_live_stream_ends_at_once(
         stream.close()
 
 
+def _login_cookie(server: ServedApp, username: str) -> tuple[str, str]:
+    """(session cookie, CSRF token) of a fresh login over the socket."""
+    client = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    client.request("POST", "/api/v1/auth/login",
+                   body=json.dumps({"username": username, "password": PIN}),
+                   headers={"Content-Type": "application/json"})
+    answer = client.getresponse()
+    cookie = answer.getheader("Set-Cookie", "").split(";")[0]
+    csrf = json.loads(answer.read())["csrf_token"]
+    client.close()
+    return cookie, csrf
+
+
+def test_logout_ends_that_sessions_live_stream_at_once_and_no_other(
+        served: tuple[ServedApp, Flask], open_store_day: Store, settings: Settings):
+    server, _ = served
+    accounts.create_user(open_store_day, "orientador", "receptionist", PIN,
+                         security=settings.security)
+    (cookie, csrf), (other, _) = (_login_cookie(server, "orientador") for _ in range(2))
+    mine = SSE(server.base, "/api/v1/stream", {"Cookie": cookie})
+    theirs = SSE(server.base, "/api/v1/stream", {"Cookie": other})  # the same user elsewhere
+    try:
+        mine.until("event: snapshot")
+        theirs.until("event: snapshot")
+        client = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        client.request("POST", "/api/v1/auth/logout", body="{}",
+                       headers={"Content-Type": "application/json", "Cookie": cookie,
+                                "X-CSRF-Token": csrf})
+        assert client.getresponse().status == 200
+        client.close()
+        assert mine.ended.wait(3)  # not at a heartbeat, 30 s away
+        assert not theirs.ended.wait(0.5)
+    finally:
+        mine.close()
+        theirs.close()
+    again = SSE(server.base, "/api/v1/stream", {"Cookie": cookie})
+    assert again.response.status == 401
+    again.close()
+
+
 # --- 3. headers and cookies -------------------------------------------------------------------
 
 def _csp(response: TestResponse) -> dict[str, str]:

@@ -31,6 +31,15 @@ class Subscription:
     def close(self) -> None:
         self._bus.unsubscribe(self)
 
+    def end(self) -> None:
+        """Stop now: marked dropped, and a waiting ``get`` is woken (it returns None)."""
+        self.dropped = True
+        self._bus.unsubscribe(self)
+        try:
+            self.queue.put_nowait(None)
+        except queue.Full:
+            pass  # the reader is not waiting: it sees ``dropped`` on its next turn
+
 
 class Bus:
     def __init__(self) -> None:

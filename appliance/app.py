@@ -8,7 +8,15 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from appliance import api_auth, api_counters, api_floor, api_printers, api_stream, api_tickets
+from appliance import (
+    api_auth,
+    api_counters,
+    api_floor,
+    api_printers,
+    api_stream,
+    api_tickets,
+    memory,
+)
 from appliance.announcing import install as install_display
 from appliance.api_admin import bp as admin_api
 from appliance.api_reports import bp as reports_api
@@ -50,6 +58,8 @@ def create_app(settings: Settings, store: Store, **config: Any) -> Flask:
     printing.start()
     app.extensions["mac_turnos.printing"] = printing
     app.extensions["mac_turnos.health"].setdefault("printers", printing.health)
+    app.extensions["mac_turnos.health"].setdefault(
+        "memory", lambda: memory.health(store.reader_count))
     for bp in (api_floor.bp, api_auth.bp, api_tickets.bp, api_counters.bp, api_stream.bp,
                api_printers.bp, kiosk_pages.bp):
         app.register_blueprint(bp)

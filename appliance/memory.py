@@ -11,7 +11,9 @@ before its threads start) and, while it runs, hands freed memory back every minu
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import logging
+import os
 import threading
 from typing import Any
 
@@ -40,6 +42,34 @@ def trim() -> bool:
     """Give freed heap memory back to the system; True if some was returned."""
     libc = _libc()
     return bool(libc and libc.malloc_trim(0) == 1)
+
+
+def _sqlite() -> Any | None:
+    name = ctypes.util.find_library("sqlite3")
+    try:
+        lib = ctypes.CDLL(name) if name else None
+        if lib is not None:
+            lib.sqlite3_memory_used.restype = ctypes.c_int64
+        return lib
+    except (OSError, AttributeError):
+        return None
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def health(readers: int) -> dict[str, Any]:
+    """The process's resident memory and the share SQLite holds (page caches, statements),
+    with the number of SQLite readers open: what a technician needs to tell a leak from a
+    cache."""
+    lib = _sqlite()
+    found: dict[str, Any] = {"status": "ok", "rss_mib": round(rss_bytes() / 2**20, 1),
+                             "readers": readers}
+    if lib is not None:
+        found["sqlite_mib"] = round(lib.sqlite3_memory_used() / 2**20, 1)
+    return found
 
 
 class Trimmer:

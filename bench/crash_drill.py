@@ -49,9 +49,8 @@ from appliance.runtime import DB_NAME, open_store
 from appliance.startup import ATTEMPTS_FILE
 from bench import crash_pins
 from bench.common import Client, Figure, arguments, cli, command, progress
-from bench.day_sim import (
+from bench.day_checks import (
     DayEvidence,
-    Floor,
     all_terminal_after_close,
     clients_saw_nothing_wrong,
     confirmed_tickets_kept,
@@ -61,8 +60,9 @@ from bench.day_sim import (
     run_checks,
     single_calls,
 )
-from bench.day_sim import _code as error_code
-from bench.day_sim import _json as json_of
+from bench.day_people import Floor
+from bench.day_people import _code as error_code
+from bench.day_people import _json as json_of
 from config import load_settings
 from tests.live_server import PIN, LiveServer, write_config
 from turnero import accounts

@@ -18,7 +18,9 @@ from click.testing import CliRunner
 from appliance.cli import main as cli_main
 from appliance.runtime import DB_NAME
 from bench import day_sim
-from bench.day_sim import POST_DAY_CHECKS, TZ, DayResult, Options, Replay
+from bench.day_checks import POST_DAY_CHECKS, Replay
+from bench.day_plan import TZ, Options
+from bench.day_sim import DayResult
 from tests.live_server import write_config
 from turnero.clock import ScaledClock, from_iso
 

@@ -51,3 +51,10 @@ def test_the_trimmer_trims_on_its_interval_and_stops(monkeypatch):
     count = len(calls)
     time.sleep(0.2)
     assert 3 <= count == len(calls)
+
+
+def test_health_reports_the_memory_held_and_sqlites_share(app):
+    memory_now = app.test_client().get("/api/v1/health").get_json()["components"]["memory"]
+    assert memory_now["status"] == "ok" and memory_now["readers"] >= 1
+    assert 10 < memory_now["rss_mib"] < 2048
+    assert 0 < memory_now["sqlite_mib"] < memory_now["rss_mib"]

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from appliance import __version__, advertising, desk_devices, printing, startup
+from appliance import __version__, advertising, desk_devices, memory, printing, startup
 from appliance.app import create_app
 from appliance.docs import reference
 from appliance.runtime import DB_NAME, STATE_ENV, open_store, state_dir
@@ -156,6 +156,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None,
           local_state: str | None, safe_mode: bool, advertise: bool | None,
           local_speaker: bool, clock_start: str | None, clock_speed: float | None) -> None:
     """Run the centre's server."""
+    memory.limit_arenas()  # before any thread exists (see appliance.memory)
     ctx.obj["state_dir"] = local_state or ctx.obj["state_dir"]
     if ctx.obj["config"] is None:
         click.echo("serve needs --config FILE (or MAC_TURNOS_CONFIG); try `mac-turnos demo`.",
@@ -235,6 +236,7 @@ def demo(ctx: click.Context, host: str | None, port: int | None,
          local_state: str | None, safe_mode: bool, advertise: bool | None,
          local_speaker: bool) -> None:
     """Run the demo centre (MAC Lima Norte, real catalogue) and print how to use it."""
+    memory.limit_arenas()
     ctx.obj["config"] = None
     ctx.obj["state_dir"] = local_state or ctx.obj["state_dir"]
     boot = _boot(ctx, DEMO_STATE, safe_mode)

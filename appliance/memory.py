@@ -4,7 +4,7 @@ Two habits of glibc's allocator make a threaded Python server grow and never shr
 gives busy threads arenas of their own (up to eight per core), and it keeps freed memory in
 them instead of handing it back. A morning rush with a hundred request threads leaves its
 peak behind for the rest of the day. The server therefore caps the arenas (``limit_arenas``,
-before its threads start) and, while it runs, hands freed memory back every minute
+first thing in ``serve`` and ``demo``) and, while it runs, hands freed memory back every minute
 (``Trimmer``). Elsewhere (musl, macOS) both are no-ops.
 """
 
@@ -33,7 +33,10 @@ def _libc() -> Any | None:
 
 
 def limit_arenas(arenas: int = ARENAS) -> bool:
-    """At most ``arenas`` malloc arenas from now on; True if the allocator took it."""
+    """At most ``arenas`` malloc arenas; True if the allocator took it. Call it before the
+    process starts a thread: glibc settles the limit when the first thread allocates, and
+    a later call changes nothing (a server measured with the call after its first threads
+    had 15 arenas)."""
     libc = _libc()
     return bool(libc and libc.mallopt(M_ARENA_MAX, arenas) == 1)
 

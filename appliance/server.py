@@ -70,8 +70,7 @@ def serve(app: Flask, store: Store, host: str, port: int, threads: int,
     # response, and all other writers queue behind it. A short interval keeps the critical
     # section short (measured: +40% call-next throughput with 60 módulos).
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    memory.limit_arenas()  # before waitress starts its threads
-    trimmer = memory.Trimmer().start()
+    trimmer = memory.Trimmer().start()  # the arenas were capped by the CLI, before any thread
     server = create_server(returning_readers(app, store), host=host, port=port,
                            threads=threads, ident="mac-turnos",
                            connection_limit=max(200, threads * 4), backlog=1024,

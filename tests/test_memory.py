@@ -34,6 +34,45 @@ print(json.dumps({"limited": limited, "kept": kept, "trimmed": rss_mib()}))
 """
 
 
+ARENAS = """
+import sys, threading
+from appliance import memory
+
+if sys.argv[1] == "limit":
+    memory.limit_arenas()
+
+together = threading.Barrier(17)
+
+def work():
+    blocks = [bytearray(600) for _ in range(2000)]  # beyond pymalloc: glibc's malloc
+    together.wait()  # all sixteen alive and holding memory at once
+    together.wait()
+    del blocks
+
+threads = [threading.Thread(target=work) for _ in range(16)]
+for t in threads:
+    t.start()
+together.wait()
+with open("/proc/self/maps") as maps:  # glibc's extra arenas start 64 MiB-aligned
+    print(sum(1 for line in maps if line.split()[1] == "rw-p" and len(line.split()) == 5
+              and int(line.split("-")[0], 16) % (64 << 20) == 0))
+together.wait()
+for t in threads:
+    t.join()
+"""
+
+
+def extra_arenas(mode: str) -> int:
+    out = subprocess.run([sys.executable, "-c", ARENAS, mode], capture_output=True,
+                         text=True, check=True, timeout=60)
+    return int(out.stdout)
+
+
+def test_the_arena_cap_holds_sixteen_allocating_threads_to_one_extra_arena():
+    assert extra_arenas("limit") <= 1
+    assert extra_arenas("default") >= 4  # what the cap prevents
+
+
 def test_a_trim_gives_back_what_a_burst_of_work_freed():
     out = subprocess.run([sys.executable, "-c", BURST], capture_output=True, text=True,
                          check=True, timeout=60)

@@ -21,6 +21,7 @@ from config.model import Settings
 from hardware.printer import decode_text
 from tests.conftest import PIN
 from tests.test_printer_transports import wait_for
+from tests.test_printing_app import staff
 from turnero import accounts, day, print_jobs, tickets
 from turnero.clock import ManualClock
 from turnero.errors import Conflict
@@ -68,13 +69,6 @@ def centre(tmp_path: Path) -> Iterator[Centre]:
     for app, store in c.apps:
         app.extensions["mac_turnos.printing"].stop()
         store.close()
-
-
-def staff(app: Flask):
-    client = app.test_client()
-    csrf = client.post("/api/v1/auth/login", json={"username": "orientador",
-                                                   "password": PIN}).get_json()["csrf_token"]
-    return client, {"X-CSRF-Token": csrf}
 
 
 def issue(app: Flask, key: str | None = None) -> dict:

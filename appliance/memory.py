@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import os
 import threading
@@ -23,6 +24,7 @@ ARENAS = 2
 TRIM_EVERY = 60.0  # seconds
 
 
+@functools.cache
 def _libc() -> Any | None:
     try:
         libc = ctypes.CDLL("libc.so.6")
@@ -47,7 +49,9 @@ def trim() -> bool:
     return bool(libc and libc.malloc_trim(0) == 1)
 
 
+@functools.cache
 def _sqlite() -> Any | None:
+    """Looked up once: ``find_library`` runs ``ldconfig``, a process per call."""
     name = ctypes.util.find_library("sqlite3")
     try:
         lib = ctypes.CDLL(name) if name else None

@@ -98,13 +98,18 @@ def rss_kib(pid: int) -> tuple[int, int]:
     them."""
     rss = pss = 0
     for each in service_pids(pid):
-        with open(f"/proc/{each}/smaps_rollup", encoding="ascii") as rollup:
-            for line in rollup:
-                key, _, rest = line.partition(":")
-                if key == "Rss":
-                    rss += int(rest.split()[0])
-                elif key == "Pss":
-                    pss += int(rest.split()[0])
+        try:
+            with open(f"/proc/{each}/smaps_rollup", encoding="ascii") as rollup:
+                for line in rollup:
+                    key, _, rest = line.partition(":")
+                    if key == "Rss":
+                        rss += int(rest.split()[0])
+                    elif key == "Pss":
+                        pss += int(rest.split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            if each == pid:
+                raise
+            # a child that ended since it was listed holds no memory
     return rss, pss
 
 
@@ -112,8 +117,13 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds used by the service's processes, from /proc/<pid>/stat."""
     total = 0.0
     for each in service_pids(pid):
-        with open(f"/proc/{each}/stat", encoding="ascii") as stat:
-            fields = stat.read().rpartition(")")[2].split()
+        try:
+            with open(f"/proc/{each}/stat", encoding="ascii") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except (FileNotFoundError, ProcessLookupError):
+            if each == pid:
+                raise
+            continue  # a child that ended since it was listed
         total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
 

@@ -89,10 +89,15 @@ class AnnouncedMark:
     def _write(self, seq: int) -> None:
         """Write the mark; a failure is logged and not retried until the next
         announcement (at worst those calls are said again after a restart)."""
+        if self.store.closed:
+            self._written = seq
+            return
         try:
             announcements.mark_announced(self.store, seq)
-        except Exception:
-            log.exception("could not record the announcements made")
+        except Exception as exc:
+            # One line, no traceback: Python 3.11 formats a traceback with ast.parse, which
+            # can break another thread's parse at the same moment (a CPython bug).
+            log.warning("could not record the announcements made: %r", exc)
         self._written = seq
 
     def stop(self, timeout: float = 2.0) -> None:

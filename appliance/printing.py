@@ -212,8 +212,9 @@ class Printing:
             job = self._jobs.get(job_id)
             if job is not None and job["status"] != "printed":
                 job["status"] = "printed" if printed else "pending"
-        if printed:
+        if printed and not self.store.closed:
             try:
                 print_jobs.mark_printed(self.store, job_id)
-            except Exception:  # the paper is out; at worst it prints again after a restart
-                log.exception("could not mark print job %s as printed", job_id)
+            except Exception as exc:  # the paper is out; at worst it prints again after a
+                # restart. No traceback on this thread (see appliance.announcing).
+                log.warning("could not mark print job %s as printed: %r", job_id, exc)

@@ -273,7 +273,10 @@ def child_pids() -> set[int]:
     """The processes this test process has started and not yet reaped."""
     found: set[int] = set()
     for task in Path("/proc/self/task").iterdir():
-        found.update(int(pid) for pid in (task / "children").read_text().split())
+        try:
+            found.update(int(pid) for pid in (task / "children").read_text().split())
+        except FileNotFoundError:
+            pass  # a thread that ended since the listing started no process
     return found
 
 

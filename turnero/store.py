@@ -186,6 +186,10 @@ class Store:
                     self._readers.remove(conn)
             conn.close()
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         if self._closed:
             return

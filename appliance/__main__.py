@@ -1,5 +1,5 @@
 """``python -m appliance`` is the ``mac-turnos`` command."""
 
-from appliance.cli import main
+from appliance.launch import main
 
 main()

@@ -1,11 +1,14 @@
 """Keeping the server's memory flat over a long day on a small box (glibc only).
 
-Two habits of glibc's allocator make a threaded Python server grow and never shrink: it
-gives busy threads arenas of their own (up to eight per core), and it keeps freed memory in
-them instead of handing it back. A morning rush with a hundred request threads leaves its
-peak behind for the rest of the day. The server therefore caps the arenas (``limit_arenas``,
-first thing in ``serve`` and ``demo``) and, while it runs, hands freed memory back every minute
-(``Trimmer``). Elsewhere (musl, macOS) both are no-ops.
+Three habits of glibc's allocator make a threaded Python server grow and never shrink: it
+gives busy threads arenas of their own (up to eight per core); each thread keeps a private
+cache of freed small blocks (the tcache), which with a hundred request threads pins pages
+all over the heap; and it keeps freed memory instead of handing it back. A morning rush
+leaves its peak behind for the rest of the day. So the server starts with the tcache off and
+the arenas capped (``tuned_environment``: glibc reads its tunables only when a process starts,
+so the launcher restarts ``serve`` and ``demo`` once with them; ``limit_arenas`` repeats the
+cap for a server started another way), and while it runs hands freed memory back every
+minute (``Trimmer``). Elsewhere (musl, macOS) all are no-ops.
 """
 
 from __future__ import annotations
@@ -15,12 +18,16 @@ import ctypes.util
 import functools
 import logging
 import os
+import sys
 import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
 log = logging.getLogger(__name__)
 M_ARENA_MAX = -8  # mallopt parameter, from glibc's malloc.h
 ARENAS = 2
+TUNABLES_ENV = "GLIBC_TUNABLES"
+TUNED = {"glibc.malloc.tcache_count": "0", "glibc.malloc.arena_max": str(ARENAS)}
 TRIM_EVERY = 60.0  # seconds
 
 
@@ -32,6 +39,42 @@ def _libc() -> Any | None:
         return libc
     except (OSError, AttributeError):
         return None
+
+
+def is_glibc() -> bool:
+    try:
+        return os.confstr("CS_GNU_LIBC_VERSION") is not None
+    except (ValueError, OSError):
+        return False
+
+
+def tuned_environment(environ: Mapping[str, str]) -> dict[str, str] | None:
+    """``environ`` with the server's allocator tunables added, or None when it has them all
+    already. A tunable the operator set stays as the operator set it."""
+    current = environ.get(TUNABLES_ENV, "")
+    present = {item.partition("=")[0] for item in current.split(":") if item}
+    missing = [f"{name}={value}" for name, value in TUNED.items() if name not in present]
+    if not missing:
+        return None
+    return {**environ, TUNABLES_ENV: ":".join(filter(None, [current, *missing]))}
+
+
+def restart_tuned() -> None:
+    """Replace this process by the same command with the allocator tunables set (same
+    process id, so a supervisor or a test that started it still holds it); nothing when
+    they are set already or the C library is not glibc. Call it before anything else runs:
+    the command starts over."""
+    if not is_glibc():
+        return
+    environ = tuned_environment(os.environ)
+    if environ is None:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execve(sys.executable, sys.orig_argv, environ)
+    except OSError as exc:  # the server still runs, with the default allocator
+        log.warning("could not restart with the allocator tuned: %r", exc)
 
 
 def limit_arenas(arenas: int = ARENAS) -> bool:
@@ -80,10 +123,13 @@ def health(readers: int) -> dict[str, Any]:
 
 
 class Trimmer:
-    """Calls ``trim`` every ``every`` seconds on a daemon thread until stopped."""
+    """Calls ``trim`` every ``every`` seconds on a daemon thread until stopped, after
+    ``tidy`` (what lets go of memory first, such as idle database connections)."""
 
-    def __init__(self, every: float = TRIM_EVERY) -> None:
+    def __init__(self, every: float = TRIM_EVERY,
+                 tidy: Callable[[], object] | None = None) -> None:
         self.every = every
+        self.tidy = tidy
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="malloc-trim", daemon=True)
 
@@ -95,9 +141,11 @@ class Trimmer:
     def _run(self) -> None:
         while not self._stop.wait(self.every):
             try:
+                if self.tidy is not None:
+                    self.tidy()
                 trim()
-            except Exception:  # memory housekeeping must never stop the server
-                log.exception("malloc_trim failed")
+            except Exception as exc:  # memory housekeeping must never stop the server
+                log.warning("memory housekeeping failed: %r", exc)
 
     def stop(self) -> None:
         self._stop.set()

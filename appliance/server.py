@@ -23,6 +23,9 @@ SWITCH_INTERVAL_S = 0.0005
 # every megabyte (measured on a simulated day: +31 MB of RSS by evening became +12 MB), and
 # a stream whose client reads slowly waits once 1 MiB is pending.
 OUTBUF_HIGH_WATERMARK = 1 << 20
+# A quiet floor needs a handful of readers at once; more than that were opened by a burst.
+READERS_KEPT_IDLE = 4
+READER_IDLE_SECONDS = 120.0
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -70,7 +73,10 @@ def serve(app: Flask, store: Store, host: str, port: int, threads: int,
     # response, and all other writers queue behind it. A short interval keeps the critical
     # section short (measured: +40% call-next throughput with 60 módulos).
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    trimmer = memory.Trimmer().start()  # the arenas were capped by the CLI, before any thread
+    # The arenas were capped by the CLI, before any thread; readers a burst opened and left
+    # idle go back first, so their page caches are among what the trim returns.
+    trimmer = memory.Trimmer(tidy=lambda: store.close_idle_readers(
+        keep=READERS_KEPT_IDLE, idle_for=READER_IDLE_SECONDS)).start()
     server = create_server(returning_readers(app, store), host=host, port=port,
                            threads=threads, ident="mac-turnos",
                            connection_limit=max(200, threads * 4), backlog=1024,

@@ -75,6 +75,53 @@ def test_threads_reading_at_once_get_distinct_readers_and_the_pool_keeps_that_ma
     assert store.reader_count == before + together
 
 
+def test_readers_a_burst_left_idle_are_closed_keeping_the_most_recent_few(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr("turnero.store.time.monotonic", lambda: now[0])
+    before = store.reader_count
+    held = threading.Barrier(8)
+    handed: list[sqlite3.Connection] = []
+
+    def read() -> None:
+        conn = store.reader()
+        conn.execute("SELECT 1").fetchone()
+        held.wait(10)  # a burst: eight requests read at once
+        handed.append(conn)
+        store.return_reader()
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert store.reader_count == before + 8
+    now[0] += 30
+    assert store.close_idle_readers(keep=3, idle_for=60) == 0  # not idle long enough yet
+    now[0] += 31
+    closed = store.close_idle_readers(keep=3, idle_for=60)
+    assert closed == before + 8 - 3
+    assert store.reader_count == 3
+    kept = in_thread(lambda: read_and_return(store))
+    assert kept is handed[-1]  # the one handed back last, its cache the warmest
+    with pytest.raises(sqlite3.ProgrammingError):
+        handed[0].execute("SELECT 1")  # closed, not merely forgotten
+
+
+def test_a_reader_in_use_is_never_closed_as_idle(store: Store,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr("turnero.store.time.monotonic", lambda: now[0])
+    mine = store.reader()  # held by this thread, as by a request in flight
+    now[0] += 3600
+    store.close_idle_readers(keep=0, idle_for=1)
+    assert mine.execute("SELECT 1").fetchone()[0] == 1
+    store.return_reader()
+    now[0] += 2
+    assert store.close_idle_readers(keep=0, idle_for=1) == 1
+    assert store.reader_count == 0
+
+
 def test_a_reader_taken_from_the_pool_sees_what_was_committed_after_it_was_handed_back(
         store: Store) -> None:
     def last_seq() -> int:

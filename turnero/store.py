@@ -10,6 +10,9 @@ Readers: a thread reads through a connection of its own, taken from a pool of id
 :meth:`Store.return_reader`, which the server does after every response. So the server
 holds as many readers as requests ever ran at once, not one per worker thread: with 128
 threads that was 128 connections of 100-250 KiB each, a quarter of an idle server's memory.
+A burst (the morning rush, every módulo closing at once) opens many; those left idle for a
+while beyond a few are closed again (:meth:`Store.close_idle_readers`, run by the server's
+housekeeping), so a day's peak does not stay in memory until the evening.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -107,7 +111,8 @@ class Store:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []  # every reader open, idle or in use
-        self._idle: list[sqlite3.Connection] = []  # handed back, for the next thread
+        # handed back, for the next thread, with the monotonic time each was handed back
+        self._idle: list[tuple[sqlite3.Connection, float]] = []
         self._readers_lock = threading.Lock()
         self._writer = connect(self.path)
         migrations.apply(Database(self._writer))
@@ -149,7 +154,7 @@ class Store:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             with self._readers_lock:  # not the write lock: a reader never waits on writes
-                conn = self._idle.pop() if self._idle else None
+                conn = self._idle.pop()[0] if self._idle else None
             if conn is None:
                 conn = connect(self.path)
                 conn.execute("PRAGMA query_only=ON")
@@ -167,7 +172,23 @@ class Store:
         self._local.conn = None
         with self._readers_lock:
             if conn in self._readers:  # not closed by close() meanwhile
-                self._idle.append(conn)
+                self._idle.append((conn, time.monotonic()))
+
+    def close_idle_readers(self, keep: int, idle_for: float) -> int:
+        """Close the readers idle for ``idle_for`` seconds or more, but keep the ``keep``
+        handed back most recently (the warmest caches, enough for a quiet floor); returns how
+        many were closed. Safe beside requests: a reader in the idle pool belongs to nobody."""
+        cutoff = time.monotonic() - idle_for
+        with self._readers_lock:
+            spare = self._idle[:max(0, len(self._idle) - keep)]
+            closing = [conn for conn, since in spare if since <= cutoff]
+            if not closing:
+                return 0
+            self._idle = [(c, t) for c, t in self._idle if c not in closing]
+            self._readers = [c for c in self._readers if c not in closing]
+        for conn in closing:
+            conn.close()
+        return len(closing)
 
     @property
     def reader_count(self) -> int:

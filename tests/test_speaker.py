@@ -269,6 +269,18 @@ def test_a_dead_speech_worker_is_replaced_on_the_next_phrase(tmp_path):
         worker.close()
 
 
+def test_the_speech_child_runs_at_a_lower_cpu_priority_than_the_server(tmp_path):
+    worker = EspeakWorker(timeout=20)
+    try:
+        Synthesizer(tmp_path, backend=worker).synthesize("Turno uno.", "es")
+        assert worker._process is not None
+        stat = Path(f"/proc/{worker._process.pid}/stat").read_text()
+        child_nice = int(stat.rpartition(")")[2].split()[16])  # field 19 of proc(5)
+        assert child_nice >= os.nice(0) + 10
+    finally:
+        worker.close()
+
+
 def child_pids() -> set[int]:
     """The processes this test process has started and not yet reaped."""
     found: set[int] = set()

@@ -41,6 +41,10 @@ from pathlib import Path
 from typing import IO, Any
 
 IDLE_STOP_SECONDS = 60.0  # the child is stopped after this long without a phrase
+# Speech is background work: the child runs at this niceness, so in a burst of calls the
+# requests (a módulo's button, a kiosk's ticket) get the processor first and the voice
+# takes what is left. On an idle box it changes nothing: a phrase still takes milliseconds.
+NICENESS = 10
 
 
 class SynthesisError(RuntimeError):
@@ -93,6 +97,7 @@ def synthesize_here(job: Job, timeout: float) -> None:
 
 def serve() -> None:
     """The child's loop: a JSON job per line on stdin, a JSON answer per line on stdout."""
+    os.nice(NICENESS)
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     quiet = os.open(os.devnull, os.O_WRONLY)
     os.dup2(quiet, 1)  # stdout is now /dev/null: pyttsx3's "Audio saved to" lines go nowhere

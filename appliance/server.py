@@ -13,6 +13,7 @@ from flask import Flask
 from waitress.server import create_server
 
 from appliance import memory, systemd
+from appliance.dispatch import HotThreadsDispatcher
 from turnero.store import Store
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,10 @@ def serve(app: Flask, store: Store, host: str, port: int, threads: int,
     # idle go back first, so their page caches are among what the trim returns.
     trimmer = memory.Trimmer(tidy=lambda: store.close_idle_readers(
         keep=READERS_KEPT_IDLE, idle_for=READER_IDLE_SECONDS)).start()
+    dispatcher = HotThreadsDispatcher()
+    dispatcher.set_thread_count(threads)
     server = create_server(returning_readers(app, store), host=host, port=port,
-                           threads=threads, ident="mac-turnos",
+                           _dispatcher=dispatcher, threads=threads, ident="mac-turnos",
                            connection_limit=max(200, threads * 4), backlog=1024,
                            asyncore_use_poll=True, channel_timeout=120,
                            clear_untrusted_proxy_headers=True,

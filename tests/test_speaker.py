@@ -27,6 +27,7 @@ from hardware.speaker import (
     ensure_chime,
     phrase,
     play_local,
+    tts,
 )
 from hardware.speaker.numbers import english, quechua, spanish
 from hardware.speaker.phrases import Templates, parse_label
@@ -239,12 +240,37 @@ def test_the_cache_keeps_at_most_max_files_and_drops_the_least_recently_used(tmp
     synthesizer = Synthesizer(tmp_path, max_files=16, backend=espeak)
     ensure_chime(tmp_path)
     names = [synthesizer.synthesize(f"Turno {spanish(n)}.", "es") for n in range(16)]
-    os.utime(tmp_path / names[0], ns=(time.time_ns(), time.time_ns() + 10**9))  # just used
+    assert synthesizer.synthesize("Turno cero.", "es") == names[0]  # said again: just used
     newest = synthesizer.synthesize("Turno cien.", "es")
     left = {p.name for p in tmp_path.glob("*.wav")}
     assert len(left - {CHIME_FILE}) == 16
     assert CHIME_FILE in left and newest in left and names[0] in left
     assert names[1] not in left
+
+
+def test_a_phrase_duration_is_read_from_its_file_once(tmp_path, espeak, monkeypatch):
+    synthesizer = Synthesizer(tmp_path, backend=espeak)
+    name = synthesizer.synthesize("Turno siete.", "es")
+    reads: list[object] = []
+    real = tts.wav_seconds
+    monkeypatch.setattr(tts, "wav_seconds", lambda path: reads.append(path) or real(path))
+    assert synthesizer.seconds(name) == pytest.approx(real(tmp_path / name))
+    assert synthesizer.seconds(name) == synthesizer.seconds(name)
+    assert reads == []  # known since it was synthesized
+    restarted = Synthesizer(tmp_path, backend=espeak)
+    assert restarted.seconds(name) == pytest.approx(real(tmp_path / name))
+    assert restarted.seconds(name) > 0.5
+    assert len(reads) == 1  # a phrase found on disk is read once, then remembered
+
+
+def test_a_restarted_cache_keeps_the_order_of_use_it_had(tmp_path, espeak):
+    first = Synthesizer(tmp_path, max_files=16, backend=espeak)
+    names = [first.synthesize(f"Turno {spanish(n)}.", "es") for n in range(16)]
+    first.synthesize("Turno cero.", "es")  # names[0] is now the most recently used
+    again = Synthesizer(tmp_path, max_files=16, backend=espeak)
+    again.synthesize("Turno cien.", "es")
+    left = {p.name for p in tmp_path.glob("*.wav")}
+    assert names[0] in left and names[1] not in left and len(left) == 16
 
 
 def test_an_unknown_voice_is_an_error_and_the_worker_goes_on(tmp_path, espeak):

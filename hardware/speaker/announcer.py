@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from hardware.speaker.chime import ensure_chime
 from hardware.speaker.phrases import LANGUAGES, Call, Templates, parse_label, phrase
-from hardware.speaker.tts import Synthesizer, wav_seconds
+from hardware.speaker.tts import Synthesizer
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class Announcer:
             try:
                 text = phrase(call, language, self.templates)
                 name = self.synthesizer.synthesize(text, language)
-                seconds += wav_seconds(self.synthesizer.cache_dir / name)
+                seconds += self.synthesizer.seconds(name)
             except Exception as error:  # one bad call must not stop the queue
                 errors.append(f"{language}: {error}")
                 continue

@@ -1,5 +1,5 @@
 """``python -m appliance`` is the ``mac-turnos`` command."""
 
-from appliance.launch import main
+from appliance.cli import main
 
 main()

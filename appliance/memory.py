@@ -2,13 +2,12 @@
 
 Three habits of glibc's allocator make a threaded Python server grow and never shrink: it
 gives busy threads arenas of their own (up to eight per core); each thread keeps a private
-cache of freed small blocks (the tcache), which with a hundred request threads pins pages
-all over the heap; and it keeps freed memory instead of handing it back. A morning rush
-leaves its peak behind for the rest of the day. So the server starts with the tcache off and
-the arenas capped (``tuned_environment``: glibc reads its tunables only when a process starts,
-so the launcher restarts ``serve`` and ``demo`` once with them; ``limit_arenas`` repeats the
-cap for a server started another way), and while it runs hands freed memory back every
-minute (``Trimmer``). Elsewhere (musl, macOS) all are no-ops.
+cache of freed small blocks (the tcache), which pins pages all over the heap once a hundred
+request threads have each run some requests; and it keeps freed memory instead of handing
+it back. A morning rush leaves its peak behind for the rest of the day. The server therefore
+caps the arenas (``limit_arenas``, first thing in ``serve`` and ``demo``), keeps the work on
+the fewest threads (``appliance.dispatch``), and while it runs hands freed memory back every
+minute (``Trimmer``). Elsewhere (musl, macOS) the allocator calls are no-ops.
 """
 
 from __future__ import annotations
@@ -18,16 +17,13 @@ import ctypes.util
 import functools
 import logging
 import os
-import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
 M_ARENA_MAX = -8  # mallopt parameter, from glibc's malloc.h
 ARENAS = 2
-TUNABLES_ENV = "GLIBC_TUNABLES"
-TUNED = {"glibc.malloc.tcache_count": "0", "glibc.malloc.arena_max": str(ARENAS)}
 TRIM_EVERY = 60.0  # seconds
 
 
@@ -39,42 +35,6 @@ def _libc() -> Any | None:
         return libc
     except (OSError, AttributeError):
         return None
-
-
-def is_glibc() -> bool:
-    try:
-        return os.confstr("CS_GNU_LIBC_VERSION") is not None
-    except (ValueError, OSError):
-        return False
-
-
-def tuned_environment(environ: Mapping[str, str]) -> dict[str, str] | None:
-    """``environ`` with the server's allocator tunables added, or None when it has them all
-    already. A tunable the operator set stays as the operator set it."""
-    current = environ.get(TUNABLES_ENV, "")
-    present = {item.partition("=")[0] for item in current.split(":") if item}
-    missing = [f"{name}={value}" for name, value in TUNED.items() if name not in present]
-    if not missing:
-        return None
-    return {**environ, TUNABLES_ENV: ":".join(filter(None, [current, *missing]))}
-
-
-def restart_tuned() -> None:
-    """Replace this process by the same command with the allocator tunables set (same
-    process id, so a supervisor or a test that started it still holds it); nothing when
-    they are set already or the C library is not glibc. Call it before anything else runs:
-    the command starts over."""
-    if not is_glibc():
-        return
-    environ = tuned_environment(os.environ)
-    if environ is None:
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    try:
-        os.execve(sys.executable, sys.orig_argv, environ)
-    except OSError as exc:  # the server still runs, with the default allocator
-        log.warning("could not restart with the allocator tuned: %r", exc)
 
 
 def limit_arenas(arenas: int = ARENAS) -> bool:

@@ -8,10 +8,8 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from appliance import memory
-from tests.live_server import LiveServer, write_config
 
 BURST = """
 import json, threading
@@ -115,31 +113,3 @@ def test_health_reports_the_memory_held_and_sqlites_share(app):
     assert memory_now["status"] == "ok" and memory_now["readers"] >= 1
     assert 10 < memory_now["rss_mib"] < 2048
     assert 0 < memory_now["sqlite_mib"] < memory_now["rss_mib"]
-
-
-def test_the_tuned_environment_adds_what_is_missing_and_keeps_what_the_operator_set():
-    fresh = memory.tuned_environment({"PATH": "/bin"})
-    assert fresh is not None and fresh["PATH"] == "/bin"
-    assert fresh["GLIBC_TUNABLES"].split(":") == ["glibc.malloc.tcache_count=0",
-                                                  "glibc.malloc.arena_max=2"]
-    operator = memory.tuned_environment({"GLIBC_TUNABLES": "glibc.malloc.tcache_count=3"})
-    assert operator is not None
-    assert operator["GLIBC_TUNABLES"] == ("glibc.malloc.tcache_count=3:"
-                                          "glibc.malloc.arena_max=2")
-    assert memory.tuned_environment(fresh) is None  # once set, no second restart
-
-
-def test_a_started_server_runs_tuned_under_the_process_id_it_was_started_with(
-        tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    state.mkdir()
-    server = LiveServer(state, write_config(tmp_path / "centre.toml"))
-    server.start()
-    try:
-        assert server.proc is not None and server.proc.poll() is None
-        environ = Path(f"/proc/{server.proc.pid}/environ").read_bytes().split(b"\0")
-        tunables = [e for e in environ if e.startswith(b"GLIBC_TUNABLES=")]
-        assert tunables and b"glibc.malloc.tcache_count=0" in tunables[0]
-        assert server.request("GET", "/api/v1/health")[0] == 200
-    finally:
-        server.stop()

@@ -18,7 +18,7 @@ import pytest
 from appliance.runtime import DB_NAME
 from appliance.server import returning_readers
 from tests.live_server import LiveServer, write_config
-from turnero.store import Store
+from turnero.store import IDLE_READERS, Store
 
 
 def in_thread(fn: Callable[[], Any]) -> Any:
@@ -106,6 +106,35 @@ def test_readers_a_burst_left_idle_are_closed_keeping_the_most_recent_few(
     assert kept is handed[-1]  # the one handed back last, its cache the warmest
     with pytest.raises(sqlite3.ProgrammingError):
         handed[0].execute("SELECT 1")  # closed, not merely forgotten
+
+
+def test_after_a_burst_wider_than_the_pool_the_extra_readers_are_closed_when_handed_back(
+        store: Store) -> None:
+    wide = IDLE_READERS + 6
+    held = threading.Barrier(wide)
+    handed: list[sqlite3.Connection] = []
+
+    def read() -> None:
+        conn = store.reader()
+        conn.execute("SELECT 1").fetchone()
+        held.wait(10)  # every idle módulo calls at once
+        handed.append(conn)
+        store.return_reader()
+
+    threads = [threading.Thread(target=read) for _ in range(wide)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(handed) == wide
+    assert store.reader_count == IDLE_READERS
+    closed = 0
+    for conn in handed:
+        try:
+            conn.execute("SELECT 1")
+        except sqlite3.ProgrammingError:
+            closed += 1
+    assert closed == 6
 
 
 def test_a_reader_in_use_is_never_closed_as_idle(store: Store,

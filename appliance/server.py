@@ -78,6 +78,9 @@ def serve(app: Flask, store: Store, host: str, port: int, threads: int,
     # idle go back first, so their page caches are among what the trim returns.
     trimmer = memory.Trimmer(tidy=lambda: store.close_idle_readers(
         keep=READERS_KEPT_IDLE, idle_for=READER_IDLE_SECONDS)).start()
+    # waitress takes a dispatcher of the caller's through ``_dispatcher`` (its test hook; the
+    # pinned waitress version is what tests/test_dispatch.py checks) and then leaves the
+    # starting of its threads to the caller.
     dispatcher = HotThreadsDispatcher()
     dispatcher.set_thread_count(threads)
     server = create_server(returning_readers(app, store), host=host, port=port,

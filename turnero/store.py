@@ -136,7 +136,14 @@ class Store:
         return when.astimezone(self.tz).date().isoformat()
 
     def write(self, fn: Callable[[Tx], T]) -> T:
-        """Run ``fn`` in one serialized transaction; publish its events after commit."""
+        """Run ``fn`` in one serialized transaction; publish its events after commit.
+
+        The thread's reader goes back to the pool first: a request waiting for the write
+        lock reads nothing meanwhile, and sixty módulos calling at once would otherwise hold
+        sixty readers. A read after the write takes a reader again (each statement is its
+        own read transaction, so nothing is lost); so a caller must not keep using a reader
+        it got before calling ``write``."""
+        self.return_reader()
         with self._lock:
             tx = Tx(self._writer, self.now())
             self._writer.execute("BEGIN IMMEDIATE")

@@ -39,11 +39,13 @@ def _report(store: Store, start: date, end: date, group: str | None,
             facts_of: Callable[[Store, str, datetime], DayFacts]) -> dict[str, Any]:
     _check_range(start, end, group)
     now = store.now()
-    conn = store.reader()
-    days = [r[0] for r in conn.execute("SELECT day FROM days WHERE day BETWEEN ? AND ? "
-                                       "ORDER BY day", (start.isoformat(), end.isoformat()))]
+    days = [r[0] for r in store.reader().execute(
+        "SELECT day FROM days WHERE day BETWEEN ? AND ? ORDER BY day",
+        (start.isoformat(), end.isoformat())).fetchall()]
+    facts = [facts_of(store, d, now) for d in days]  # may write (a day packed once)
+    conn = store.reader()  # taken after those writes (see Store.write)
     book = targets.TargetBook(conn)
-    cols = aggregate.combine([facts_of(store, d, now) for d in days], book.seconds)
+    cols = aggregate.combine(facts, book.seconds)
     names = labels.Labels(conn)
     rows = aggregate.group_rows(cols, group)
     for row in rows:

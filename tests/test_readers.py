@@ -137,6 +137,20 @@ def test_after_a_burst_wider_than_the_pool_the_extra_readers_are_closed_when_han
     assert closed == 6
 
 
+def test_a_thread_waiting_to_write_holds_no_reader(store: Store) -> None:
+    mine = store.reader()
+    mine.execute("SELECT 1").fetchone()
+    seen: dict[str, Any] = {}
+
+    def op(tx: Any) -> None:  # inside the write lock, as a queued writer would be
+        seen["other"] = in_thread(lambda: read_and_return(store))
+        seen["count"] = store.reader_count
+
+    store.write(op)
+    assert seen["other"] is mine  # handed back before the write, taken by the other thread
+    assert seen["count"] == 1  # the other thread opened none of its own
+
+
 def test_a_reader_in_use_is_never_closed_as_idle(store: Store,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     now = [1000.0]

@@ -7,9 +7,10 @@ Timestamps never go backwards even if the system clock does, so no duration is n
 
 Readers: a thread reads through a connection of its own, taken from a pool of idle ones
 (or opened) on its first read, and keeps it until it hands it back with
-:meth:`Store.return_reader`, which the server does after every response. So the server
-holds as many readers as requests ever ran at once, not one per worker thread: with 128
-threads that was 128 connections of 100-250 KiB each, a quarter of an idle server's memory.
+:meth:`Store.return_reader`, which the server does after every response and
+:meth:`Store.write` before it waits for the write lock. So the server holds as many readers
+as requests were reading at once, not one per worker thread: with 128 threads that was 128
+connections of 100-250 KiB each, a quarter of an idle server's memory.
 A burst (the morning rush, every idle módulo calling at once when a ticket comes) opens
 many: at most ``IDLE_READERS`` wait in the pool afterwards and the others are closed as they
 are handed back; those left idle for a while beyond a few are closed too

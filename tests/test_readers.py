@@ -37,6 +37,32 @@ def read_and_return(store: Store) -> sqlite3.Connection:
     return conn
 
 
+def burst(store: Store, width: int) -> list[sqlite3.Connection]:
+    """``width`` threads each holding a reader at the same moment, then handing it back;
+    the readers in the order they were handed back."""
+    held = threading.Barrier(width)
+    handed: list[sqlite3.Connection] = []
+
+    def read() -> None:
+        conn = store.reader()
+        conn.execute("SELECT 1").fetchone()
+        held.wait(10)  # everyone holds a reader at the same moment
+        handed.append(conn)
+        store.return_reader()
+
+    run_together(read, width, timeout=10)
+    return handed
+
+
+def run_together(target: Callable[[], Any], count: int, timeout: float) -> None:
+    """``target`` on ``count`` threads at once; returns when all have ended (or timed out)."""
+    threads = [threading.Thread(target=target) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+
+
 def test_a_reader_handed_back_is_taken_by_the_next_thread(store: Store) -> None:
     first = in_thread(lambda: read_and_return(store))
     before = store.reader_count
@@ -51,22 +77,7 @@ def test_threads_reading_at_once_get_distinct_readers_and_the_pool_keeps_that_ma
     before = store.reader_count
 
     def round_of_readers() -> set[int]:
-        held = threading.Barrier(together)
-        seen: list[int] = []
-
-        def read():
-            conn = store.reader()
-            conn.execute("SELECT 1").fetchone()
-            seen.append(id(conn))
-            held.wait(10)  # everyone holds a reader at the same moment
-            store.return_reader()
-
-        threads = [threading.Thread(target=read) for _ in range(together)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(10)
-        return set(seen)
+        return {id(conn) for conn in burst(store, together)}
 
     first = round_of_readers()
     assert len(first) == together
@@ -80,21 +91,7 @@ def test_readers_a_burst_left_idle_are_closed_keeping_the_most_recent_few(
     now = [1000.0]
     monkeypatch.setattr("turnero.store.time.monotonic", lambda: now[0])
     before = store.reader_count
-    held = threading.Barrier(8)
-    handed: list[sqlite3.Connection] = []
-
-    def read() -> None:
-        conn = store.reader()
-        conn.execute("SELECT 1").fetchone()
-        held.wait(10)  # a burst: eight requests read at once
-        handed.append(conn)
-        store.return_reader()
-
-    threads = [threading.Thread(target=read) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
+    handed = burst(store, 8)  # a burst: eight requests read at once
     assert store.reader_count == before + 8
     now[0] += 30
     assert store.close_idle_readers(keep=3, idle_for=60) == 0  # not idle long enough yet
@@ -111,21 +108,7 @@ def test_readers_a_burst_left_idle_are_closed_keeping_the_most_recent_few(
 def test_after_a_burst_wider_than_the_pool_the_extra_readers_are_closed_when_handed_back(
         store: Store) -> None:
     wide = IDLE_READERS + 6
-    held = threading.Barrier(wide)
-    handed: list[sqlite3.Connection] = []
-
-    def read() -> None:
-        conn = store.reader()
-        conn.execute("SELECT 1").fetchone()
-        held.wait(10)  # every idle módulo calls at once
-        handed.append(conn)
-        store.return_reader()
-
-    threads = [threading.Thread(target=read) for _ in range(wide)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
+    handed = burst(store, wide)  # every idle módulo calls at once
     assert len(handed) == wide
     assert store.reader_count == IDLE_READERS
     closed = 0
@@ -275,11 +258,7 @@ def test_a_server_with_128_threads_holds_readers_for_the_requests_in_flight_only
             finally:
                 conn.close()
 
-        threads = [threading.Thread(target=client) for _ in range(clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        run_together(client, clients, timeout=60)
         assert not failures
         assert server.proc is not None
         # The writer, one reader per request that ran at once, a few for the workers

@@ -25,12 +25,23 @@ from waitress.server import create_server
 from sync.central.app import create_central_app
 from sync.central.db import Database
 from sync.central.ingest import add_centre
+from sync.central.viewers import add_viewer
 from sync.sender import Options, Sender
 from tests.live_server import free_port
 from tests.pg_cluster import PgCluster
 from turnero.store import Store
 
 CENTRE = "demo-lima-norte"
+VIEWER_PASSWORD = "clave-de-prueba-larga"
+
+
+def viewer_client(db: Database, name: str = "analista") -> Any:
+    """A test client of the central app logged in as a dashboard viewer."""
+    add_viewer(db, name, VIEWER_PASSWORD)
+    client = create_central_app(db).test_client()
+    response = client.post("/login", data={"usuario": name, "contrasena": VIEWER_PASSWORD})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return client
 SECRET = b"centre-secret-for-tests"
 
 

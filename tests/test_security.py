@@ -713,21 +713,25 @@ def test_the_tvs_device_cookie_is_httponly_and_samesite_strict(app: Flask, displ
 def test_the_central_dashboard_has_a_strict_csp_and_its_styles_in_a_file(tmp_path: Path):
     from sync.central.app import create_central_app
     from sync.central.db import Database
+    from tests.sync_support import viewer_client
 
     db = Database(f"sqlite:///{tmp_path}/central.sqlite")
     db.migrate()
     try:
-        client = create_central_app(db).test_client()
+        client = viewer_client(db)
         page = client.get("/")
+        login = create_central_app(db).test_client().get("/login")  # no session
         scan = _PageScan()
         scan.feed(page.get_data(as_text=True))
+        scan.feed(login.get_data(as_text=True))
         stylesheet = client.get("/static/dashboard.css")
         health = client.get("/api/v1/health")
     finally:
         db.close()
-    assert page.status_code == 200 and scan.problems == [] and scan.stylesheets == 1
+    assert page.status_code == 200 and login.status_code == 200
+    assert scan.problems == [] and scan.stylesheets == 2
     assert stylesheet.status_code == 200 and stylesheet.mimetype == "text/css"
-    for response in (page, stylesheet, health):
+    for response in (page, login, stylesheet, health):
         csp = _csp(response)
         assert "unsafe" not in response.headers["Content-Security-Policy"]
         assert csp["style-src"] == "'self'" and csp["default-src"] == "'none'"

@@ -15,7 +15,14 @@ from typing import Any
 from sync.central.app import create_central_app
 from sync.central.db import Database
 from sync.central.ingest import add_centre, digest
-from tests.sync_support import CENTRE, central_db, pg, pg_kind, token  # noqa: F401
+from tests.sync_support import (  # noqa: F401
+    CENTRE,
+    central_db,
+    pg,
+    pg_kind,
+    token,
+    viewer_client,
+)
 
 AT = "2026-11-27T14:00:00.000000Z"
 
@@ -44,8 +51,8 @@ def stored(db: Database) -> list[str]:
 
 def test_migrations_are_numbered_and_applied_once(central_db: Database) -> None:
     assert central_db.migrate() == []
-    rows = central_db.conn().query("SELECT number FROM schema_migrations")
-    assert [r["number"] for r in rows] == [1]
+    rows = central_db.conn().query("SELECT number FROM schema_migrations ORDER BY number")
+    assert [r["number"] for r in rows] == [1, 2]
 
 
 def test_a_batch_is_answered_per_event_and_a_repeat_is_answered_as_duplicates(
@@ -114,8 +121,8 @@ def test_the_dashboard_shows_centres_with_last_contact_backlog_and_their_indicat
         central_db: Database, token: str) -> None:
     _day_of_events(central_db, token)
     add_centre(central_db, "mac-piura", "MAC Piura")
-    page = create_central_app(central_db).test_client().get(
-        "/?from=2026-11-27&to=2026-11-27").get_data(as_text=True)
+    page = viewer_client(central_db).get("/?from=2026-11-27&to=2026-11-27").get_data(
+        as_text=True)
     assert "MAC de prueba" in page and "sin contacto" in page  # Piura never sent
     assert "<td>3</td>" in page  # backlog reported: 12 before a batch of 9
     # waits 10, 20 and 40 min: mean 23.3, median 20, 2 of 3 within the 30-min ANS
@@ -127,8 +134,7 @@ def test_the_dashboard_shows_centres_with_last_contact_backlog_and_their_indicat
 def test_the_csv_export_is_utf8_with_bom_per_centre_and_entity(
         central_db: Database, token: str) -> None:
     _day_of_events(central_db, token)
-    response = create_central_app(central_db).test_client().get(
-        "/export.csv?from=2026-11-27&to=2026-11-27")
+    response = viewer_client(central_db).get("/export.csv?from=2026-11-27&to=2026-11-27")
     assert response.mimetype == "text/csv"
     raw = response.get_data()
     assert raw.startswith("\ufeff".encode())

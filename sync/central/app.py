@@ -1,7 +1,8 @@
 """The central receiver: a Flask app of its own (it never touches a centre's database).
 
 Routes: ``POST /api/v1/ingest`` (centres, bearer token), ``GET /api/v1/health``, ``GET /``
-(the national dashboard) and ``GET /export.csv`` (the same indicators as CSV).
+(the national dashboard) and ``GET /export.csv`` (the same indicators as CSV), the last two
+for viewers logged in through ``/login`` (``sync.central.auth``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import zlib
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 
-from sync.central import indicators
+from sync.central import auth, indicators
 from sync.central.db import Database
 from sync.central.ingest import BadBatch, centre_for, ingest
 
@@ -73,6 +74,7 @@ def create_central_app(db: Database) -> Flask:
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["mac_turnos.central_db"] = db
+    auth.install(app, db)  # the dashboard and the CSV need a viewer's session
 
     @app.post("/api/v1/ingest")
     def receive() -> Response:
@@ -113,8 +115,9 @@ def create_central_app(db: Database) -> Flask:
                 for (centre, entity), cell in sorted(cells.items()) if entity]
         codes = [c["code"] for c in listed]
         worst = max((t["mean_wait_minutes"] or 0 for t in totals.values()), default=0) or 1
-        return render_template("dashboard.html", centres=listed, rows=rows, totals=totals,
-                               codes=codes, day_from=day_from, day_to=day_to, worst=worst,
+        return render_template("dashboard.html", viewer=g.viewer, centres=listed, rows=rows,
+                               totals=totals, codes=codes, day_from=day_from,
+                               day_to=day_to, worst=worst,
                                now=now.strftime("%Y-%m-%d %H:%M UTC"))
 
     @app.get("/export.csv")

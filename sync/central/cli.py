@@ -1,4 +1,4 @@
-"""``mac-turnos central ...``: run the receiver and register centres."""
+"""``mac-turnos central ...``: run the receiver, register centres and dashboard viewers."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from waitress.server import create_server
 from sync.central.app import create_central_app
 from sync.central.db import Database
 from sync.central.ingest import add_centre
+from sync.central.viewers import add_viewer, disable_viewer, list_viewers
 
 DB_ENV = "MAC_TURNOS_CENTRAL_DB"
 DEFAULT_DB = "sqlite:///" + str(Path("~/.local/state/mac-turnos/central/central.sqlite")
@@ -88,3 +89,59 @@ def centre_add(code: str, name: str, url: str) -> None:
     finally:
         db.close()
     click.echo(token)
+
+
+@central.group()
+def viewer() -> None:
+    """People allowed to see the dashboard and its CSV."""
+
+
+@viewer.command("add")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from standard input instead of generating one.")
+@_db_option
+def viewer_add(name: str, password_stdin: bool, url: str) -> None:
+    """Create NAME (or give it a new password, ending its sessions); prints the password
+    once when it is generated."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    db = _db(url)
+    try:
+        made = add_viewer(db, name, password)
+    except ValueError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    finally:
+        db.close()
+    click.echo(f"Usuario {name} listo." if password_stdin else made)
+
+
+@viewer.command("disable")
+@click.argument("name")
+@_db_option
+def viewer_disable(name: str, url: str) -> None:
+    """Refuse NAME from now on and end its open sessions."""
+    db = _db(url)
+    try:
+        disable_viewer(db, name)
+    except ValueError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    finally:
+        db.close()
+    click.echo(f"Usuario {name} desactivado.")
+
+
+@viewer.command("list")
+@_db_option
+def viewer_list(url: str) -> None:
+    """The viewers, with when each was created and whether it is disabled or locked."""
+    db = _db(url)
+    try:
+        rows = list_viewers(db)
+    finally:
+        db.close()
+    for row in rows:
+        state = "desactivado" if row["disabled_at"] else (
+            "bloqueado hasta " + row["locked_until"][:19] if row["locked_until"] else "activo")
+        click.echo(f"{row['name']}\t{row['created_at'][:19]}\t{state}")

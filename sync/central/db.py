@@ -37,6 +37,15 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             max_wait_minutes INTEGER NOT NULL, max_attention_minutes INTEGER NOT NULL,
             PRIMARY KEY (centre, code))""",
     ]),
+    (2, "dashboard viewers", [
+        """CREATE TABLE viewers(
+            name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, created_at TEXT NOT NULL,
+            disabled_at TEXT, failed_logins INTEGER NOT NULL DEFAULT 0, locked_until TEXT)""",
+        """CREATE TABLE viewer_sessions(
+            token_hash TEXT PRIMARY KEY, viewer TEXT NOT NULL REFERENCES viewers(name),
+            created_at TEXT NOT NULL, expires_at TEXT NOT NULL)""",
+        "CREATE INDEX viewer_sessions_viewer ON viewer_sessions(viewer)",
+    ]),
 ]
 
 

@@ -66,6 +66,9 @@ def _full_name(pattern: str, fallback: str) -> str:
     return fallback
 
 
+DEMO_FIRST_FLOOR = 18  # módulos 1-18 downstairs, the rest upstairs: TVs per floor (zone=)
+
+
 def demo_data() -> dict[str, Any]:
     """The demo centre as TOML-shaped data."""
     entities, queues, services, counters = [], [], [], []
@@ -82,7 +85,8 @@ def demo_data() -> dict[str, Any]:
                              "appointments": any(w in name.lower()
                                                  for w in APPOINTMENT_WORDS)})
         for _ in range(modules):
-            counters.append({"number": number, "entity": code, "queues": [prefix]})
+            counters.append({"number": number, "entity": code, "queues": [prefix],
+                             "zone": "piso-1" if number <= DEMO_FIRST_FLOOR else "piso-2"})
             number += 1
     _split_reniec_certificates(queues, services, counters)
     return {

@@ -212,6 +212,10 @@ class Counter:
     weights: dict[str, int] = key({}, "Optional weight per queue code (default 1): a higher "
                                       "weight is served first by this módulo.")
     name: str = key("", help="Name shown on screens; empty = \"Módulo N\".")
+    zone: str = key("", help="Area of the floor where the módulo stands, e.g. \"piso-2\" "
+                             "(letters, digits, - and _): a TV opened with zone=piso-2 shows "
+                             "and announces only the calls to that area's módulos. Empty = "
+                             "no zone.", pattern=r"^([A-Za-z0-9_-]{1,40})?$")
 
 
 @dataclass(frozen=True)

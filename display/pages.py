@@ -69,6 +69,23 @@ def _entities(text: str | None) -> list[str]:
     return [code for code in dict.fromkeys((text or "").split(",")) if code in known]
 
 
+def _zones(text: str | None) -> list[str]:
+    known = {c.zone for c in _settings().counters if c.zone}
+    return [zone for zone in dict.fromkeys((text or "").split(",")) if zone in known]
+
+
+def _counter_zones() -> dict[int, str]:
+    """Each módulo's zone, for the módulos that have one."""
+    return {c.number: c.zone for c in _settings().counters if c.zone}
+
+
+def _wanted(item: dict[str, Any], entities: set[str], zones: set[str],
+            counter_zones: dict[int, str]) -> bool:
+    """Whether a TV with these filters (empty = all) shows and announces a call."""
+    return ((not entities or item.get("entity") in entities)
+            and (not zones or counter_zones.get(item.get("counter") or 0) in zones))
+
+
 @bp.get("/display/<name>")
 def page(name: str) -> str:
     if not NAME.match(name):
@@ -86,6 +103,8 @@ def page(name: str) -> str:
         timezone=s.centre.timezone, rows=max(6, min(8, rows)),
         idle_minutes=request.args.get("idle", type=int) or option("idle_minutes"),
         filter=",".join(_entities(request.args.get("entities"))),
+        zones=",".join(_zones(request.args.get("zone"))),
+        counter_zones=json.dumps(_counter_zones()),
         voices=",".join(_languages(request.args.get("voice"), tuple(option("languages")))),
         entities=json.dumps(entities, ensure_ascii=False))
 
@@ -163,6 +182,7 @@ def announcements(name: str) -> Response | tuple[Response, int]:
         abort(404)
     voices = _languages(request.args.get("voice"), tuple(option("languages")))
     entities = set(_entities(request.args.get("entities")))
+    zones, counter_zones = set(_zones(request.args.get("zone"))), _counter_zones()
     heartbeat = float(current_app.config.get("SSE_HEARTBEAT_SECONDS", 15))
     cursor = _cursor(feed, request.args.get("after"))
 
@@ -176,7 +196,7 @@ def announcements(name: str) -> Response | tuple[Response, int]:
                 yield ": heartbeat\n\n"
             for item in items:
                 cursor = item["seq"]
-                if not entities or item.get("entity") in entities:
+                if _wanted(item, entities, zones, counter_zones):
                     yield _frame("announcement", shaped(item, voices),
                                  f"{item['boot']}:{item['seq']}")
 

@@ -275,6 +275,27 @@ def test_a_tv_hears_the_calls_of_its_entities_in_its_languages(app: Flask, tv_to
         assert web.get(a["clips"][1]).status_code == 200
 
 
+def test_a_tv_of_one_zone_hears_only_the_calls_to_that_zone_s_modulos(app: Flask,
+                                                                     tv_token: str):
+    store = app.extensions["mac_turnos.store"]
+    zone_of = {c.number: c.zone for c in demo_settings().counters}
+    web = app.test_client()
+    web.post("/api/v1/devices/session", headers={"Authorization": f"Bearer {tv_token}"})
+    stream = web.get("/display/sala-2/announcements?zone=piso-2", buffered=False)
+    pairs = [pair for pair in callable_pairs(store, 24) if pair[1] >= 15]  # both floors
+    assert {zone_of[counter] for _, counter in pairs} == {"piso-1", "piso-2"}
+    wanted = []
+    for ticket, counter in pairs:
+        called = calls.call_ticket(store, counter, ticket["uid"])
+        if zone_of[counter] == "piso-2":
+            wanted.append(called["label"])
+    events = read_events(stream, 1 + len(wanted))
+    stream.close()
+    heard = [data for kind, data in events[1:]]
+    assert [a["label"] for a in heard] == wanted and wanted
+    assert {zone_of[a["counter"]] for a in heard} == {"piso-2"}
+
+
 def test_an_unenrolled_browser_gets_no_announcements(app: Flask):
     assert app.test_client().get("/display/sala-1/announcements").status_code == 401
 

@@ -84,6 +84,13 @@ def test_out_of_range_and_bad_form_values_are_reported_together(tmp_path):
     assert sorted(problems(tmp_path, text)) == [("queues[0].prefix", 15), ("server.port", 6)]
 
 
+def test_a_modulo_s_zone_loads_and_a_zone_with_spaces_is_refused_at_its_line(tmp_path):
+    text = GOOD.replace('queues = ["RN"]', 'queues = ["RN"]\nzone = "piso-2"')
+    assert load_settings(write(tmp_path, text), environ={}).counters[0].zone == "piso-2"
+    bad = GOOD.replace('queues = ["RN"]', 'queues = ["RN"]\nzone = "piso 2"')
+    assert problems(tmp_path, bad) == [("counters[0].zone", 26)]
+
+
 def test_opening_hours_must_open_before_they_close(tmp_path):
     text = GOOD.replace("[server]", '[hours]\nmonday = "18:30-08:30"\n\n[server]')
     assert problems(tmp_path, text) == [("hours.monday", 6)]

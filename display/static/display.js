@@ -12,6 +12,8 @@
     idleMs: (Number(body.dataset.idleMinutes) || 10) * 60000,
     filter: new Set((body.dataset.filter || "").split(",").filter(Boolean)),
     entities: JSON.parse(body.dataset.entities || "{}"),
+    zones: new Set((body.dataset.zones || "").split(",").filter(Boolean)),
+    counterZones: JSON.parse(body.dataset.counterZones || "{}"),
   };
   const state = { day: null, calls: [], message: null, offset: 0, flashTimer: null };
   const links = {};  // stream name -> connected?
@@ -83,6 +85,7 @@
 
   function shown(call) {
     return (!cfg.filter.size || cfg.filter.has(call.entity)) &&
+           (!cfg.zones.size || cfg.zones.has(cfg.counterZones[call.counter])) &&
            (!state.day || !call.day || call.day === state.day);
   }
 

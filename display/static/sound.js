@@ -108,6 +108,7 @@
     const params = new URLSearchParams();
     params.set("voice", body.dataset.voices || "es");
     if (body.dataset.filter) params.set("entities", body.dataset.filter);
+    if (body.dataset.zones) params.set("zone", body.dataset.zones);
     d.connect("announcements", () => {
       const p = new URLSearchParams(params);
       if (sound.boot) p.set("after", `${sound.boot}:${sound.last}`);

@@ -88,6 +88,10 @@ def finish(store: Store, counter: int) -> None:
     calls.finish(store, counter, actor="asesor")
 
 
+def queue_of(centre: Centre, entity: str) -> str:
+    return next(q.code for q in centre.settings.queues if q.entity == entity)
+
+
 def open_display(page: Page, base: str, token: str, query: str = "") -> None:
     page.goto(f"{base}/display/sala-1{query}#device={token}")
     page.wait_for_function("() => Number(document.body.dataset.snapshots || 0) >= 1")
@@ -193,6 +197,24 @@ def test_a_tv_with_an_entity_filter_shows_only_those_entities(page: Page, centre
     call(centre, "RN", counters_of(centre, "RENIEC")[0])
     time.sleep(0.5)
     expect(page.locator("#now-label")).to_have_text(bn["label"])
+    assert history(page) == []
+
+
+def test_a_tv_with_a_zone_filter_shows_only_calls_to_that_zone_s_modulos(
+        page: Page, centre: Centre, tv: str):
+    zone_of = {c.number: c.zone for c in centre.settings.counters}
+    downstairs = [n for n in counters_of(centre, "RENIEC") if zone_of[n] == "piso-1"]
+    upstairs = [n for n in counters_of(centre, "ESSALUD") if zone_of[n] == "piso-2"]
+    assert downstairs and upstairs
+    open_display(page, centre.base, tv, "?zone=piso-2")
+    up = call(centre, queue_of(centre, "ESSALUD"), upstairs[0])
+    expect(page.locator("#now-label")).to_have_text(up["label"])
+    call(centre, "RN", downstairs[0])
+    time.sleep(0.5)
+    expect(page.locator("#now-label")).to_have_text(up["label"])
+    assert history(page) == []
+    page.reload()  # the snapshot after a reconnection is filtered the same way
+    expect(page.locator("#now-label")).to_have_text(up["label"])
     assert history(page) == []
 
 

@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 BROWSER_FLAGS = ("--kiosk", "--autoplay-policy=no-user-gesture-required", "--no-first-run",
                  "--noerrdialogs", "--disable-translate", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update",
-                 "--check-for-update-interval=31536000")
+                 "--check-for-update-interval=31536000",
+                 "--ozone-platform-hint=auto")  # Wayland where the session has it, else X11
 Finder = Callable[[float], ServerAddress | None]
 
 

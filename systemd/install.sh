@@ -2,6 +2,7 @@
 # Install mac-turnos on Raspberry Pi OS Bookworm or Debian 12 (arm64, amd64).
 #
 #   sudo systemd/install.sh [--kiosk-user USER] [--tv-user USER] [--dry-run]
+#   sudo systemd/install.sh --no-server --tv-client-user USER   (a TV on its own computer)
 #
 # Idempotent: running it again changes only what differs (an edited centre.toml is never
 # overwritten). --dry-run prints every step and changes nothing. --root DIR installs into a
@@ -23,6 +24,8 @@ ROOT=""
 DRY_RUN=0
 KIOSK_USER=""
 TV_USER=""
+TV_CLIENT_USER=""
+WITH_SERVER=1
 PIP_ARGS=""
 WITH_VENV=1
 
@@ -35,6 +38,9 @@ Options:
   --source DIR         the mac-turnos source tree (default: this script's repository)
   --kiosk-user USER    enable the reception kiosk browser in USER's desktop session
   --tv-user USER       enable the waiting-room TV browser in USER's desktop session
+  --tv-client-user USER
+                       enable a TV that finds the server on the LAN (display-client)
+  --no-server          do not enable the server here (a TV or kiosk on its own computer)
   --pip-args "ARGS"    extra arguments for pip (e.g. --no-index --find-links DIR offline)
   --no-venv            leave the virtual environment alone (built by other means)
 EOF
@@ -47,6 +53,8 @@ while [ $# -gt 0 ]; do
         --source) SOURCE=$(realpath "${2:?--source needs a directory}"); shift ;;
         --kiosk-user) KIOSK_USER=${2:?--kiosk-user needs a name}; shift ;;
         --tv-user) TV_USER=${2:?--tv-user needs a name}; shift ;;
+        --tv-client-user) TV_CLIENT_USER=${2:?--tv-client-user needs a name}; shift ;;
+        --no-server) WITH_SERVER=0 ;;
         --pip-args) PIP_ARGS=${2:?--pip-args needs a value}; shift ;;
         --no-venv) WITH_VENV=0 ;;
         -h|--help) usage; exit 0 ;;
@@ -103,7 +111,7 @@ check_platform() {
 
 install_packages() {
     local wanted=("${PACKAGES[@]}")
-    if [ -n "$KIOSK_USER$TV_USER" ]; then
+    if [ -n "$KIOSK_USER$TV_USER$TV_CLIENT_USER" ]; then
         wanted+=(chromium)
     fi
     if [ -n "$ROOT" ]; then
@@ -177,11 +185,15 @@ install_files() {
     put "$SOURCE/systemd/mac-turnos-browser" "$PREFIX/bin/mac-turnos-browser" 0755
     put "$SOURCE/docs/operacion.md" "$PREFIX/docs/operacion.md" 0644
     local unit
-    for unit in mac-turnos.service mac-turnos-kiosk@.service mac-turnos-tv@.service; do
+    for unit in mac-turnos.service mac-turnos-kiosk@.service mac-turnos-tv@.service \
+        mac-turnos-display-client@.service; do
         put "$SOURCE/systemd/$unit" "$UNIT_DIR/$unit" 0644
     done
     put_once "$SOURCE/systemd/centre.toml.example" "$CONF_DIR/centre.toml" 0640
     put_once "$SOURCE/systemd/browser.env.example" "$CONF_DIR/browser.env" 0644
+    if [ -n "$TV_CLIENT_USER" ]; then  # holds the TV's device token: root reads it
+        put_once "$SOURCE/systemd/display-client.env.example" "$CONF_DIR/display-client.env" 0600
+    fi
     if [ ! -d "$ROOT$STATE_DIR" ]; then
         run install -d -m 0750 "$ROOT$STATE_DIR"
     fi
@@ -192,6 +204,10 @@ install_files() {
 }
 
 first_start() {
+    if [ "$WITH_SERVER" = 0 ]; then
+        say "sin servidor en este equipo (--no-server)"
+        return
+    fi
     if [ -n "$ROOT" ]; then
         say "con --root no se valida la configuración ni se crea la base de datos"
         return
@@ -205,12 +221,22 @@ first_start() {
 }
 
 enable_units() {
-    local units=(mac-turnos.service)
+    local units=()
+    if [ "$WITH_SERVER" = 1 ]; then
+        units+=(mac-turnos.service)
+    fi
     if [ -n "$KIOSK_USER" ]; then
         units+=("mac-turnos-kiosk@$KIOSK_USER.service")
     fi
     if [ -n "$TV_USER" ]; then
         units+=("mac-turnos-tv@$TV_USER.service")
+    fi
+    if [ -n "$TV_CLIENT_USER" ]; then
+        units+=("mac-turnos-display-client@$TV_CLIENT_USER.service")
+    fi
+    if [ "${#units[@]}" = 0 ]; then
+        say "ninguna unidad que activar"
+        return
     fi
     if [ -n "$ROOT" ]; then
         run systemctl --root="$ROOT" --quiet enable "${units[@]}"
@@ -218,7 +244,9 @@ enable_units() {
     fi
     run systemctl daemon-reload
     run systemctl enable "${units[@]}"
-    run systemctl restart mac-turnos.service
+    if [ "$WITH_SERVER" = 1 ]; then
+        run systemctl restart mac-turnos.service
+    fi
 }
 
 main() {

@@ -25,6 +25,8 @@ ROOT = Path(__file__).parent.parent
 UNITS = ROOT / "systemd"
 INSTALL = UNITS / "install.sh"
 SERVER, KIOSK, TV = "mac-turnos.service", "mac-turnos-kiosk@.service", "mac-turnos-tv@.service"
+TV_CLIENT = "mac-turnos-display-client@.service"
+BROWSER = UNITS / "mac-turnos-browser"
 
 needs = pytest.mark.skipif(not (shutil.which("systemd-analyze") and shutil.which("shellcheck")),
                            reason="systemd-analyze and shellcheck come with ./scripts/test")
@@ -56,8 +58,9 @@ def verify_dir(tmp_path: Path) -> Path:
 
 
 @needs
-@pytest.mark.parametrize("name", [SERVER, KIOSK, TV, "mac-turnos-kiosk@pi.service",
-                                  "mac-turnos-tv@pantalla.service"])
+@pytest.mark.parametrize("name", [SERVER, KIOSK, TV, TV_CLIENT, "mac-turnos-kiosk@pi.service",
+                                  "mac-turnos-tv@pantalla.service",
+                                  "mac-turnos-display-client@pi.service"])
 def test_every_unit_passes_systemd_analyze_verify_without_a_warning(verify_dir, name):
     out = subprocess.run(["systemd-analyze", "verify", f"./{name}"], cwd=verify_dir,
                          capture_output=True, text=True, timeout=60)
@@ -96,6 +99,40 @@ def test_browsers_start_in_kiosk_mode_after_the_server_answers(name):
     assert "mac-turnos.service" in parsed["Unit"]["After"]
     autoplay = "--autoplay-policy=no-user-gesture-required" in service["ExecStart"]
     assert autoplay == (name == TV)
+
+
+def test_the_tv_client_unit_finds_the_server_itself_and_takes_its_name_from_its_env_file():
+    parsed = unit(TV_CLIENT)
+    service = parsed["Service"]
+    assert service["User"] == "%i" and service["Restart"] == "always"
+    assert service["EnvironmentFile"] == "-/etc/mac-turnos/display-client.env"
+    assert service["ExecStart"] == ("/opt/mac-turnos/bin/mac-turnos-browser tv-client "
+                                    "--name ${MAC_TURNOS_TV_NAME}")
+    assert "mac-turnos.service" not in parsed["Unit"]["After"]  # the server is elsewhere
+    env = (UNITS / "display-client.env.example").read_text(encoding="utf-8")
+    assert "MAC_TURNOS_TV_NAME=" in env and "MAC_TURNOS_DEVICE_TOKEN=" in env
+
+
+def test_the_browser_wrapper_runs_the_display_client_in_the_session_with_its_chromium(
+        tmp_path: Path):
+    stand_ins = tmp_path / "bin"
+    stand_ins.mkdir()
+    (stand_ins / "chromium").write_text("#!/bin/sh\n", encoding="utf-8")
+    client = tmp_path / "mac-turnos"
+    client.write_text('#!/bin/sh\nprintf "%s\\n" "$DISPLAY" "$@"\n', encoding="utf-8")
+    for program in (stand_ins / "chromium", client):
+        program.chmod(0o755)
+    env = {"PATH": f"{stand_ins}:/usr/bin:/bin", "HOME": str(tmp_path),
+           "MAC_TURNOS_BIN": str(client)}
+    out = subprocess.run(["sh", str(BROWSER), "tv-client", "--name", "sala-2"], env=env,
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        ":0", "display-client", "--browser", str(stand_ins / "chromium"),
+        "--profile", f"{tmp_path}/.config/mac-turnos-tv-client", "--name", "sala-2"]
+    refused = subprocess.run(["sh", str(BROWSER), "printer"], env=env, capture_output=True,
+                             text=True, timeout=30)
+    assert refused.returncode == 2 and "tv-client" in refused.stderr
 
 
 @needs
@@ -175,3 +212,21 @@ def test_the_installers_dry_run_changes_nothing(tmp_path):
     before = tree(root)
     install(root, "--dry-run")
     assert tree(root) == before
+
+
+@needs
+def test_a_tv_on_its_own_computer_gets_the_client_unit_and_no_server(tmp_path):
+    root = tmp_path / "root"
+    out = subprocess.run(["bash", str(INSTALL), "--root", str(root), "--no-venv", "--no-server",
+                          "--tv-client-user", "pi"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    first = tree(root)
+    wants = "etc/systemd/system/graphical.target.wants/"
+    assert first[wants + "mac-turnos-display-client@pi.service"][0] == "link"
+    assert not any(path.endswith("/mac-turnos.service") and "wants" in path for path in first)
+    assert first["etc/mac-turnos/display-client.env"][1] == 0o600  # holds the device token
+    again = subprocess.run(["bash", str(INSTALL), "--root", str(root), "--no-venv",
+                            "--no-server", "--tv-client-user", "pi"], capture_output=True,
+                           text=True, timeout=120)
+    assert again.returncode == 0 and tree(root) == first

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import sqlite3
 from datetime import datetime
+from typing import NamedTuple
 
 from turnero.store import Store, Tx
 
@@ -41,33 +42,65 @@ def people_ahead(conn: Conn, day: str, queue: str, preferential: bool, order_key
     return prefs + earlier + later_slots
 
 
-_RECENT = ("SELECT (julianday(ended_at) - julianday(started_at)) * 1440.0 AS minutes "
-           "FROM attentions WHERE queue = ? AND status = 'done' AND started_at IS NOT NULL "
-           "ORDER BY ended_at DESC LIMIT ?")
-_OPEN = ("SELECT COUNT(*) FROM counters c JOIN counter_queues cq ON cq.counter = c.id "
-         "WHERE cq.queue = ? AND c.active AND c.status IN ('open', 'paused')")
-# One row whatever the sample holds: the sum and count of the recent attention times
-# (negative ones as 0) and the open módulos. Reading the times row by row would cost one
-# SQLite step, and one GIL release, per attention.
-_PACE = f"SELECT SUM(MAX(0.0, minutes)), COUNT(minutes), ({_OPEN}) FROM ({_RECENT})"
+# A módulo's time per citizen runs from the call, not from the start: the walk to the módulo
+# and the recalls of those slow to come take the módulo as much as the attention does.
+_RECENT = ("SELECT (julianday(ended_at) - julianday(called_at)) * 1440.0 AS minutes, "
+           "preferential FROM attentions WHERE queue = ? AND status = 'done' "
+           "AND called_at IS NOT NULL ORDER BY ended_at DESC LIMIT ?")
+# The open módulos of a queue, each counted for its share of it: a módulo that also serves
+# other queues with people waiting splits its time among them (one more queue waiting, half
+# of its time each); its queues with nobody waiting take none of it.
+_SHARES = ("SELECT TOTAL(1.0 / (1 + (SELECT COUNT(*) FROM counter_queues other "
+           "WHERE other.counter = c.id AND other.queue IN (SELECT q.code FROM queues q "
+           "WHERE q.active AND q.code != ? AND EXISTS (SELECT 1 FROM attentions a "
+           "WHERE a.day = ? AND a.queue = q.code AND a.status = 'waiting'))))) "
+           "FROM counters c JOIN counter_queues cq ON cq.counter = c.id "
+           "WHERE cq.queue = ? AND c.active")
+_OPEN = f"{_SHARES} AND c.status IN ('open', 'paused')"
+_OPEN_COUNT = ("SELECT COUNT(*) FROM counters c JOIN counter_queues cq ON cq.counter = c.id "
+               "WHERE cq.queue = ? AND c.active AND c.status IN ('open', 'paused')")
+MAX_PREFERENTIAL_SHARE = 0.5
+# One row whatever the sample holds: the sum and count of the recent times per citizen
+# (negative ones as 0), the open módulos, and the preferential share of the same recent
+# attentions (everyone who arrives is served in the end, so on a busy queue it is the share
+# of the arrivals, read from rows already at hand). Reading the times row by row would cost
+# one SQLite step, and one GIL release, per attention.
+_PACE = (f"SELECT SUM(MAX(0.0, minutes)), COUNT(minutes), ({_OPEN}), ({_OPEN_COUNT}), "
+         f"AVG(preferential) FROM ({_RECENT})")
 
 
-def pace(conn: Conn, store: Store, queue: str) -> tuple[float, int]:
-    """(mean of the queue's last ``estimate_sample`` attention times in minutes, or the
-    default when it has none; open módulos) of a queue."""
-    total, count, counters = conn.execute(
-        _PACE, (queue, queue, store.policy.estimate_sample)).fetchone()
-    return (total / count if count else store.policy.default_attention_minutes), counters
+class Pace(NamedTuple):
+    """How fast a queue moves: minutes of a módulo per citizen, open módulos (each counted
+    for its share of the queue), and the share of preferential tickets among its arrivals;
+    also how many módulos serving it are open (for people to read)."""
+
+    minutes: float
+    counters: float
+    preferential_share: float = 0.0
+    open_counters: int = 0
 
 
-def minutes_for(ahead: int, queue_pace: tuple[float, int]) -> int:
-    """Expected minutes until the call for a ticket with ``ahead`` people before it."""
-    per, counters = queue_pace
-    return 0 if ahead == 0 else math.ceil(ahead * per / max(1, counters))
+def pace(conn: Conn, store: Store, queue: str) -> Pace:
+    """The queue's pace from its last ``estimate_sample`` attentions (the default time per
+    citizen when it has none) and its módulos open now."""
+    day = store.service_day(store.now())
+    total, count, counters, open_counters, share = conn.execute(
+        _PACE, (queue, day, queue, queue, queue, store.policy.estimate_sample)).fetchone()
+    minutes = total / count if count else store.policy.default_attention_minutes
+    return Pace(minutes, counters, min(MAX_PREFERENTIAL_SHARE, share or 0.0), open_counters)
 
 
-def wait_minutes(conn: Conn, store: Store, queue: str, ahead: int) -> int:
-    return 0 if ahead == 0 else minutes_for(ahead, pace(conn, store, queue))
+def minutes_for(ahead: int, queue_pace: Pace, normal: bool = False) -> int:
+    """Expected minutes until the call for a ticket with ``ahead`` people before it. A normal
+    ticket also waits for the preferential ones that arrive meanwhile and go first by law:
+    with a share p of preferential arrivals on a busy queue, 1 / (1 - p) times longer."""
+    per, counters, share, _ = queue_pace
+    people = ahead / (1.0 - share) if normal else ahead
+    return 0 if ahead == 0 else math.ceil(people * per / (counters if counters > 0 else 1))
+
+
+def wait_minutes(conn: Conn, store: Store, queue: str, ahead: int, normal: bool) -> int:
+    return 0 if ahead == 0 else minutes_for(ahead, pace(conn, store, queue), normal)
 
 
 def for_attention(conn: Conn, store: Store, row: sqlite3.Row, now: datetime) -> tuple[int, int]:
@@ -76,7 +109,8 @@ def for_attention(conn: Conn, store: Store, row: sqlite3.Row, now: datetime) -> 
     ahead = people_ahead(conn, row["day"], row["queue"], bool(row["preferential"]),
                          row["order_key"], row["attention_id"], now.timestamp(),
                          p.appointment_early_minutes * 60, p.appointment_late_minutes * 60)
-    return ahead, wait_minutes(conn, store, row["queue"], ahead)
+    return ahead, wait_minutes(conn, store, row["queue"], ahead,
+                               normal=not row["preferential"])
 
 
 def for_new_ticket(conn: Conn, store: Store, day: str, queue: str,
@@ -89,9 +123,8 @@ def for_new_ticket(conn: Conn, store: Store, day: str, queue: str,
     ahead = conn.execute(sql, (day, queue)).fetchone()[0]
     if ahead == 0:
         return 0, 0
-    per, counters = pace(conn, store, queue)
-    if counters == 0:  # before the módulos open, count those that will serve the queue
-        counters = conn.execute(
-            "SELECT COUNT(*) FROM counters c JOIN counter_queues cq ON cq.counter = c.id "
-            "WHERE cq.queue = ? AND c.active", (queue,)).fetchone()[0]
-    return ahead, minutes_for(ahead, (per, counters))
+    queue_pace = pace(conn, store, queue)
+    if queue_pace.counters == 0:  # before the módulos open, count those that will serve it
+        queue_pace = queue_pace._replace(
+            counters=conn.execute(_SHARES, (queue, day, queue)).fetchone()[0])
+    return ahead, minutes_for(ahead, queue_pace, normal=not preferential)

@@ -119,8 +119,8 @@ def queue_stats(store: Store) -> list[dict[str, Any]]:
             "closed_reason": q["closed_reason"], "waiting": waiting,
             "waiting_preferential": prefs, "oldest_wait_minutes": round(max(0.0, oldest), 1),
             "max_wait_minutes": q["max_wait_minutes"],
-            "open_counters": queue_pace[1],
-            "expected_wait_minutes": estimate.minutes_for(waiting, queue_pace),
+            "open_counters": queue_pace.open_counters,
+            "expected_wait_minutes": estimate.minutes_for(waiting, queue_pace, normal=True),
             "expected_wait_preferential_minutes": estimate.minutes_for(prefs, queue_pace),
         })
     return out

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import TypeVar
 
 import click
 from waitress.server import create_server
@@ -20,6 +22,7 @@ DB_ENV = "MAC_TURNOS_CENTRAL_DB"
 DEFAULT_DB = "sqlite:///" + str(Path("~/.local/state/mac-turnos/central/central.sqlite")
                                 .expanduser())
 log = logging.getLogger("sync.central")
+T = TypeVar("T")
 
 
 def _db(url: str) -> Database:
@@ -30,6 +33,19 @@ def _db(url: str) -> Database:
     except Exception as exc:  # a wrong URL or an unreachable server: say so plainly
         click.echo(f"No se puede usar la base de datos {url.split('@')[-1]}: {exc}", err=True)
         sys.exit(1)
+
+
+def _on_db(url: str, action: Callable[[Database], T]) -> T:
+    """``action`` on the database at ``url``, closed afterwards; a refusal (ValueError) is
+    printed and ends the command with status 2."""
+    db = _db(url)
+    try:
+        return action(db)
+    except ValueError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    finally:
+        db.close()
 
 
 def _db_option(fn: object) -> object:
@@ -80,15 +96,7 @@ def centre() -> None:
 @_db_option
 def centre_add(code: str, name: str, url: str) -> None:
     """Register CODE (or give it a new token) and print its token once."""
-    db = _db(url)
-    try:
-        token = add_centre(db, code, name)
-    except ValueError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
-    finally:
-        db.close()
-    click.echo(token)
+    click.echo(_on_db(url, lambda db: add_centre(db, code, name)))
 
 
 @central.group()
@@ -105,14 +113,7 @@ def viewer_add(name: str, password_stdin: bool, url: str) -> None:
     """Create NAME (or give it a new password, ending its sessions); prints the password
     once when it is generated."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    db = _db(url)
-    try:
-        made = add_viewer(db, name, password)
-    except ValueError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
-    finally:
-        db.close()
+    made = _on_db(url, lambda db: add_viewer(db, name, password))
     click.echo(f"Usuario {name} listo." if password_stdin else made)
 
 
@@ -121,14 +122,7 @@ def viewer_add(name: str, password_stdin: bool, url: str) -> None:
 @_db_option
 def viewer_disable(name: str, url: str) -> None:
     """Refuse NAME from now on and end its open sessions."""
-    db = _db(url)
-    try:
-        disable_viewer(db, name)
-    except ValueError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
-    finally:
-        db.close()
+    _on_db(url, lambda db: disable_viewer(db, name))
     click.echo(f"Usuario {name} desactivado.")
 
 
@@ -136,12 +130,7 @@ def viewer_disable(name: str, url: str) -> None:
 @_db_option
 def viewer_list(url: str) -> None:
     """The viewers, with when each was created and whether it is disabled or locked."""
-    db = _db(url)
-    try:
-        rows = list_viewers(db)
-    finally:
-        db.close()
-    for row in rows:
+    for row in _on_db(url, list_viewers):
         state = "desactivado" if row["disabled_at"] else (
             "bloqueado hasta " + row["locked_until"][:19] if row["locked_until"] else "activo")
         click.echo(f"{row['name']}\t{row['created_at'][:19]}\t{state}")

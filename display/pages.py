@@ -64,14 +64,17 @@ def _languages(text: str | None, default: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(chosen)) or list(default)
 
 
-def _entities(text: str | None) -> list[str]:
-    known = {e.code for e in _settings().entities}
+def _known(text: str | None, known: set[str]) -> list[str]:
+    """The codes of a comma-separated option that exist, once each, in order."""
     return [code for code in dict.fromkeys((text or "").split(",")) if code in known]
 
 
+def _entities(text: str | None) -> list[str]:
+    return _known(text, {e.code for e in _settings().entities})
+
+
 def _zones(text: str | None) -> list[str]:
-    known = {c.zone for c in _settings().counters if c.zone}
-    return [zone for zone in dict.fromkeys((text or "").split(",")) if zone in known]
+    return _known(text, {c.zone for c in _settings().counters if c.zone})
 
 
 def _counter_zones() -> dict[int, str]:

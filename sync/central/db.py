@@ -49,8 +49,13 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
 ]
 
 
+def iso(moment: datetime) -> str:
+    """A UTC instant as the central stores it (text that sorts in time order)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return iso(datetime.now(UTC))
 
 
 class Conn:

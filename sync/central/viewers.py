@@ -9,7 +9,6 @@ the command line loses every open session at once.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -18,7 +17,8 @@ from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from sync.central.db import Database, now_iso
+from sync.central.db import Database, iso, now_iso
+from sync.central.ingest import digest
 
 SESSION_HOURS = 12
 MAX_FAILED_LOGINS = 5
@@ -35,14 +35,6 @@ class LoginResult:
 
     outcome: str
     token: str | None = None
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def add_viewer(db: Database, name: str, password: str | None = None) -> str:
@@ -90,24 +82,24 @@ def login(db: Database, name: str, password: str, now: datetime | None = None) -
     with db.transaction() as tx:
         fresh = tx.query("SELECT failed_logins, locked_until FROM viewers WHERE name = ?",
                          (name,))[0]
-        if fresh["locked_until"] and fresh["locked_until"] > _iso(now):
+        if fresh["locked_until"] and fresh["locked_until"] > iso(now):
             return LoginResult("locked")
         if not ok:
             failures = fresh["failed_logins"] + 1
             if failures >= MAX_FAILED_LOGINS:
                 tx.execute("UPDATE viewers SET failed_logins = 0, locked_until = ? "
                            "WHERE name = ?",
-                           (_iso(now + timedelta(minutes=LOCKOUT_MINUTES)), name))
+                           (iso(now + timedelta(minutes=LOCKOUT_MINUTES)), name))
                 return LoginResult("locked")
             tx.execute("UPDATE viewers SET failed_logins = ? WHERE name = ?", (failures, name))
             return LoginResult("bad")
         token = secrets.token_urlsafe(32)
         tx.execute("UPDATE viewers SET failed_logins = 0, locked_until = NULL WHERE name = ?",
                    (name,))
-        tx.execute("DELETE FROM viewer_sessions WHERE expires_at < ?", (_iso(now),))
+        tx.execute("DELETE FROM viewer_sessions WHERE expires_at < ?", (iso(now),))
         tx.execute("INSERT INTO viewer_sessions(token_hash, viewer, created_at, expires_at) "
-                   "VALUES (?,?,?,?)", (_digest(token), name, _iso(now),
-                                        _iso(now + timedelta(hours=SESSION_HOURS))))
+                   "VALUES (?,?,?,?)", (digest(token), name, iso(now),
+                                        iso(now + timedelta(hours=SESSION_HOURS))))
     return LoginResult("ok", token)
 
 
@@ -118,10 +110,10 @@ def session_viewer(db: Database, token: str, now: datetime | None = None) -> str
     rows = db.conn().query(
         "SELECT v.name FROM viewer_sessions s JOIN viewers v ON v.name = s.viewer "
         "WHERE s.token_hash = ? AND s.expires_at > ? AND v.disabled_at IS NULL",
-        (_digest(token), _iso(now or datetime.now(UTC))))
+        (digest(token), iso(now or datetime.now(UTC))))
     return rows[0]["name"] if rows else None
 
 
 def logout(db: Database, token: str) -> None:
     with db.transaction() as tx:
-        tx.execute("DELETE FROM viewer_sessions WHERE token_hash = ?", (_digest(token),))
+        tx.execute("DELETE FROM viewer_sessions WHERE token_hash = ?", (digest(token),))

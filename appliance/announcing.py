@@ -19,14 +19,11 @@ import ctypes.util
 import logging
 import queue
 import threading
-import time
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
-
-from appliance import api_devices
 from config.model import Settings
 from display import pages as display_pages
 from display.feed import AnnouncementFeed
@@ -84,7 +81,8 @@ class AnnouncedMark:
                 self._write(wanted)
             if stopping:
                 return
-            time.sleep(self.every)
+            with self._changed:  # a stop ends the pause at once
+                self._changed.wait_for(lambda: self._stopping, timeout=self.every)
 
     def _write(self, seq: int) -> None:
         """Write the mark; a failure is logged and not retried until the next
@@ -220,6 +218,13 @@ class Announcing:
                 self._start()
         self.store.return_reader()
 
+    def start_early(self) -> None:
+        """Start the workers now, on a thread of their own, when they will be needed before
+        the first call: with espeak, or when calls made before a cut are owed. Otherwise the
+        first call starts them (so an app that never calls anybody costs nothing)."""
+        if self.mode == "espeak" or self.owed():
+            threading.Thread(target=self.start, name="announcer-start", daemon=True).start()
+
     def _start(self) -> Announcer:
         """Start the workers (under ``_lock``) and queue first the calls owed since before
         the start (``turnero.announcements``)."""
@@ -294,31 +299,17 @@ class Announcing:
             self._local_thread.join(5)
 
 
-def install(app: Flask, settings: Settings, store: Store) -> Announcing:
-    """Wire the TVs into the app: the display room, the device session, the stream budget,
-    and the announcer on the bus (its thread starts with the server or the first call).
+def build(settings: Settings, store: Store, config: Mapping[str, Any]) -> Announcing:
+    """The announcer of an app, not yet on the bus (``create_app`` attaches and wires it).
 
     App config: ``SPEECH`` (espeak, virtual, off; default virtual), ``LOCAL_PLAYBACK``
     (also play on the box's own output), ``SPEECH_IDLE_SECONDS`` (stop the espeak child after
-    that long without a phrase; default 60), ``STREAM_BUDGET`` (default from [server] threads).
-    An optional ``[display]`` settings section may give ``languages`` and ``local_playback``.
+    that long without a phrase; default 60). An optional ``[display]`` settings section may
+    give ``languages`` and ``local_playback``.
     """
     section = getattr(settings, "display", None)
     languages = tuple(getattr(section, "languages", DEFAULT_LANGUAGES))
-    local = bool(app.config.get("LOCAL_PLAYBACK", getattr(section, "local_playback", False)))
-    announcing = Announcing(store, store.path.parent / "speech", languages,
-                            mode=app.config.get("SPEECH", "virtual"), local_playback=local,
-                            speech_idle=app.config.get("SPEECH_IDLE_SECONDS", IDLE_STOP_SECONDS))
-    announcing.attach()
-    if announcing.mode == "espeak" or announcing.owed():  # calls owed since before a cut
-        threading.Thread(target=announcing.start, name="announcer-start", daemon=True).start()
-    app.extensions["mac_turnos.announcing"] = announcing
-    app.extensions["mac_turnos.announcements"] = announcing.feed
-    app.extensions["mac_turnos.speech_dir"] = announcing.cache_dir
-    app.extensions["mac_turnos.health"].setdefault("speaker", announcing.health)
-    app.extensions.setdefault("mac_turnos.on_stop", []).append(announcing.stop)
-    app.config.setdefault("STREAM_BUDGET", api_devices.stream_budget(settings.server.threads))
-    api_devices.install(app)
-    app.register_blueprint(display_pages.bp)
-    app.extensions["mac_turnos.pages"]["Pantalla de sala"] = "/display/sala-1"
-    return announcing
+    local = bool(config.get("LOCAL_PLAYBACK", getattr(section, "local_playback", False)))
+    return Announcing(store, store.path.parent / "speech", languages,
+                      mode=config.get("SPEECH", "virtual"), local_playback=local,
+                      speech_idle=config.get("SPEECH_IDLE_SECONDS", IDLE_STOP_SECONDS))

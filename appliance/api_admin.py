@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 
+from appliance import parts
 from appliance.http import SUPERVISORS, ApiError, actor, body, field, principal, require, store
+from config.model import Security
 from turnero import accounts
 from turnero.clock import from_iso
 
@@ -22,8 +24,8 @@ bp = Blueprint("api_admin", __name__, url_prefix="/api/v1")
 FLOOR_STAFF = ("receptionist", "agent")
 
 
-def _security() -> Any:
-    return current_app.extensions["mac_turnos.settings"].security
+def _security() -> Security:
+    return parts.settings().security
 
 
 def _may_manage(*roles: Any) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
-from appliance.api_stream import session_streams
+from appliance import parts
 from appliance.http import SESSION_COOKIE, STAFF, body, field, principal, require, store
 from turnero import accounts
 
@@ -19,13 +19,13 @@ def _me(who: accounts.Principal) -> dict:
 def end_session(token: str) -> None:
     """The session dies on the server, and so do the live streams opened with it."""
     accounts.logout(store(), token)
-    session_streams().end(accounts.digest(token))
+    parts.session_streams().end(accounts.digest(token))
 
 
 @bp.post("/login")
 def login() -> Response:
     data = body()
-    settings = current_app.extensions["mac_turnos.settings"]
+    settings = parts.settings()
     old = request.cookies.get(SESSION_COOKIE)
     if old:  # a login always starts a new session; the old id dies (no fixation)
         end_session(old)

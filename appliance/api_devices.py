@@ -21,6 +21,7 @@ import re
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
+from appliance import parts
 from appliance.http import SESSION_COOKIE, error_response, principal, require
 from display.pages import DEVICE_COOKIE
 
@@ -54,7 +55,8 @@ def stream_budget(threads: int) -> int:
     return max(1, threads - max(8, threads // 8))
 
 
-def _cookie_as_bearer() -> None:
+def cookie_as_bearer() -> None:
+    """Before a request: a device's cookie stands for its token on reads only."""
     if request.method not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in request.environ:
         return
     token = request.cookies.get(DEVICE_COOKIE)
@@ -63,15 +65,17 @@ def _cookie_as_bearer() -> None:
 
 
 def open_streams(app: Flask) -> int:
-    feed = app.extensions.get("mac_turnos.announcements")
-    return app.extensions["mac_turnos.store"].bus.subscribers + (feed.listeners if feed else 0)
+    app_parts = parts.of(app)
+    return app_parts.store.bus.subscribers + app_parts.announcements.listeners
 
 
-def _admit_stream() -> Response | None:
+def admit_stream() -> Response | None:
+    """Before a request: refuse a live stream beyond the budget (app config
+    ``STREAM_BUDGET``) with 503."""
     budget = current_app.config.get("STREAM_BUDGET")
     if not budget or not STREAMS.match(request.path):
         return None
-    if open_streams(current_app._get_current_object()) < budget:  # type: ignore[attr-defined]
+    if open_streams(current_app) < budget:
         return None
     response = error_response(503, "too_many_streams", "El servidor tiene todas sus "
                               "conexiones en vivo ocupadas; se reintentará en unos segundos.")
@@ -79,18 +83,10 @@ def _admit_stream() -> Response | None:
     return response
 
 
-def _release_reader(response: Response) -> Response:
-    """A stream has read its snapshot and will not touch the database again: give back the
-    thread's SQLite reader (about 115 KiB each, measured), which would otherwise stay with
-    the thread for as long as the stream lasts."""
+def release_stream_reader(response: Response) -> Response:
+    """After a request: a stream has read its snapshot and will not touch the database
+    again, so give back the thread's SQLite reader (about 115 KiB each, measured), which
+    would otherwise stay with the thread for as long as the stream lasts."""
     if STREAMS.match(request.path):
-        current_app.extensions["mac_turnos.store"].release_reader()
+        parts.store().release_reader()
     return response
-
-
-def install(app: Flask) -> None:
-    """Register the routes and the request hooks (cookie as token; stream budget)."""
-    app.register_blueprint(bp)
-    app.before_request(_cookie_as_bearer)
-    app.before_request(_admit_stream)
-    app.after_request(_release_reader)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 
-from appliance import __version__
+from appliance import __version__, parts
 from appliance.http import STAFF, SUPERVISORS, actor, body, field, require, store
 from turnero import catalog, checklist, day, floor, views
 from turnero.clock import is_plausible, to_iso
@@ -28,7 +28,7 @@ def health() -> Response:
     clock_ok = is_plausible(s.clock.now())
     components["clock"] = {"status": "ok" if clock_ok else "error",
                            "now": to_iso(s.clock.now())}
-    for name, check in current_app.extensions.get("mac_turnos.health", {}).items():
+    for name, check in parts.health().items():
         try:
             components[name] = check()
         except Exception as exc:
@@ -36,7 +36,7 @@ def health() -> Response:
     worst = {c["status"] for c in components.values()}
     status = "error" if "error" in worst else ("warning" if "warning" in worst else "ok")
     today = views.day_view(s) if components["db"]["status"] != "error" else None
-    settings = current_app.extensions["mac_turnos.settings"]
+    settings = parts.settings()
     return jsonify({"status": status, "version": __version__, "centre": settings.centre.code,
                     "day": today, "components": components,
                     "stream_clients": s.bus.subscribers})
@@ -45,7 +45,7 @@ def health() -> Response:
 @bp.get("/catalog")
 @require(*STAFF, "kiosk", "display")
 def get_catalog() -> Response:
-    settings = current_app.extensions["mac_turnos.settings"]
+    settings = parts.settings()
     data = catalog.read_catalog(store().reader())
     data["centre"] = {"code": settings.centre.code, "name": settings.centre.name,
                       "timezone": settings.centre.timezone,

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 
+from appliance import parts
 from appliance.http import SUPERVISORS, require, store
 from turnero import hours
 
@@ -18,9 +19,9 @@ DAYS_AHEAD = 14
 @bp.get("/scheduler")
 @require(*SUPERVISORS)
 def scheduler() -> Response:
-    settings = current_app.extensions["mac_turnos.settings"]
-    sched = current_app.extensions.get("mac_turnos.scheduler")
-    if sched is None:  # safe mode, or an app without a server (tests, tools)
+    settings = parts.settings()
+    sched = parts.scheduler()
+    if not sched.started:  # safe mode, or an app without a server (tests, tools)
         view: dict[str, Any] = {"status": "disabled", "running": False, "failed": [],
                                 "jobs": {}}
     else:

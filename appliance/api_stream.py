@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
+from appliance import parts
 from appliance.http import SESSION_COOKIE, STAFF, principal, require, store
 from turnero import views
 from turnero.accounts import Principal, digest
@@ -61,10 +62,6 @@ class SessionStreams:
         return len(subs)
 
 
-def session_streams() -> SessionStreams:
-    return current_app.extensions.setdefault("mac_turnos.session_streams", SessionStreams())
-
-
 def _ends(event: Event, who: Principal) -> bool:
     """Whether ``event`` takes away what this stream was opened with: the device's token
     was revoked, or the user was disabled or given a new PIN (both end their sessions). The
@@ -93,7 +90,7 @@ def stream() -> Response:
     sub = s.bus.subscribe()
     cookie = request.cookies.get(SESSION_COOKIE) if staff else None
     session = digest(cookie) if cookie else None
-    sessions = session_streams()
+    sessions = parts.session_streams()
     if session is not None:
         sessions.add(session, sub)
     snapshot = views.snapshot(s, staff=staff)

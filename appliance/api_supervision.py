@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 
+from appliance import parts
 from appliance.http import RECEPTION, STAFF, SUPERVISORS, actor, body, field, require, store
 from turnero import messages, overview
 
@@ -15,7 +16,7 @@ bp = Blueprint("api_supervision", __name__, url_prefix="/api/v1")
 def _uplink() -> dict[str, Any] | None:
     """The uplink's health component, when the sync sender has registered one (until then
     the page shows no uplink slot at all rather than a false "all sent")."""
-    check = current_app.extensions.get("mac_turnos.health", {}).get("uplink")
+    check = parts.health().get("uplink")
     if check is None:
         return None
     try:

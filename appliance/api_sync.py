@@ -3,26 +3,21 @@ backlog, last success and error, refused events, and "enviar ahora"."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 
+from appliance import parts
 from appliance.http import SUPERVISORS, ApiError, body, require, store
-from sync.service import Uplink
 from turnero import outbox
 
 bp = Blueprint("api_sync", __name__, url_prefix="/api/v1")
 REJECTS_SHOWN = 100
 
 
-def _uplink() -> Uplink | None:
-    return current_app.extensions.get("mac_turnos.uplink")
-
-
 @bp.get("/sync")
 @require(*SUPERVISORS)
 def sync_status() -> Response:
     conn = store().reader()
-    uplink = _uplink()
-    data = uplink.status(conn) if uplink else {"enabled": False, **outbox.status(conn, "central")}
+    data = parts.uplink().status(conn)
     data["rejects"] = outbox.rejects(conn, "central", REJECTS_SHOWN)
     return jsonify(data)
 
@@ -32,8 +27,8 @@ def sync_status() -> Response:
 def send_now() -> Response:
     """Answers at once; the round runs on the uplink's own thread."""
     body()
-    uplink = _uplink()
-    if uplink is None or not uplink.enabled:
+    uplink = parts.uplink()
+    if not uplink.enabled:
         raise ApiError(409, "uplink_disabled", "El envío a la sede central no está "
                                                "habilitado en la configuración ([uplink]).")
     uplink.send_now()

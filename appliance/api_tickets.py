@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
+from appliance import parts
 from appliance.http import (
     RECEPTION,
     STAFF,
@@ -75,8 +76,8 @@ def kiosk_checks(device: str, service_id: int, priority: str | None, key: str | 
     ticket already exists."""
     if key and tickets.issued_with_key(store(), f"{device}:{key}"):
         return
-    settings = current_app.extensions["mac_turnos.settings"]
-    wait = current_app.extensions["mac_turnos.kiosk_limit"].allow(device)
+    settings = parts.settings()
+    wait = parts.kiosk_limit().allow(device)
     if wait is not None:
         raise ApiError(429, "rate_limited", "Se emitieron muchos turnos seguidos en este "
                                             "quiosco. Espere un momento o acérquese al "
@@ -91,14 +92,14 @@ def kiosk_checks(device: str, service_id: int, priority: str | None, key: str | 
 
 def _closes_at() -> datetime | None:
     """Today's closing time by weekday, holidays and the centre's closures."""
-    settings = current_app.extensions["mac_turnos.settings"]
+    settings = parts.settings()
     return hours.closing_time(settings.hours, store().now(), settings.centre.timezone,
                               settings.schedule)
 
 
 def _issuing_ends(role: str) -> datetime | None:
     """When issuing stops today for this caller: closing time, except for supervisors."""
-    settings = current_app.extensions["mac_turnos.settings"]
+    settings = parts.settings()
     if role in SUPERVISORS or not settings.schedule.stop_issuing:
         return None
     return _closes_at()

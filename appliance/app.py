@@ -9,27 +9,34 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from appliance import (
+    announcing,
     api_auth,
     api_counters,
+    api_devices,
     api_floor,
     api_printers,
     api_stream,
     api_tickets,
+    desk_workers,
     memory,
+    parts,
+    scheduler,
 )
-from appliance.announcing import install as install_display
 from appliance.api_admin import bp as admin_api
 from appliance.api_reports import bp as reports_api
 from appliance.api_scheduler import bp as scheduler_api
+from appliance.api_stream import SessionStreams
 from appliance.api_supervision import bp as supervision_api
 from appliance.api_sync import bp as sync_api
-from appliance.desk_workers import start as start_desk_workers
+from appliance.assets import bp as shared_assets
 from appliance.http import error_response, refuse_cross_site
 from appliance.openapi import document
+from appliance.parts import HealthCheck, Parts
 from appliance.printing import Printing
 from appliance.ratelimit import RateLimiter
 from config.model import Settings
 from counter import pages as counter_pages
+from display import pages as display_pages
 from display.feed import AnnouncementFeed
 from kiosk import pages as kiosk_pages
 from supervision import pages as supervision_pages
@@ -45,44 +52,66 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 def create_app(settings: Settings, store: Store, **config: Any) -> Flask:
+    """The app and everything it is made of: its parts (``appliance.parts``), the blueprints,
+    the request hooks and the workers. The uplink and the scheduler are built here and
+    started by the server (``appliance.server``, ``appliance.startup``), so that an app
+    built in a test starts nothing that reaches out or runs on the clock."""
     app = Flask(__name__, static_folder=None)
     app.config.update(MAX_CONTENT_LENGTH=64 * 1024, JSON_SORT_KEYS=False, **config)
+    app.config.setdefault("STREAM_BUDGET", api_devices.stream_budget(settings.server.threads))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions["mac_turnos.store"] = store
-    app.extensions["mac_turnos.settings"] = settings
-    app.extensions.setdefault("mac_turnos.health", {})
-    app.extensions.setdefault("mac_turnos.pages", {})
-    app.extensions["mac_turnos.kiosk_limit"] = RateLimiter(settings.kiosk.tickets_per_minute)
+
+    health: dict[str, HealthCheck] = {}
+    app_parts = parts.install(app, Parts(
+        settings=settings,
+        store=store,
+        printing=Printing(settings, store),
+        announcing=announcing.build(settings, store, app.config),
+        desk=desk_workers.build(settings, store, app.config),
+        uplink=Uplink(store, settings),
+        scheduler=scheduler.build(settings, store, health),
+        kiosk_limit=RateLimiter(settings.kiosk.tickets_per_minute),
+        session_streams=SessionStreams(),
+        health=health,
+    ))
+
+    # Request hooks: after-request hooks run in reverse order, so the headers come first.
     app.before_request(refuse_cross_site)
-    printing = Printing(settings, store)
-    printing.start()
-    app.extensions["mac_turnos.printing"] = printing
-    app.extensions["mac_turnos.health"].setdefault("printers", printing.health)
-    app.extensions["mac_turnos.health"].setdefault(
-        "memory", lambda: memory.health(store.reader_count))
+    app.before_request(api_devices.cookie_as_bearer)
+    app.before_request(api_devices.admit_stream)
+    app.after_request(api_devices.release_stream_reader)
+    app.after_request(_headers)
+
+    # Blueprints: the HTTP API, then the rooms with their pages for people.
     for bp in (api_floor.bp, api_auth.bp, api_tickets.bp, api_counters.bp, api_stream.bp,
-               api_printers.bp, kiosk_pages.bp):
+               api_printers.bp, kiosk_pages.bp, supervision_api, admin_api,
+               supervision_pages.bp, counter_pages.bp, api_devices.bp, display_pages.bp,
+               sync_api, scheduler_api, reports_api):
         app.register_blueprint(bp)
-    app.extensions["mac_turnos.pages"].update({
-        "Quiosco": "/kiosk", "Orientador": "/reception"})
-    for bp in (supervision_api, admin_api, supervision_pages.bp):
-        app.register_blueprint(bp)
-    app.extensions["mac_turnos.pages"]["Supervisión"] = "/supervision"
-    app.extensions["mac_turnos.pages"]["Indicadores y ANS"] = "/supervision/reports"
-    app.register_blueprint(counter_pages.bp)
-    app.extensions["mac_turnos.pages"]["Módulo"] = "/counter"
-    install_display(app, settings, store)
-    _end_announcements_of_revoked_tvs(store, app.extensions["mac_turnos.announcements"])
-    start_desk_workers(app, settings, store)
-    uplink = Uplink(store, settings)  # started by the server, not here (tests stay quiet)
-    app.extensions["mac_turnos.uplink"] = uplink
-    app.extensions["mac_turnos.health"].setdefault("uplink", uplink.health)
-    app.register_blueprint(sync_api)
-    app.register_blueprint(scheduler_api)  # the scheduler itself is started by the server
-    app.register_blueprint(reports_api)
+    app.register_blueprint(shared_assets)  # staff.js, staff.css: /static/shared/
     app.add_url_rule("/api/v1/openapi.json", "openapi", lambda: jsonify(document()))
     _errors(app)
-    app.after_request(_headers)
+    app_parts.pages.update({
+        "Quiosco": "/kiosk", "Orientador": "/reception", "Supervisión": "/supervision",
+        "Indicadores y ANS": "/supervision/reports", "Módulo": "/counter",
+        "Pantalla de sala": "/display/sala-1"})
+
+    # Health components (GET /api/v1/health); the server adds the scheduler's when it
+    # starts it, and start-up the safe mode's.
+    health["printers"] = app_parts.printing.health
+    health["memory"] = lambda: memory.health(store.reader_count)
+    health["speaker"] = app_parts.announcing.health
+    if app_parts.desk.devices.devices:
+        health["desk_devices"] = app_parts.desk.devices.health
+    health["uplink"] = app_parts.uplink.health
+
+    # Workers started with the app; the uplink and the scheduler are started by the server.
+    app_parts.printing.start()
+    app_parts.announcing.attach()  # on the bus; its threads start with the first call, or:
+    app_parts.announcing.start_early()  # now, with espeak or when calls are owed since a cut
+    app_parts.on_stop.append(app_parts.announcing.stop)
+    _end_announcements_of_revoked_tvs(store, app_parts.announcements)
+    app_parts.desk.start()  # the automatic no-show, the serial call buttons and number signs
     return app
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import click
+from flask import Flask
 
-from appliance import __version__, advertising, desk_devices, memory, printing, startup
+from appliance import __version__, advertising, desk_devices, memory, parts, printing, startup
 from appliance.app import create_app
 from appliance.docs import reference
 from appliance.runtime import DB_NAME, STATE_ENV, open_store, state_dir
@@ -23,7 +24,7 @@ from config import ConfigError, Settings, load_settings
 from config.demo import demo_data
 from sync import service as uplink_service
 from sync.central.cli import central as central_commands
-from turnero import accounts, backup, day, hours
+from turnero import accounts, backup, day, events, hours
 from turnero.clock import BUILD_DATE, Clock, ScaledClock, is_plausible
 from turnero.errors import TurneroError
 from turnero.store import Store
@@ -88,6 +89,12 @@ def config_docs() -> None:
     click.echo(reference())
 
 
+@main.command("events-docs")
+def events_docs() -> None:
+    """Print the events reference (Markdown): the content of docs/events.md."""
+    click.echo(events.reference(), nl=False)
+
+
 @main.command()
 @click.option("--admin", default="admin", show_default=True, help="Name of the first admin.")
 @click.pass_context
@@ -128,14 +135,14 @@ def _voice(boot: Any, local_speaker: bool) -> dict[str, Any]:
     return {"SPEECH": "espeak", "LOCAL_PLAYBACK": local_speaker, **boot.app_options()}
 
 
-def _advertise_when_ready(app: Any, settings: Settings, host: str, flag: bool | None,
+def _advertise_when_ready(app: Flask, settings: Settings, host: str, flag: bool | None,
                           then: Any = None) -> Any:
     """An ``on_ready`` for the server: advertise on zeroconf once it listens, withdraw at
     stop, then call ``then``."""
     def ready(server: Any) -> None:
         if advertising.enabled(flag):
             adverts = advertising.Advertising(settings, host, int(server.effective_port))
-            app.extensions.setdefault("mac_turnos.on_stop", []).append(adverts.stop)
+            parts.of(app).on_stop.append(adverts.stop)
             adverts.start()
         if callable(then):
             then(server)
@@ -167,7 +174,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None,
     boot = _boot(ctx, SERVE_STATE, safe_mode)
     settings, store = _open(ctx, clock)
     app = create_app(boot.app_settings(settings), store, **_voice(boot, local_speaker))
-    boot.attach(app, settings, store)
+    boot.attach(app)
     host = host or settings.server.host
     run_server(app, store, host, port or settings.server.port, settings.server.threads,
                on_ready=_advertise_when_ready(app, settings, host, advertise))
@@ -249,7 +256,7 @@ def demo(ctx: click.Context, host: str | None, port: int | None,
         if exc.code != "day_already_open":
             click.echo(exc.message, err=True)
     app = create_app(boot.app_settings(settings), store, **_voice(boot, local_speaker))
-    boot.attach(app, settings, store, catch_up=False)  # the demo's day is open already
+    boot.attach(app, catch_up=False)  # the demo's day is open already
     host = host or "127.0.0.1"
 
     def announce(server: Any) -> None:
@@ -259,7 +266,7 @@ def demo(ctx: click.Context, host: str | None, port: int | None,
         for title, path in (("Salud", "/api/v1/health"), ("API (OpenAPI)",
                                                           "/api/v1/openapi.json"),
                             ("Eventos en vivo", "/api/v1/stream"),
-                            *app.extensions["mac_turnos.pages"].items()):
+                            *parts.of(app).pages.items()):
             if path == "/kiosk":  # the link enrols this browser as the demo kiosk
                 path += f"#device={creds['devices']['kiosk-demo']['token']}"
             if path.startswith("/display/"):  # and this one as the demo TV

@@ -32,7 +32,7 @@ class LastInCondition(threading.Condition):
             n -= 1
 
 
-class HotThreadsDispatcher(ThreadedTaskDispatcher):  # type: ignore[misc]
+class HotThreadsDispatcher(ThreadedTaskDispatcher):
     """waitress's dispatcher, waking the most recently idle worker for each request."""
 
     def __init__(self) -> None:

@@ -1,4 +1,4 @@
-"""The configuration reference, generated from the schema (the README embeds it)."""
+"""The configuration reference, generated from the schema (kept in docs/configuration.md)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ def _rows(cls: type) -> list[str]:
         if meta["required"]:
             default = "*required*"
         else:
-            value = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            factory = f.default_factory  # MISSING (not callable) when there is a default
+            value = f.default if f.default is not dataclasses.MISSING else (
+                factory() if callable(factory) else None)
             default = f"`{value!r}`".replace("'", '"') if value != "" else '`""`'
         limits = []
         if meta["minval"] is not None:

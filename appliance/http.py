@@ -9,8 +9,9 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 
+from appliance import parts
 from turnero.accounts import Principal, device_principal, session_principal
 from turnero.clock import to_iso
 from turnero.errors import TurneroError
@@ -37,7 +38,7 @@ class ApiError(TurneroError):
 
 
 def store() -> Store:
-    return current_app.extensions["mac_turnos.store"]
+    return parts.store()
 
 
 def error_response(http_status: int, code: str, message: str,

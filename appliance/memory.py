@@ -108,4 +108,11 @@ class Trimmer:
                 log.warning("memory housekeeping failed: %r", exc)
 
     def stop(self) -> None:
+        """Stops the thread and waits for a round in progress, so no trim follows."""
         self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.every + 5)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()

@@ -17,8 +17,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, request
+from flask import request
 
+from appliance import parts
 from config.model import Settings
 from hardware.printer import (
     PrintableTicket,
@@ -42,13 +43,12 @@ FOOTERS = {"es": "Conserve este ticket hasta terminar su trámite.",
 
 
 def printing() -> Printing:
-    return current_app.extensions["mac_turnos.printing"]
+    return parts.printing()
 
 
 def public_base() -> str:
     """The address phones use to reach the box: configured, or the one this request used."""
-    settings: Settings = current_app.extensions["mac_turnos.settings"]
-    return settings.server.public_url or request.host_url.rstrip("/")
+    return parts.settings().server.public_url or request.host_url.rstrip("/")
 
 
 def printer_settings(settings: Settings) -> list[PrinterSettings]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,7 +23,9 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
+from flask import Flask
 
+from appliance import parts
 from config.model import Settings
 from turnero import backup, retention, schedule
 from turnero.clock import to_iso
@@ -150,6 +152,7 @@ class Scheduler:
 
     def __init__(self, jobs: Jobs) -> None:
         self.jobs = jobs
+        self.started = False  # by the server; an app without one has a scheduler never started
         self._aps = BackgroundScheduler(
             timezone=jobs.calendar.tz, executors={"default": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
@@ -166,6 +169,7 @@ class Scheduler:
                 "retention": CronTrigger(hour=later.hour, minute=later.minute, timezone=cal.tz)}
 
     def start(self, *, catch_up: bool = True) -> None:
+        self.started = True
         if catch_up:
             self._aps.add_job(self.jobs.run, args=["catch_up"], id="catch_up",
                               name=TITLES["catch_up"])
@@ -197,12 +201,13 @@ class Scheduler:
                          for name, j in view["jobs"].items()}}
 
 
-def opening_checks_from(app: Any) -> Callable[[], dict[str, Any]]:
+def opening_checks_from(health: Mapping[str, Callable[[], dict[str, Any]]]
+                        ) -> Callable[[], dict[str, Any]]:
     """The automatic part of the daily check, recorded with a day the scheduler opens: the
     state of each health component at that moment (people check the rest)."""
     def checks() -> dict[str, Any]:
         found: dict[str, Any] = {}
-        for name, check in app.extensions.get("mac_turnos.health", {}).items():
+        for name, check in health.items():
             if name == "scheduler":
                 continue
             try:
@@ -213,11 +218,17 @@ def opening_checks_from(app: Any) -> Callable[[], dict[str, Any]]:
     return checks
 
 
-def attach(app: Any, settings: Settings, store: Store, *, catch_up: bool = True) -> Scheduler:
-    """Build, start and wire the scheduler into a server's app (health and API)."""
-    sched = Scheduler(Jobs(settings, store, opening_checks_from(app)))
-    app.extensions["mac_turnos.scheduler"] = sched
-    app.extensions.setdefault("mac_turnos.health", {})["scheduler"] = sched.health
-    app.extensions.setdefault("mac_turnos.on_stop", []).append(sched.stop)
+def build(settings: Settings, store: Store,
+          health: Mapping[str, Callable[[], dict[str, Any]]]) -> Scheduler:
+    """The app's scheduler, not started (``create_app`` builds it, the server starts it)."""
+    return Scheduler(Jobs(settings, store, opening_checks_from(health)))
+
+
+def start(app: Flask, *, catch_up: bool = True) -> Scheduler:
+    """Start a server's scheduler, with its health component and its stop."""
+    app_parts = parts.of(app)
+    sched = app_parts.scheduler
+    app_parts.health["scheduler"] = sched.health
+    app_parts.on_stop.append(sched.stop)
     sched.start(catch_up=catch_up)
     return sched

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 from waitress.server import create_server
 
-from appliance import memory, systemd
+from appliance import memory, parts, systemd
 from appliance.dispatch import HotThreadsDispatcher
 from turnero.store import Store
 
@@ -94,9 +94,8 @@ def serve(app: Flask, store: Store, host: str, port: int, threads: int,
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    uplink = app.extensions.get("mac_turnos.uplink")
-    if uplink is not None:
-        uplink.start()
+    app_parts = parts.of(app)
+    app_parts.uplink.start()  # does nothing when the uplink is disabled (or in safe mode)
     if callable(on_ready):
         on_ready(server)
     log.info("listening on http://%s:%s", host, server.effective_port)  # type: ignore[union-attr]
@@ -109,14 +108,9 @@ def serve(app: Flask, store: Store, host: str, port: int, threads: int,
         trimmer.stop()
         systemd_stop()
         server.close()
-        for stop_part in reversed(app.extensions.get("mac_turnos.on_stop", [])):
+        for stop_part in reversed(app_parts.on_stop):
             stop_part()  # the scheduler (waits for a running job), start-up bookkeeping
-        if uplink is not None:
-            uplink.stop()
-        printing = app.extensions.get("mac_turnos.printing")
-        if printing is not None:
-            printing.stop()
-        desk = app.extensions.get("mac_turnos.desk")  # automatic no-show, serial devices
-        if desk is not None:
-            desk.stop()
+        app_parts.uplink.stop()
+        app_parts.printing.stop()
+        app_parts.desk.stop()  # automatic no-show, serial devices
         store.close()

@@ -26,7 +26,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from appliance import scheduler
+from flask import Flask
+
+from appliance import parts, scheduler
 from config.model import Settings
 from turnero import backup
 
@@ -168,20 +170,20 @@ class Boot:
     def app_options(self) -> dict[str, Any]:
         return {"SPEECH": "off", "MAC_TURNOS_SAFE_MODE": True} if self.safe else {}
 
-    def attach(self, app: Any, settings: Settings, store: Any, *,
-               catch_up: bool = True) -> None:
-        """Start the scheduler (not in safe mode) and register what a stop must undo."""
-        on_stop = app.extensions.setdefault("mac_turnos.on_stop", [])
-        on_stop.append(self.lock.release)
-        on_stop.append(watch_stability(self.guard))
+    def attach(self, app: Flask, *, catch_up: bool = True) -> None:
+        """Start the scheduler (not in safe mode) and register what a stop must undo. In
+        safe mode the uplink is disabled by the settings (``safe_settings``), so the server's
+        start of it does nothing."""
+        app_parts = parts.of(app)
+        app_parts.on_stop.append(self.lock.release)
+        app_parts.on_stop.append(watch_stability(self.guard))
         if self.safe:
             logging.getLogger(__name__).warning(
                 "SAFE MODE after %d failed starts: no printers, serial devices, voice, "
                 "uplink or scheduler", self.failed)
-            app.extensions["mac_turnos.health"]["safe_mode"] = safe_mode_health(self.failed)
-            app.extensions.pop("mac_turnos.uplink", None)  # the server starts it otherwise
+            app_parts.health["safe_mode"] = safe_mode_health(self.failed)
             return
-        scheduler.attach(app, settings, store, catch_up=catch_up)
+        scheduler.start(app, catch_up=catch_up)
 
 
 def begin(directory: Path, db_name: str, *, force_safe: bool = False) -> Boot:

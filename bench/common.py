@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.live_server import LiveServer, write_config
+from harness.live_server import LiveServer, write_config
 
 QUEUES = 4
 COUNTERS = 60

@@ -30,11 +30,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from appliance import parts
 from appliance.app import create_app
 from appliance.runtime import open_store
 from bench.common import COUNTERS, QUEUES
 from config import load_settings
-from tests.live_server import PIN, write_config
+from harness.live_server import PIN, write_config
 from turnero import accounts, day
 
 
@@ -146,7 +147,7 @@ def one_run(args: argparse.Namespace, profile: bool) -> dict[str, list[float]]:
     """Per-request CPU seconds of issue, call-next and no-show on a fresh centre."""
     with centre() as (wsgi, kiosk, staff):
         issue(wsgi, kiosk, 320)
-        wsgi.trace(wsgi.app.extensions["mac_turnos.store"])
+        wsgi.trace(parts.of(wsgi.app).store)
         run_issue = lambda: issue(wsgi, kiosk, args.issue, 320, "issue")  # noqa: E731
         if profile:
             profiled(run_issue, args.limit)

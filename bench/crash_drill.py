@@ -64,7 +64,7 @@ from bench.day_people import Floor
 from bench.day_people import _code as error_code
 from bench.day_people import _json as json_of
 from config import load_settings
-from tests.live_server import PIN, LiveServer, write_config
+from harness.live_server import PIN, LiveServer, write_config
 from turnero import accounts
 
 VIRTUAL, OFFLINE = "kiosko-1", "kiosko-2"
@@ -135,7 +135,7 @@ CHECKS = [("labels_unique", labels_unique), ("numbers_without_gaps", numbers_wit
 
 
 def centre(root: Path, o: Options) -> Path:
-    """The bench centre (``tests.live_server.write_config``) with the two printers."""
+    """The bench centre (``harness.live_server.write_config``) with the two printers."""
     config = write_config(root / "centre.toml", queues=o.queues, counters=o.counters)
     odd = [f"kiosk-{k}" for k in range(1, o.kiosks + 1, 2)]
     even = [f"kiosk-{k}" for k in range(2, o.kiosks + 1, 2)]

@@ -27,7 +27,7 @@ from bench.day_plan import (
     Plan,
     Visitor,
 )
-from tests.live_server import LiveServer
+from harness.live_server import LiveServer
 from turnero.clock import from_iso
 
 # ----------------------------------------------------------------------------- simulated time

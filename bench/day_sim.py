@@ -57,7 +57,7 @@ from bench.day_checks import DayEvidence, run_checks
 from bench.day_people import Asesor, Day, Floor, SimTime, kiosk, tv
 from bench.day_plan import MB, TZ, Options, Plan, plan_day, toml_text
 from config import load_settings
-from tests.live_server import PIN, LiveServer
+from harness.live_server import PIN, LiveServer
 from turnero import accounts
 from turnero.clock import ManualClock, from_iso
 

@@ -40,7 +40,7 @@ from bench.common import (
     progress,
     running,
 )
-from tests.live_server import PIN
+from harness.live_server import PIN
 
 CHROMIUM = os.environ.get("MAC_TURNOS_CHROMIUM", "/usr/bin/chromium")
 WARMUP = 5

@@ -23,7 +23,7 @@ from playwright.sync_api import sync_playwright
 
 from bench.common import Client, Figure, arguments, cli, command, ms, progress
 from bench.sse_hold import StreamCrowd
-from tests.live_server import LiveServer, write_config
+from harness.live_server import LiveServer, write_config
 
 CHROMIUM = os.environ.get("MAC_TURNOS_CHROMIUM", "/usr/bin/chromium")
 DESKS, TVS, WARMUP = 60, 20, 10

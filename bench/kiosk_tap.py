@@ -21,7 +21,7 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 from bench.common import Figure, arguments, cli, command, ms, progress
-from tests.live_server import LiveServer, write_config
+from harness.live_server import LiveServer, write_config
 
 CHROMIUM = os.environ.get("MAC_TURNOS_CHROMIUM", "/usr/bin/chromium")
 WARMUP = 5

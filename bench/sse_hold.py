@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from bench.common import Client, Figure, arguments, cli, command, ms, progress, rss_kib
-from tests.live_server import LiveServer, write_config
+from harness.live_server import LiveServer, write_config
 
 MIB = 1024
 

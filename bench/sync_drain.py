@@ -24,12 +24,12 @@ from pathlib import Path
 from appliance.runtime import open_store
 from bench.common import Figure, arguments, cli, command, progress
 from config.demo import demo_settings
+from harness.pg_cluster import PgCluster
+from harness.sync_support import CentralProcess, add_events
 from sync.central.db import Database
 from sync.central.ingest import add_centre
 from sync.sender import Options, Sender
 from sync.service import Uplink
-from tests.pg_cluster import PgCluster
-from tests.sync_support import CentralProcess, add_events
 from turnero import day, tickets
 
 CHUNK = 5000

@@ -1,7 +1,7 @@
 """The settings schema: every key of a centre's TOML file, its type, default and help.
 
 The dataclasses below *are* the schema: the loader validates against their fields and the
-configuration reference in the README is generated from their metadata, so a key cannot
+configuration reference in docs/configuration.md is generated from their metadata, so a key cannot
 exist without documentation.
 """
 

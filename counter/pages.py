@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
+
+from appliance import parts
 
 HERE = Path(__file__).parent
 RATING_LANGUAGES = ("es", "qu")
@@ -30,10 +31,6 @@ def rating_texts() -> dict[str, dict[str, str]]:
             for lang in RATING_LANGUAGES}
 
 
-def _settings() -> Any:
-    return current_app.extensions["mac_turnos.settings"]
-
-
 def _bound_counter() -> int | None:
     """The módulo a device is bound to with ``?counter=N`` (its browser's start address)."""
     value = request.args.get("counter", "")
@@ -42,14 +39,14 @@ def _bound_counter() -> int | None:
 
 @bp.get("/counter")
 def desk() -> str:
-    s = _settings()
+    s = parts.settings()
     return render_template("desk.html", centre=s.centre.name, options=s.counter,
                            shortcuts=SHORTCUTS, bound=_bound_counter())
 
 
 @bp.get("/counter/rating")
 def rating() -> str:
-    s = _settings()
+    s = parts.settings()
     language = s.centre.language if s.centre.language in RATING_LANGUAGES else "es"
     return render_template("rating.html", centre=s.centre.name, bound=_bound_counter(),
                            texts=rating_texts(), language=language)

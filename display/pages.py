@@ -3,8 +3,8 @@ follows and the WAV files it plays.
 
 The calls themselves reach the page on the shared live stream (``/api/v1/stream``); the
 announcements (chime and phrases, ready some hundreds of milliseconds later) on their own
-stream here, fed by the announcer through ``app.extensions["mac_turnos.announcements"]``
-(an ``AnnouncementFeed``). A TV authenticates both with its device cookie (see README)."""
+stream here, fed by the announcer through ``appliance.parts.announcements()`` (an
+``AnnouncementFeed``). A TV authenticates both with its device cookie (see docs/design.md)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from flask import (
     stream_with_context,
 )
 
+from appliance import parts
 from display.feed import AnnouncementFeed
 from turnero.accounts import device_principal
 from turnero.clock import to_iso
@@ -49,13 +50,9 @@ def catalogue(language: str) -> dict[str, str]:
     return json.loads((HERE / "i18n" / f"{language}.json").read_text(encoding="utf-8"))
 
 
-def _settings() -> Any:
-    return current_app.extensions["mac_turnos.settings"]
-
-
 def option(name: str) -> Any:
     """A display option from an optional ``[display]`` settings section, else its default."""
-    section = getattr(_settings(), "display", None)
+    section = getattr(parts.settings(), "display", None)
     return getattr(section, name, DEFAULTS[name])
 
 
@@ -70,16 +67,16 @@ def _known(text: str | None, known: set[str]) -> list[str]:
 
 
 def _entities(text: str | None) -> list[str]:
-    return _known(text, {e.code for e in _settings().entities})
+    return _known(text, {e.code for e in parts.settings().entities})
 
 
 def _zones(text: str | None) -> list[str]:
-    return _known(text, {c.zone for c in _settings().counters if c.zone})
+    return _known(text, {c.zone for c in parts.settings().counters if c.zone})
 
 
 def _counter_zones() -> dict[int, str]:
     """Each módulo's zone, for the módulos that have one."""
-    return {c.number: c.zone for c in _settings().counters if c.zone}
+    return {c.number: c.zone for c in parts.settings().counters if c.zone}
 
 
 def _wanted(item: dict[str, Any], entities: set[str], zones: set[str],
@@ -93,7 +90,7 @@ def _wanted(item: dict[str, Any], entities: set[str], zones: set[str],
 def page(name: str) -> str:
     if not NAME.match(name):
         abort(404)
-    s = _settings()
+    s = parts.settings()
     language = _languages(request.args.get("lang"), (s.centre.language,))[0]
     subtitles = [x for x in _languages(request.args.get("sub"), ()) if x != language][:1]
     rows = request.args.get("rows", type=int) or option("rows")
@@ -124,7 +121,7 @@ def texts(language: str) -> Response:
 @bp.get("/display/clock")
 def clock() -> Response:
     """The server's time: a TV's own clock may be wrong, and the screen shows the centre's."""
-    store = current_app.extensions["mac_turnos.store"]
+    store = parts.store()
     response = jsonify({"now": to_iso(store.now())})
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -134,10 +131,9 @@ def clock() -> Response:
 def audio(file: str) -> Response:
     """A chime or phrase from the speech cache. Only names the synthesizer makes are
     accepted (no path can be smuggled in); names are content hashes, so they cache well."""
-    folder = current_app.extensions.get("mac_turnos.speech_dir")
-    if folder is None or not AUDIO.match(file):
+    if not AUDIO.match(file):
         abort(404)
-    return send_from_directory(folder, file, mimetype="audio/wav", max_age=86400)
+    return send_from_directory(parts.speech_dir(), file, mimetype="audio/wav", max_age=86400)
 
 
 def _device() -> Any:
@@ -145,7 +141,7 @@ def _device() -> Any:
     auth = request.headers.get("Authorization", "")
     token = auth[7:].strip() if auth.startswith("Bearer ") else request.cookies.get(
         DEVICE_COOKIE, "")
-    store = current_app.extensions["mac_turnos.store"]
+    store = parts.store()
     who = device_principal(store.reader(), token) if token else None
     return who if who is not None and who.role == "display" else None
 
@@ -180,9 +176,7 @@ def announcements(name: str) -> Response | tuple[Response, int]:
     if tv is None:
         return jsonify({"error": "unauthorized",
                         "message": "Esta pantalla no está enrolada."}), 401
-    feed: AnnouncementFeed | None = current_app.extensions.get("mac_turnos.announcements")
-    if feed is None:
-        abort(404)
+    feed = parts.announcements()
     voices = _languages(request.args.get("voice"), tuple(option("languages")))
     entities = set(_entities(request.args.get("entities")))
     zones, counter_zones = set(_zones(request.args.get("zone"))), _counter_zones()

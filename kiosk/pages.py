@@ -7,7 +7,6 @@ import io
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from flask import (
     Blueprint,
@@ -19,6 +18,7 @@ from flask import (
     send_from_directory,
 )
 
+from appliance import parts
 from turnero import views
 from turnero.errors import NotFound
 
@@ -35,30 +35,26 @@ def catalogue(language: str) -> dict[str, str]:
     return json.loads((HERE / "i18n" / f"{language}.json").read_text(encoding="utf-8"))
 
 
-def _settings() -> Any:
-    return current_app.extensions["mac_turnos.settings"]
-
-
 def public_base() -> str:
     """The address phones use to reach the box: configured, or the one this request used."""
-    return _settings().server.public_url or request.host_url.rstrip("/")
+    return parts.settings().server.public_url or request.host_url.rstrip("/")
 
 
 def _language() -> str:
-    wanted = request.args.get("lang") or _settings().centre.language
+    wanted = request.args.get("lang") or parts.settings().centre.language
     return wanted if wanted in LANGUAGES else "es"
 
 
 @bp.get("/kiosk")
 def kiosk() -> str:
-    s = _settings()
+    s = parts.settings()
     return render_template("kiosk.html", centre=s.centre.name, options=s.kiosk,
                            language=s.centre.language, texts=catalogue(s.centre.language))
 
 
 @bp.get("/reception")
 def reception() -> str:
-    return render_template("reception.html", centre=_settings().centre.name)
+    return render_template("reception.html", centre=parts.settings().centre.name)
 
 
 @bp.get("/kiosk/i18n/<language>.json")
@@ -75,7 +71,7 @@ def texts(language: str) -> Response:
 def logo(name: str) -> Response:
     """An entity's logo, from the folder ``logos/`` beside the database (nothing is fetched
     from the internet)."""
-    folder = current_app.extensions["mac_turnos.store"].path.parent / "logos"
+    folder = parts.store().path.parent / "logos"
     return send_from_directory(folder, name, max_age=3600)
 
 
@@ -83,18 +79,18 @@ def logo(name: str) -> Response:
 def status(token: str) -> tuple[str, int] | str:
     language = _language()
     try:
-        ticket = views.ticket_by_token(current_app.extensions["mac_turnos.store"], token)
+        ticket = views.ticket_by_token(parts.store(), token)
     except NotFound:
         return render_template("status.html", ticket=None, token="", language=language,
-                               texts=catalogue(language), centre=_settings().centre.name), 404
+                               texts=catalogue(language), centre=parts.settings().centre.name), 404
     return render_template("status.html", ticket=ticket, token=token, language=language,
-                           texts=catalogue(language), centre=_settings().centre.name)
+                           texts=catalogue(language), centre=parts.settings().centre.name)
 
 
 @bp.get("/t/<token>/qr.svg")
 def qr(token: str) -> Response:
     """The QR code printed and shown on screen: the absolute status address of the ticket."""
-    if not views.token_exists(current_app.extensions["mac_turnos.store"], token):
+    if not views.token_exists(parts.store(), token):
         abort(404)
     import qrcode.image.svg  # here: qrcode and the Pillow it loads (4 MiB) once a QR is drawn
 

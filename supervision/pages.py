@@ -5,8 +5,9 @@ enforced, so a page only hides what the signed-in role could not do anyway."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 
+from appliance import parts
 from turnero.accounts import ROLES
 from turnero.checklist import ITEMS
 from turnero.floor import PAUSE_REASONS
@@ -24,7 +25,7 @@ PAUSE_NAMES = {"break": "Refrigerio", "training": "Capacitación", "it_support":
 
 @bp.get("/supervision")
 def supervision() -> str:
-    settings = current_app.extensions["mac_turnos.settings"]
+    settings = parts.settings()
     return render_template(
         "supervision.html", centre=settings.centre.name, checks=ITEMS,
         roles=[(r, ROLE_NAMES[r]) for r in reversed(ROLES)],  # floor staff first
@@ -35,6 +36,6 @@ def supervision() -> str:
 def reports() -> str:
     """Indicators of a period (table, charts, downloads, print) and the dated ANS catalogue;
     like the floor, a shell whose data come from ``/api/v1/reports`` and ``/api/v1/ans``."""
-    settings = current_app.extensions["mac_turnos.settings"]
+    settings = parts.settings()
     return render_template("reports.html", centre=settings.centre.name,
                            groups=[(g, GROUP_ES[g]) for g in GROUPS])

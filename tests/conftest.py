@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from appliance import parts
 from appliance.app import create_app
 from appliance.runtime import open_store
 from config.demo import demo_settings
@@ -23,6 +24,43 @@ from turnero.store import Store
 # 09:00 in Lima on a Friday after the build date.
 START = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
 PIN = "4321"
+
+
+CHEAP_HASH = "pbkdf2:sha256:1"
+
+# The tiers. `scripts/test --quick` runs what is left after these: unit, property and
+# in-process API tests. The whole suite (`scripts/test`, CI) runs everything.
+FULL_ONLY_MODULES = {
+    # real server processes, kill -9, restarts and simulated days
+    "test_live", "test_crash_drill", "test_day_sim", "test_startup", "test_sync_crash",
+    "test_memory", "test_readers", "test_lean_imports", "test_personal_data",
+    # real programs: espeak-ng, systemd-analyze and shellcheck, zeroconf in a namespace
+    "test_speaker", "test_announcing", "test_announcements_resume", "test_systemd",
+    "test_discovery", "test_display_discovery", "test_test_tools", "test_staff_script",
+    # the OpenAPI fuzzing with schemathesis, and the uplink against a misbehaving central
+    "test_fuzz", "test_sync_faults",
+}
+FULL_ONLY_FIXTURES = {"pg", "browser", "page", "live"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.fspath))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if ("browser" in path.parts or path.stem in FULL_ONLY_MODULES
+                or FULL_ONLY_FIXTURES & set(getattr(item, "fixturenames", ()))
+                or "postgresql" in params.values()):
+            item.add_marker(pytest.mark.full)
+
+
+@pytest.fixture(autouse=True)
+def cheap_pin_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staff PINs and viewers' passwords hashed with cheap parameters in every test: a
+    production scrypt hash costs a third of a second and 32 MiB, and the suite makes
+    thousands. Hashes keep their method in their text, so checking them is cheap too."""
+    from sync.central import viewers
+    monkeypatch.setattr(accounts, "PIN_HASH_METHOD", CHEAP_HASH)
+    monkeypatch.setattr(viewers, "PASSWORD_HASH_METHOD", CHEAP_HASH)
 
 
 @pytest.fixture
@@ -53,7 +91,7 @@ def open_store_day(store: Store) -> Store:
 def app(settings: Settings, open_store_day: Store) -> Iterator[Flask]:
     app = create_app(settings, open_store_day, TESTING=True, SSE_HEARTBEAT_SECONDS=0.2)
     yield app
-    app.extensions["mac_turnos.printing"].stop()
+    parts.of(app).printing.stop()
 
 
 @dataclass

@@ -13,18 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from sync.central import viewers
-from sync.central.app import create_central_app
-from sync.central.auth import COOKIE
-from sync.central.db import Database
-from sync.central.ingest import add_centre
-from tests.sync_support import (  # noqa: F401
+from harness.sync_support import (  # noqa: F401
     VIEWER_PASSWORD,
     central_db,
     pg,
     pg_kind,
     viewer_client,
 )
+from sync.central import viewers
+from sync.central.app import create_central_app
+from sync.central.auth import COOKIE
+from sync.central.db import Database
+from sync.central.ingest import add_centre
 
 NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 

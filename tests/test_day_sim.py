@@ -21,7 +21,7 @@ from bench import day_sim
 from bench.day_checks import POST_DAY_CHECKS, Replay
 from bench.day_plan import TZ, Options
 from bench.day_sim import DayResult
-from tests.live_server import write_config
+from harness.live_server import write_config
 from turnero.clock import ScaledClock, from_iso
 
 pytestmark = pytest.mark.slow
@@ -98,8 +98,6 @@ def test_the_server_clock_ran_the_simulated_day_at_its_hours(day):
     assert opens <= first_at < opens + timedelta(minutes=5)  # people waiting at the door
     assert opens + timedelta(hours=2.5) < last_at < opens + timedelta(hours=3)
     assert opens + timedelta(hours=3) <= closed_at < opens + timedelta(hours=4)
-    # three simulated hours and a half took about 25 real seconds, not hours
-    assert result.wall_seconds < 3.5 * 3600 / options.speed + 60
 
 
 def test_waits_throughput_and_the_estimate_error_are_measured(day):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance import parts
 from appliance.app import create_app
 from appliance.desk_devices import problems
 from appliance.runtime import open_store
@@ -199,8 +200,8 @@ def wired(tmp_path: Path, ports: dict[str, FakePort]) -> Iterator[tuple[Store, o
     day.open_day(store, actor="test")
     app = create_app(settings, store, TESTING=True, DESK_RETRY_SECONDS=0.05)
     yield store, app
-    app.extensions["mac_turnos.desk"].stop()
-    app.extensions["mac_turnos.printing"].stop()
+    parts.of(app).desk.stop()
+    parts.of(app).printing.stop()
     store.close()
 
 
@@ -332,6 +333,6 @@ def test_the_automatic_no_show_worker_runs_by_itself_in_the_server(tmp_path: Pat
         assert wait_for(lambda: store.reader().execute(
             "SELECT actor FROM events WHERE kind = 'ticket.no_show'").fetchone() is not None)
     finally:
-        app.extensions["mac_turnos.desk"].stop()
-        app.extensions["mac_turnos.printing"].stop()
+        parts.of(app).desk.stop()
+        parts.of(app).printing.stop()
         store.close()

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 
 from waitress.task import ThreadedTaskDispatcher
 
 from appliance.dispatch import HotThreadsDispatcher, LastInCondition
+from tests.waiting import wait_until
 
 
 class Recorded:
@@ -26,16 +26,25 @@ class Recorded:
         pass
 
 
+def waiting(cv: threading.Condition) -> int:
+    with cv:
+        return len(cv._waiters)  # type: ignore[attr-defined]
+
+
+def every_worker_waiting(cv: threading.Condition, workers: int) -> None:
+    wait_until(lambda: waiting(cv) == workers, what=f"{workers} workers waiting")
+
+
 def threads_used(dispatcher: ThreadedTaskDispatcher, tasks: int) -> set[str]:
     dispatcher.set_thread_count(8)
     seen: list[str] = []
     try:
-        time.sleep(0.2)  # every worker waiting
+        every_worker_waiting(dispatcher.queue_cv, 8)
         for _ in range(tasks):  # one after the other, as a quiet floor sends them
             done = threading.Event()
             dispatcher.add_task(Recorded(seen, done))
-            assert done.wait(5)
-            time.sleep(0.01)  # the worker is back waiting before the next one comes
+            assert done.wait(30)
+            every_worker_waiting(dispatcher.queue_cv, 8)  # back before the next one comes
     finally:
         dispatcher.shutdown(timeout=5)
     assert len(seen) == tasks
@@ -63,10 +72,11 @@ def test_the_last_in_condition_wakes_the_latest_waiter_and_all_of_them_on_notify
     for n in range(3):
         threads.append(threading.Thread(target=wait, args=(n,)))
         threads[-1].start()
-        time.sleep(0.05)  # waiting in the order 0, 1, 2
+        wait_until(lambda n=n: waiting(cv) == n + 1)  # waiting in the order 0, 1, 2
     with cv:
         cv.notify()
-    time.sleep(0.1)
+    wait_until(lambda: woke, what="a waiter woken")
+    assert waiting(cv) == 2
     assert woke == [2]
     with cv:
         cv.notify_all()

@@ -29,6 +29,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from appliance import parts
 from appliance.app import create_app
 from appliance.cli import CHECKS
 from appliance.runtime import open_store
@@ -421,9 +422,9 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
                "language": ["es", "qu", "en"], "job_id": ["1"], "file": ["chime.wav"],
                "filename": ["common.css", "kiosk.js"]}
     yield Box(app, store, samples, {})
-    for stop in app.extensions.get("mac_turnos.on_stop", []):
+    for stop in parts.of(app).on_stop:
         stop()
-    app.extensions["mac_turnos.printing"].stop()
+    parts.of(app).printing.stop()
     store.close()
 
 

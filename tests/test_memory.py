@@ -10,6 +10,7 @@ import sys
 import time
 
 from appliance import memory
+from tests.waiting import wait_until
 
 BURST = """
 import json, threading
@@ -85,11 +86,11 @@ def test_the_trimmer_trims_on_its_interval_and_stops(monkeypatch):
     calls: list[float] = []
     monkeypatch.setattr(memory, "trim", lambda: calls.append(time.monotonic()) or True)
     trimmer = memory.Trimmer(every=0.05).start()
-    time.sleep(0.4)
+    wait_until(lambda: len(calls) >= 3, what="three rounds of trimming")
     trimmer.stop()
     count = len(calls)
-    time.sleep(0.2)
-    assert 3 <= count == len(calls)
+    assert not trimmer.running
+    assert len(calls) == count
 
 
 def test_the_trimmer_tidies_before_each_trim_and_survives_a_failing_tidy(monkeypatch):
@@ -102,7 +103,7 @@ def test_the_trimmer_tidies_before_each_trim_and_survives_a_failing_tidy(monkeyp
             raise RuntimeError("the first tidy fails")
 
     trimmer = memory.Trimmer(every=0.05, tidy=tidy).start()
-    time.sleep(0.4)
+    wait_until(lambda: order.count("tidy") >= 3, what="three rounds")
     trimmer.stop()
     assert order[:3] == ["tidy", "tidy", "trim"]  # the failed round skipped its trim only
     assert order.count("tidy") >= 3 and order.count("trim") == order.count("tidy") - 1

@@ -14,7 +14,6 @@ import gzip
 import http.client
 import json
 import logging
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,15 +21,17 @@ from typing import Any
 import pytest
 from stdnum.pe import cui
 
+from appliance import parts
 from appliance.app import create_app
 from config.model import Settings
+from harness.live_server import free_port
+from harness.sync_support import Central, FakeTime, drain
 from sync.central.db import Database
 from sync.central.ingest import add_centre
 from sync.sender import Options, Sender
 from sync.transport import Answer, Transport
 from tests.conftest import PIN, USERS
-from tests.live_server import free_port
-from tests.sync_support import Central, FakeTime, drain
+from tests.waiting import wait_until
 from tests.wsgi_thread import ServedApp
 from turnero import accounts, views
 from turnero.store import Store
@@ -107,10 +108,10 @@ def served(settings: Settings, open_store_day: Store) -> Iterator[ServedApp]:
     app = create_app(settings, open_store_day, TESTING=True, SSE_HEARTBEAT_SECONDS=0.2)
     server = ServedApp(app)
     yield server
-    for stop in app.extensions.get("mac_turnos.on_stop", []):
+    for stop in parts.of(app).on_stop:
         stop()
     server.stop()
-    app.extensions["mac_turnos.printing"].stop()
+    parts.of(app).printing.stop()
 
 
 def _run_a_day(port: int, kiosk_token: str) -> dict[str, Any]:
@@ -169,12 +170,8 @@ def _wait_printed(kiosk: Http, job: Any) -> None:
     """Let the print worker finish the kiosk's ticket, so its log lines are in the scan."""
     if job is None:
         return
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        state = kiosk.call("GET", f"/api/v1/print-jobs/{job}")
-        if state.get("status") == "printed":
-            return
-        time.sleep(0.05)
+    wait_until(lambda: kiosk.call("GET", f"/api/v1/print-jobs/{job}").get("status")
+               == "printed", interval=0.05, what="the kiosk's ticket printed")
 
 
 def test_a_day_with_document_numbers_and_names_leaves_them_only_in_the_tickets_table(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from appliance import parts
 from appliance.app import create_app
 from appliance.runtime import open_store
 from config.demo import demo_data
@@ -52,7 +53,7 @@ class Centre:
 
     def cut_power(self, app: Flask) -> None:
         """The printer's worker stops where it is: nothing more printed, nothing marked."""
-        app.extensions["mac_turnos.printing"].stop()
+        parts.of(app).printing.stop()
 
     def printed(self) -> str:
         return decode_text(self.paper.read_bytes(), "CP858") if self.paper.exists() else ""
@@ -67,7 +68,7 @@ def centre(tmp_path: Path) -> Iterator[Centre]:
     store.close()
     yield c
     for app, store in c.apps:
-        app.extensions["mac_turnos.printing"].stop()
+        parts.of(app).printing.stop()
         store.close()
 
 
@@ -107,7 +108,7 @@ def test_a_printed_job_is_not_printed_again_after_a_restart(centre):
     centre.cut_power(app)
     size = centre.paper.stat().st_size
     app2, _ = centre.start()
-    assert app2.extensions["mac_turnos.printing"].resume() == 0
+    assert parts.of(app2).printing.resume() == 0
     assert centre.paper.stat().st_size == size
     assert job_status(app2, ticket["print"]["id"]) == "printed"
 

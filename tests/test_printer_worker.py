@@ -221,17 +221,16 @@ def test_submit_returns_at_once_while_the_printer_is_busy_and_no_call_is_on_its_
 
     class SlowTransport(FlakyTransport):
         def send(self, data: bytes) -> None:
-            release.wait(5)
+            release.wait(120)
             super().send(data)
 
     transport = SlowTransport(failing=set())
     worker = start(workers, make_settings(), transport, recorder)
     worker.submit(job(1))
     assert wait_for(lambda: transport.threads)  # the worker is inside the slow send
-    began = time.perf_counter()
     for n in range(2, 50):
         worker.submit(job(n))
-    assert time.perf_counter() - began < 0.1
+    assert not release.is_set()  # every submit returned while the send was held
     assert worker.state().pending == 49
     release.set()
     assert wait_for(lambda: worker.state().pending == 0)
@@ -294,10 +293,8 @@ def test_stop_ends_the_thread_and_leaves_pending_jobs_pending(recorder):
     transport = VirtualTransport()
     transport.set_offline(True)
     worker = PrintWorker(make_settings(), transport, on_status=recorder.on_status,
-                         retry_waits=(30.0,), poll_seconds=None).start()
+                         retry_waits=(600.0,), poll_seconds=None).start()
     worker.submit(job(1))
     assert wait_for(lambda: recorder.saw("offline"))
-    began = time.monotonic()
-    assert worker.stop(5)
-    assert time.monotonic() - began < 1.0  # it does not sit out the 30 s wait
+    assert worker.stop(60)  # ended: it does not sit out the 10-minute wait
     assert worker.pending_jobs() == ["job-1"]

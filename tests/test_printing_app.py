@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from appliance import parts
 from appliance.app import create_app
 from appliance.runtime import open_store
 from config.demo import demo_data
@@ -44,7 +45,7 @@ def centre(tmp_path: Path, serial_printer: FakeSerialPrinter) -> Iterator[tuple[
     accounts.create_user(store, "orientador", "receptionist", PIN, security=settings.security)
     app = create_app(settings, store, TESTING=True)
     yield app, store
-    app.extensions["mac_turnos.printing"].stop()
+    parts.of(app).printing.stop()
     store.close()
 
 

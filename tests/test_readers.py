@@ -17,7 +17,7 @@ import pytest
 
 from appliance.runtime import DB_NAME
 from appliance.server import returning_readers
-from tests.live_server import LiveServer, write_config
+from harness.live_server import LiveServer, write_config
 from turnero.store import IDLE_READERS, Store
 
 
@@ -157,7 +157,7 @@ def test_a_reader_taken_from_the_pool_sees_what_was_committed_after_it_was_hande
         return int(seq)
 
     before = in_thread(last_seq)
-    store.write(lambda tx: tx.emit("test.marker"))
+    store.write(lambda tx: tx.emit("display.message", text="", until=None))
     assert in_thread(last_seq) == before + 1
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from flask import Flask
 
+from appliance import parts
 from appliance.ratelimit import RateLimiter
 from config.model import Hours
 from turnero import hours, tickets
@@ -71,7 +72,7 @@ def test_a_kiosk_never_reads_back_the_document_it_sent(kiosk):
 
 
 def test_a_kiosk_over_its_rate_gets_429_with_a_message(app: Flask, kiosk):
-    limit = app.extensions["mac_turnos.settings"].kiosk.tickets_per_minute
+    limit = parts.of(app).settings.kiosk.tickets_per_minute
     for _ in range(limit):
         assert kiosk().status_code == 201
     response = kiosk()
@@ -81,7 +82,7 @@ def test_a_kiosk_over_its_rate_gets_429_with_a_message(app: Flask, kiosk):
 
 
 def test_a_replayed_key_is_not_counted_against_the_rate(app: Flask, kiosk_token):
-    limit = app.extensions["mac_turnos.settings"].kiosk.tickets_per_minute
+    limit = parts.of(app).settings.kiosk.tickets_per_minute
     client = app.test_client()
     headers = {"Authorization": f"Bearer {kiosk_token}", "Idempotency-Key": "tap-0001-abcd"}
     statuses = [client.post("/api/v1/tickets", json={"service_id": RN},
@@ -135,5 +136,5 @@ def test_a_reprint_from_reception_prints_on_the_reception_printer(app: Flask, lo
     again = staff.post(f"/api/v1/tickets/{ticket['uid']}/reprint").get_json()
     assert again["print"]["printer"] == "kiosko-demo"
     assert again["print"]["id"] != ticket["print"]["id"]
-    printer = app.extensions["mac_turnos.printing"]
+    printer = parts.of(app).printing
     assert printer.job(again["print"]["id"]) is not None

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from appliance import parts
 from appliance.app import create_app
 from appliance.runtime import open_store
 from config import load_settings
@@ -36,7 +37,7 @@ def staff(tmp_path: Path) -> Iterator[tuple[FlaskClient, dict[str, str]]]:
     client = app.test_client()
     response = client.post("/api/v1/auth/login", json={"username": "jefa", "password": PIN})
     yield client, {"X-CSRF-Token": response.get_json()["csrf_token"]}
-    app.extensions["mac_turnos.printing"].stop()
+    parts.of(app).printing.stop()
     store.close()
 
 
@@ -105,7 +106,7 @@ def test_the_audit_finds_the_tables_and_the_event_log_equal(staff) -> None:
 
 def test_the_audit_sees_a_table_that_disagrees_with_the_log(staff) -> None:
     client, _ = staff
-    store = client.application.extensions["mac_turnos.store"]
+    store = parts.of(client.application).store
     store.write(lambda tx: tx.execute(
         "UPDATE attentions SET called_at = started_at WHERE status = 'done'"))
     store.write(lambda tx: tx.execute("DELETE FROM report_days"))

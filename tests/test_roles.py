@@ -26,6 +26,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from appliance import parts
 from appliance.app import create_app
 from appliance.runtime import open_store
 from config.demo import demo_settings
@@ -202,10 +203,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
               "language": "es", "printer": "kiosko-demo", "user": "victima",
               "device": "tv-victima"}
     yield World(app, store, tokens, {}, values)
-    for stop in ("mac_turnos.printing", "mac_turnos.desk"):
-        worker = app.extensions.get(stop)
-        if worker is not None:
-            worker.stop()
+    parts.of(app).printing.stop()
+    parts.of(app).desk.stop()
     store.close()
 
 

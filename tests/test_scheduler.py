@@ -14,9 +14,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask
 
+from appliance import parts
 from appliance.app import create_app
 from appliance.runtime import open_store
-from appliance.scheduler import Jobs, Scheduler, attach
+from appliance.scheduler import Jobs, Scheduler
+from appliance.scheduler import start as start_scheduler
 from config.demo import demo_settings
 from config.loader import load_settings
 from config.model import Hours, Schedule, Settings
@@ -225,17 +227,17 @@ def live_app(tmp_path: Path, settings: Settings) -> Iterator[tuple[Flask, Store]
     store = open_store(settings, tmp_path, clock=clock)
     app = create_app(settings, store, TESTING=True)
     yield app, store
-    for stop in app.extensions.get("mac_turnos.on_stop", []):
+    for stop in parts.of(app).on_stop:
         stop()
-    app.extensions["mac_turnos.printing"].stop()
+    parts.of(app).printing.stop()
     store.close()
 
 
 def test_the_running_scheduler_catches_up_and_shows_every_job_in_health_and_the_api(
         live_app, settings):
     app, store = live_app
-    sched = attach(app, settings, store)
-    deadline = time.monotonic() + 5
+    sched = start_scheduler(app)
+    deadline = time.monotonic() + 30
     while sched.jobs.snapshot()["catch_up"]["status"] == "never" and time.monotonic() < deadline:
         time.sleep(0.01)
     assert sched.jobs.snapshot()["catch_up"]["result"]["open"]["action"] == "opened"

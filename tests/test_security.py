@@ -12,7 +12,6 @@ import json
 import re
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -24,6 +23,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from appliance import parts
 from appliance.app import create_app
 from appliance.runtime import open_store
 from config.demo import demo_settings
@@ -115,7 +115,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     values = {"counter_id": "1", "uid": ticket["uid"], "token": ticket["token"], "code": "RN",
               "job_id": "1", "language": "es", "file": "chime.wav", "filename": "common.css"}
     yield World(app, store, settings, kiosk_token, display_token, values)
-    app.extensions["mac_turnos.printing"].stop()
+    parts.of(app).printing.stop()
     store.close()
 
 
@@ -432,7 +432,7 @@ class SSE:
         with self._changed:
             self._changed.notify_all()
 
-    def until(self, needle: str, timeout: float = 5) -> None:
+    def until(self, needle: str, timeout: float = 30) -> None:
         with self._changed:
             self._changed.wait_for(lambda: needle in self.text or self.ended.is_set(), timeout)
             assert needle in self.text, self.text
@@ -452,10 +452,10 @@ def served(settings: Settings, open_store_day: Store) -> Iterator[tuple[ServedAp
     app = create_app(settings, open_store_day, TESTING=True, SSE_HEARTBEAT_SECONDS=30)
     server = ServedApp(app)
     yield server, app
-    for stop in app.extensions.get("mac_turnos.on_stop", []):
+    for stop in parts.of(app).on_stop:
         stop()  # ends the announcement streams still open
     server.stop()
-    app.extensions["mac_turnos.printing"].stop()
+    parts.of(app).printing.stop()
 
 
 def test_a_revoked_tvs_live_streams_end_at_once_and_cannot_be_reopened(
@@ -471,10 +471,9 @@ def test_a_revoked_tvs_live_streams_end_at_once_and_cannot_be_reopened(
         accounts.revoke_device(open_store_day, "tv-2")
         assert not events.ended.wait(0.5)  # another TV's revocation is not this one's
         assert not announcements.ended.is_set()
-        began = time.monotonic()
         accounts.revoke_device(open_store_day, "tv-1")
-        assert events.ended.wait(3) and announcements.ended.wait(3)
-        assert time.monotonic() - began < 3  # not at a heartbeat, 30 s away
+        # Well before the next heartbeat (30 s away), which would also end a dead stream.
+        assert events.ended.wait(20) and announcements.ended.wait(20)
     finally:
         events.close()
         announcements.close()
@@ -501,7 +500,7 @@ def test_a_disabled_users_live_stream_ends_at_once(
     try:
         stream.until("event: snapshot")
         accounts.set_disabled(open_store_day, "orientador", True)
-        assert stream.ended.wait(3)
+        assert stream.ended.wait(20)
     finally:
         stream.close()
 
@@ -536,7 +535,7 @@ def test_logout_ends_that_sessions_live_stream_at_once_and_no_other(
                                 "X-CSRF-Token": csrf})
         assert client.getresponse().status == 200
         client.close()
-        assert mine.ended.wait(3)  # not at a heartbeat, 30 s away
+        assert mine.ended.wait(20)  # not at a heartbeat, 30 s away
         assert not theirs.ended.wait(0.5)
     finally:
         mine.close()
@@ -616,7 +615,7 @@ def test_even_an_unexpected_error_is_json_with_the_security_headers(
     try:
         response = app.test_client().get("/api/v1/broken")
     finally:
-        app.extensions["mac_turnos.printing"].stop()
+        parts.of(app).printing.stop()
     assert response.status_code == 500 and _error(response) == "internal"
     assert "a bug" not in response.get_data(as_text=True)
     assert _header_problems(response, "/api/v1/broken") == []
@@ -711,9 +710,9 @@ def test_the_tvs_device_cookie_is_httponly_and_samesite_strict(app: Flask, displ
 
 
 def test_the_central_dashboard_has_a_strict_csp_and_its_styles_in_a_file(tmp_path: Path):
+    from harness.sync_support import viewer_client
     from sync.central.app import create_central_app
     from sync.central.db import Database
-    from tests.sync_support import viewer_client
 
     db = Database(f"sqlite:///{tmp_path}/central.sqlite")
     db.migrate()

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from appliance import startup, systemd
-from tests.live_server import free_port, write_config
+from harness.live_server import free_port, write_config
 from turnero.store import Store
 
 # --- the crash-loop guard ---------------------------------------------------------------------
@@ -139,7 +139,7 @@ def start_server(state: Path, config: Path, port: int, env: dict[str, str],
             start_new_session=True)
 
 
-def health(port: int, timeout: float = 20) -> dict:
+def health(port: int, timeout: float = 60) -> dict:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         try:

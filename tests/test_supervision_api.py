@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from appliance import parts
 from turnero import day
 
 RN = 76
@@ -224,7 +225,7 @@ def test_only_an_asesor_of_an_entity_the_ticket_passed_through_records_its_ratin
 
 def test_the_uplink_slot_exists_only_with_an_uplink_and_alerts_when_it_lags(app, login):
     supervisor = login("supervisor")
-    checks = app.extensions["mac_turnos.health"]
+    checks = parts.of(app).health
     checks.pop("uplink", None)
     assert supervisor.get("/api/v1/floor").get_json()["uplink"] is None
     checks["uplink"] = lambda: {"status": "warning", "enabled": True, "backlog": 120,

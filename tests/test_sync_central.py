@@ -12,10 +12,7 @@ import sys
 import uuid
 from typing import Any
 
-from sync.central.app import create_central_app
-from sync.central.db import Database
-from sync.central.ingest import add_centre, digest
-from tests.sync_support import (  # noqa: F401
+from harness.sync_support import (  # noqa: F401
     CENTRE,
     central_db,
     pg,
@@ -23,6 +20,9 @@ from tests.sync_support import (  # noqa: F401
     token,
     viewer_client,
 )
+from sync.central.app import create_central_app
+from sync.central.db import Database
+from sync.central.ingest import add_centre, digest
 
 AT = "2026-11-27T14:00:00.000000Z"
 

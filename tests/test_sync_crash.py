@@ -16,10 +16,8 @@ import pytest
 
 from appliance.runtime import open_store
 from config import load_settings
-from sync.central.db import Database
-from sync.central.ingest import add_centre
-from tests.live_server import write_config
-from tests.sync_support import (  # noqa: F401
+from harness.live_server import write_config
+from harness.sync_support import (  # noqa: F401
     CentralProcess,
     FakeTime,
     FaultProxy,
@@ -35,14 +33,14 @@ from tests.sync_support import (  # noqa: F401
     proxy,
     token,
 )
+from sync.central.db import Database
+from sync.central.ingest import add_centre
+from tests.waiting import wait_until
 from turnero.store import Store
 
 
 def _wait(condition, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
+    wait_until(condition, timeout=timeout)
 
 
 def _box(tmp_path: Path, central_url: str, token: str) -> tuple[Path, Path]:

@@ -26,7 +26,15 @@ ROLES = ("admin", "supervisor", "receptionist", "agent")
 DEVICE_ROLES = ("kiosk", "display")
 # Names travel in URLs (/users/<name>/pin, /display/<name>): letters, digits, . _ -
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
-_DUMMY_HASH = generate_password_hash("not-a-real-secret")
+# werkzeug's scrypt with its default cost, written out so that it stays
+# put. The test suite swaps in cheap parameters through one fixture; nothing else changes it.
+PIN_HASH_METHOD = "scrypt:32768:8:1"
+_DUMMY_HASH = generate_password_hash("not-a-real-secret", method=PIN_HASH_METHOD)
+
+
+def hash_secret(secret: str) -> str:
+    """The salted hash stored for a PIN or password (its method is part of the text)."""
+    return generate_password_hash(secret, method=PIN_HASH_METHOD)
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,7 @@ def create_user(store: Store, username: str, role: str, secret: str, *, security
     _check_role(role, entity)
     _check_secret(secret, security)
     entity = entity if role == "agent" else None
-    hashed = generate_password_hash(secret)
+    hashed = hash_secret(secret)
 
     def op(tx: Tx) -> dict[str, Any]:
         _check_entity(tx, entity)
@@ -126,7 +134,7 @@ def set_secret(store: Store, username: str, secret: str, *, security: Security,
                actor: str | None = None) -> None:
     """A new PIN; it also lifts a lockout and ends the user's sessions."""
     _check_secret(secret, security)
-    hashed = generate_password_hash(secret)
+    hashed = hash_secret(secret)
 
     def op(tx: Tx) -> None:
         if tx.execute("UPDATE users SET secret_hash = ?, failed_logins = 0, locked_until = NULL "
@@ -178,6 +186,8 @@ def login(store: Store, username: Any, secret: Any, *,
             return "bad"
         fresh = tx.one("SELECT disabled, failed_logins, locked_until FROM users WHERE id = ?",
                        (row["id"],))
+        if fresh is None:  # gone since the read above: as unknown as a wrong username
+            return "bad"
         if fresh["disabled"]:
             return "disabled"
         if fresh["locked_until"] and from_iso(fresh["locked_until"]) > tx.now:

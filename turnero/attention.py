@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from turnero.clock import from_iso
 from turnero.errors import Conflict, InvalidInput, NotFound
@@ -59,7 +59,7 @@ STATUS_ES = {"waiting": "en espera", "called": "llamado", "serving": "en atenciÃ
              "transferred": "derivado", "expired": "vencido"}
 
 
-def is_sql_int(value: Any) -> bool:
+def is_sql_int(value: Any) -> TypeGuard[int]:
     """A Python int that SQLite can hold (64-bit); larger ones cannot name anything."""
     return isinstance(value, int) and not isinstance(value, bool) and -2**63 <= value < 2**63
 

@@ -101,9 +101,9 @@ def _mark_called(tx: Tx, counter: sqlite3.Row, attention_id: int, rule: str,
     if updated != 1:
         raise Conflict("El turno ya fue llamado por otro módulo.", "already_called")
     tx.execute("UPDATE counters SET current = ? WHERE id = ?", (attention_id, counter["id"]))
-    row = tx.one(CALLED_SQL, (attention_id,))
+    row = tx.row(CALLED_SQL, (attention_id,))  # the attention this transaction just updated
     if streak is None:
-        streak = tx.one("SELECT pref_streak FROM queues WHERE code = ?", (row["queue"],))[0]
+        streak = tx.row("SELECT pref_streak FROM queues WHERE code = ?", (row["queue"],))[0]
     new_streak = policy.next_streak(streak, bool(row["preferential"]))
     if new_streak != streak:  # a normal call at streak 0 leaves the queue row as it is
         tx.execute("UPDATE queues SET pref_streak = ? WHERE code = ?",

@@ -30,7 +30,7 @@ class PrintRequest:
 
 def queue(tx: Tx, ticket: str, label: str, day: str, request: PrintRequest) -> str:
     """Write a job for one more copy of ``ticket``; its id is ``<ticket>-<copy number>``."""
-    copies = tx.one("SELECT COUNT(*) FROM print_jobs WHERE ticket = ?", (ticket,))[0]
+    copies = tx.row("SELECT COUNT(*) FROM print_jobs WHERE ticket = ?", (ticket,))[0]
     job_id = f"{ticket}-{copies + 1}"
     tx.execute("INSERT INTO print_jobs(id, ticket, label, day, printer, language, base, "
                "created_at) VALUES (?,?,?,?,?,?,?,?)",

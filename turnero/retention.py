@@ -51,7 +51,7 @@ def prune_events(store: Store, *, keep_days: int, acknowledged_through: int,
     newest event always stays: it keeps the store's clock floor (time never goes back)."""
     def op(tx: Tx) -> tuple[str, int, int]:
         cutoff = to_iso(tx.now - timedelta(days=keep_days))
-        last = tx.one("SELECT MAX(seq) AS seq FROM events")["seq"] or 0
+        last = tx.row("SELECT MAX(seq) AS seq FROM events")["seq"] or 0
         through = max(min(acknowledged_through, last - 1), 0)
         cur = tx.execute("DELETE FROM events WHERE seq IN (SELECT seq FROM events "
                          "WHERE seq <= ? AND at < ? ORDER BY seq LIMIT ?)",

@@ -40,6 +40,7 @@ from config.model import Policy
 from turnero import migrations
 from turnero.bus import Bus
 from turnero.clock import Clock, SystemClock, from_iso, to_iso
+from turnero.events import KINDS, check_declared
 
 T = TypeVar("T")
 IDLE_READERS = 16  # readers kept in the pool after a burst; more are closed when handed back
@@ -82,8 +83,22 @@ class Tx:
     def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
         return self.conn.execute(sql, params).fetchone()
 
+    def row(self, sql: str, params: Any = ()) -> sqlite3.Row:
+        """The first row of a query that always returns one (an aggregate, or a row this
+        transaction has just written or checked); LookupError if it returned none."""
+        found: sqlite3.Row | None = self.conn.execute(sql, params).fetchone()
+        if found is None:
+            raise LookupError(f"expected a row from: {sql}")
+        return found
+
     def emit(self, kind: str, *, actor: str | None = None, counter: int | None = None,
              ticket: str | None = None, **payload: Any) -> Event:
+        """Record an event of this transaction; it reaches the bus after the commit. The kind
+        and its payload fields must be declared in :mod:`turnero.events`
+        (:class:`~turnero.events.UndeclaredEvent` otherwise)."""
+        declared = KINDS.get(kind)
+        if declared is None or not declared.names.issuperset(payload):
+            check_declared(kind, payload)  # raises, naming what is not declared
         uid = uuid.uuid4().hex
         text = json.dumps(payload, ensure_ascii=False, sort_keys=True)
         cur = self.conn.execute(

@@ -47,9 +47,10 @@ def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel
 
     def op(tx: Tx) -> tuple[str, bool]:
         if idempotency_key:
-            row = tx.one("SELECT uid FROM tickets WHERE idempotency_key = ?", (idempotency_key,))
-            if row:
-                return row["uid"], False
+            existing = tx.one("SELECT uid FROM tickets WHERE idempotency_key = ?",
+                              (idempotency_key,))
+            if existing:
+                return existing["uid"], False
         day = require_open_day(tx, store)
         if closes_at is not None and tx.now >= closes_at:
             raise Conflict(f"La atención de hoy terminó a las {closes_at:%H:%M}; ya no se "
@@ -102,10 +103,10 @@ def _next_number(tx: Tx, day: str, service: Any) -> int:
     """The queue's next ticket number today; refused when the queue's daily cap is reached.
     Only a capped queue pays for counting its tickets (the maximum is one index probe)."""
     code, cap = service["queue"], service["daily_cap"]
-    if cap and tx.one("SELECT COUNT(*) FROM tickets WHERE day = ? AND number_queue = ?",
+    if cap and tx.row("SELECT COUNT(*) FROM tickets WHERE day = ? AND number_queue = ?",
                       (day, code))[0] >= cap:
         raise Conflict(f"La cola {code} llegó a su tope de {cap} turnos hoy.", "queue_full")
-    last = tx.one("SELECT MAX(number) FROM tickets WHERE day = ? AND number_queue = ?",
+    last = tx.row("SELECT MAX(number) FROM tickets WHERE day = ? AND number_queue = ?",
                   (day, code))[0]
     return last + 1 if last is not None else service["number_start"]
 
@@ -248,7 +249,7 @@ def rate(store: Store, uid: str, score: Any, *, actor: str | None = None) -> dic
 
     def op(tx: Tx) -> dict[str, Any]:
         row = att.current_by_uid(tx, uid)
-        served = tx.one("SELECT COUNT(*) AS n FROM attentions WHERE ticket = ? "
+        served = tx.row("SELECT COUNT(*) AS n FROM attentions WHERE ticket = ? "
                         "AND status = 'done'", (row["ticket_id"],))["n"]
         if not served:
             raise Conflict("Solo se califica una atención terminada.", "not_served")

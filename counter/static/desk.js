@@ -1,10 +1,12 @@
 // The asesor's desk: call, recall, start, finish, no-show, transfer, pause, close. Every change
 // is a call to /api/v1 with the CSRF token; the live stream keeps the desk true to changes
-// made anywhere else (a supervisor, the call button, the automatic no-show).
+// made anywhere else (a supervisor, the call button, the automatic no-show). The calls, the
+// sign-in, the «Sin conexión» state and the stream's reconnection are the staff pages' own
+// (staff.js, window.Staff).
 "use strict";
 
-(function () {
-  const $ = (id) => document.getElementById(id);
+(function (Staff) {
+  const { $, api, errorText } = Staff;
   const DESK_ROLES = ["agent", "supervisor", "admin"];
   const STATE = { open: "Abierto", paused: "En pausa", closed: "Cerrado" };
   const REASON = { break: "Refrigerio", training: "Capacitación", it_support: "Soporte TIC",
@@ -28,24 +30,6 @@
   const devices = {};      // "button" | "sign" -> connected, for this módulo
   const timers = {};
 
-  async function api(method, path, data) {
-    const headers = {};
-    if (data !== undefined) headers["Content-Type"] = "application/json";
-    if (method !== "GET" && me && me.csrf_token) headers["X-CSRF-Token"] = me.csrf_token;
-    let response;
-    try {
-      response = await fetch(path, { method, headers, credentials: "same-origin", cache: "no-store",
-                                     body: data === undefined ? undefined : JSON.stringify(data) });
-    } catch (e) {
-      return { status: 0, data: { message: "Sin conexión con el servidor." } };
-    }
-    let json = null;
-    try { json = await response.json(); } catch (e) { json = null; }
-    return { status: response.status, data: json };
-  }
-
-  const errorText = (r) => (r.data && r.data.message) || `Error ${r.status}`;
-
   function debounce(name, fn, wait) {
     clearTimeout(timers[name]);
     timers[name] = setTimeout(fn, wait);
@@ -66,43 +50,46 @@
   // --- who, and which módulo -------------------------------------------------------------
 
   async function boot() {
-    const r = await api("GET", "/api/v1/auth/me");
-    if (r.status !== 200 || !DESK_ROLES.includes(r.data.role)) {
-      show("login");
-      $("who").hidden = true;
-      if (r.status === 200) loginError("Su rol no corresponde a un módulo de atención.");
+    const who = await Staff.signIn({ roles: DESK_ROLES, sections: ["choose", "desk"],
+                                     denied: "Su rol no corresponde a un módulo de atención." });
+    if (!who) return;
+    me = who;
+    const cat = await api("GET", "/api/v1/catalog");
+    if (cat.status !== 200) {
+      if (cat.status === 0) Staff.retryStart();  // read it all again once the box answers
       return;
     }
-    me = r.data;
-    $("who-name").textContent = me.username;
-    $("who").hidden = false;
-    catalog = (await api("GET", "/api/v1/catalog")).data;
+    catalog = cat.data;
     const h = await api("GET", "/api/v1/health");
     if (h.status === 200) { health = h.data; syncClock(health.components.clock.now); }
-    const allowed = catalog.counters.filter((c) => me.role !== "agent" || c.entity === me.entity);
+    const choices = myCounters();
     const bound = Number(document.body.dataset.bound) || null;
     const kept = Number(sessionStorage.getItem("mt_counter")) || null;
     const wanted = bound || kept;
-    const found = allowed.find((c) => c.id === wanted);
+    const found = choices.find((c) => c.id === wanted);
     if (bound && !found) {
       show("choose");
-      fillChooser(allowed);
+      fillChooser(choices);
       chooseError(`El módulo ${bound} no existe o no es de su entidad.`);
       return;
     }
     if (found) { useCounter(found); return; }
-    if (allowed.length === 1) { useCounter(allowed[0]); return; }
-    fillChooser(allowed);
+    if (choices.length === 1) { useCounter(choices[0]); return; }
+    fillChooser(choices);
     show("choose");
   }
 
-  function loginError(text) { $("login-error").textContent = text; $("login-error").hidden = false; }
+  // The módulos this person may work at: an asesor only those of the entity.
+  function myCounters() {
+    return catalog.counters.filter((c) => me.role !== "agent" || c.entity === me.entity);
+  }
+
   function chooseError(text) { $("choose-error").textContent = text; $("choose-error").hidden = false; }
 
-  function fillChooser(allowed) {
+  function fillChooser(choices) {
     const select = $("choose-counter");
     select.replaceChildren();
-    for (const c of allowed) {
+    for (const c of choices) {
       const entity = catalog.entities.find((e) => e.code === c.entity);
       const o = document.createElement("option");
       o.value = c.id;
@@ -378,7 +365,7 @@
 
   function onEvent(ev) {
     let e;
-    try { e = JSON.parse(ev.data); } catch (x) { return; }
+    try { e = JSON.parse(ev.data); } catch { return; }
     if (e.at) syncClock(e.at);
     const mine = myQueues();
     const p = e.payload || {};
@@ -397,43 +384,30 @@
     }
   }
 
-  function listen(delay) {
+  // Each connection (the first, and every one after a gap) starts with a snapshot of the
+  // floor: the desk redraws from it, so nothing missed while offline stays wrong.
+  function onSnapshot(ev) {
+    let snap;
+    try { snap = JSON.parse(ev.data); } catch { return; }
+    renderQueues(snap.queues);
+    applyCounter(snap.counters.find((c) => c.id === counter.id));
+  }
+
+  function listen() {
     if (stream) stream.close();
-    stream = new EventSource("/api/v1/stream");
-    let wait = delay || 1000;
-    stream.addEventListener("open", () => { wait = 1000; });
-    stream.addEventListener("snapshot", (ev) => {
-      let snap;
-      try { snap = JSON.parse(ev.data); } catch (x) { return; }
-      renderQueues(snap.queues);
-      applyCounter(snap.counters.find((c) => c.id === counter.id));
-    });
+    const handlers = { snapshot: onSnapshot };
     for (const kind of [...TICKET_EVENTS, ...FLOOR_EVENTS, "ticket.rated", "desk_device.status"]) {
-      stream.addEventListener(kind, onEvent);
+      handlers[kind] = onEvent;
     }
-    stream.addEventListener("error", () => {
-      stream.close();
-      setTimeout(() => listen(Math.min(wait * 2, 30000)), wait);
-    });
+    stream = Staff.stream("/api/v1/stream", handlers);
   }
 
   // --- wiring ------------------------------------------------------------------------------
 
   function wire() {
-    $("login-form").addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const r = await api("POST", "/api/v1/auth/login",
-                          { username: $("login-user").value, password: $("login-pin").value });
-      if (r.status !== 200) { loginError(errorText(r)); return; }
-      $("login-pin").value = "";
-      $("login-error").hidden = true;
-      boot();
-    });
-    $("logout").addEventListener("click", async () => {
-      await api("POST", "/api/v1/auth/logout", {});
+    Staff.wireSession(boot, () => {
       if (stream) stream.close();
       sessionStorage.removeItem("mt_counter");
-      location.reload();
     });
     $("choose-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
@@ -443,8 +417,7 @@
     $("change-counter").addEventListener("click", () => {
       if (stream) stream.close();
       sessionStorage.removeItem("mt_counter");
-      const list = catalog.counters.filter((c) => me.role !== "agent" || c.entity === me.entity);
-      fillChooser(list);
+      fillChooser(myCounters());
       show("choose");
     });
     for (const action of ACTIONS) {
@@ -462,4 +435,4 @@
 
   wire();
   boot();
-})();
+})(window.Staff);

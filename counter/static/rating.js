@@ -1,35 +1,22 @@
 // The citizen's rating screen beside a módulo: dark until the asesor presses Finalizar (heard
 // on the live stream), then five faces with words in Spanish or Quechua; a tap posts
-// POST /api/v1/tickets/{uid}/rating with the asesor's session of this browser.
+// POST /api/v1/tickets/{uid}/rating with the asesor's session of this browser. The calls, the
+// sign-in, the «Sin conexión» state and the stream's reconnection are the staff pages' own
+// (staff.js, window.Staff).
 "use strict";
 
-(function () {
-  const $ = (id) => document.getElementById(id);
+(function (Staff) {
+  const { $, api } = Staff;
+  const ROLES = ["agent", "supervisor", "admin"];
   const ASK_SECONDS = 90;
   const THANKS_SECONDS = 6;
   const texts = JSON.parse($("texts").textContent);
   const counter = Number(document.body.dataset.bound) || null;
   let language = document.body.dataset.language || "es";
-  let me = null;
   let current = null;   // {uid, label} being rated
   let busy = false;
   let back = null;
   let stream = null;
-
-  async function api(method, path, data) {
-    const headers = {};
-    if (data !== undefined) headers["Content-Type"] = "application/json";
-    if (method !== "GET" && me && me.csrf_token) headers["X-CSRF-Token"] = me.csrf_token;
-    try {
-      const response = await fetch(path, { method, headers, credentials: "same-origin", cache: "no-store",
-                                           body: data === undefined ? undefined : JSON.stringify(data) });
-      let json = null;
-      try { json = await response.json(); } catch (e) { json = null; }
-      return { status: response.status, data: json };
-    } catch (e) {
-      return { status: 0, data: null };
-    }
-  }
 
   function translate() {
     document.documentElement.lang = language;
@@ -88,22 +75,17 @@
     }
   }
 
-  function listen(delay) {
+  function listen() {
     if (stream) stream.close();
-    stream = new EventSource("/api/v1/stream");
-    let wait = delay || 1000;
-    stream.addEventListener("open", () => { wait = 1000; });
-    stream.addEventListener("ticket.finished", (ev) => {
-      const e = JSON.parse(ev.data);
-      if (e.counter === counter) ask(e.ticket, e.payload.label);
-    });
-    stream.addEventListener("ticket.rated", (ev) => {
-      const e = JSON.parse(ev.data);
-      if (current && e.ticket === current.uid) thanks();
-    });
-    stream.addEventListener("error", () => {
-      stream.close();
-      setTimeout(() => listen(Math.min(wait * 2, 30000)), wait);
+    stream = Staff.stream("/api/v1/stream", {
+      "ticket.finished": (ev) => {
+        const e = JSON.parse(ev.data);
+        if (e.counter === counter) ask(e.ticket, e.payload.label);
+      },
+      "ticket.rated": (ev) => {
+        const e = JSON.parse(ev.data);
+        if (current && e.ticket === current.uid) thanks();
+      },
     });
   }
 
@@ -115,28 +97,14 @@
       $("language").hidden = true;
       return;
     }
-    const r = await api("GET", "/api/v1/auth/me");
-    if (r.status !== 200 || !["agent", "supervisor", "admin"].includes(r.data.role)) {
-      screen("login");
-      return;
-    }
-    me = r.data;
+    const me = await Staff.signIn({ roles: ROLES, sections: ["idle", "ask", "thanks", "language"],
+                                    denied: "Su rol no corresponde a un módulo de atención." });
+    if (!me) return;
     idle();
     listen();
   }
 
-  $("login-form").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const r = await api("POST", "/api/v1/auth/login",
-                        { username: $("login-user").value, password: $("login-pin").value });
-    if (r.status !== 200) {
-      $("login-error").textContent = (r.data && r.data.message) || `Error ${r.status}`;
-      $("login-error").hidden = false;
-      return;
-    }
-    $("login-pin").value = "";
-    boot();
-  });
+  Staff.wireSession(boot);
   $("language").addEventListener("click", () => {
     language = language === "es" ? "qu" : "es";
     translate();
@@ -145,4 +113,4 @@
     face.addEventListener("click", () => rate(Number(face.dataset.score)));
   }
   boot();
-})();
+})(window.Staff);

@@ -57,7 +57,7 @@
     try {
       const r = await fetch("/api/v1/devices/session", { credentials: "same-origin" });
       $("enrol").hidden = r.status !== 401;
-    } catch (err) { /* the server is away: the status already says "reconectando" */ }
+    } catch { /* the server is away: the status already says "reconectando" */ }
   }
 
   // A TV enrolled as /display/<name>#device=TOKEN hands the token to the server once, which
@@ -71,7 +71,7 @@
         method: "POST", credentials: "same-origin",
         headers: { Authorization: "Bearer " + decodeURIComponent(match[1]) } });
       $("enrol").hidden = r.status === 200;
-    } catch (err) { /* retried by the stream's own reconnects and checks */ }
+    } catch { /* retried by the stream's own reconnects and checks */ }
   }
 
   // ---------------------------------------------------------------- calls
@@ -219,7 +219,7 @@
       const now = Date.parse((await r.json()).now);
       if (!Number.isNaN(now)) state.offset = now - (sent + Date.now()) / 2;
       tick();
-    } catch (err) { /* keep the last offset */ }
+    } catch { /* keep the last offset */ }
   }
 
   window.addEventListener("resize", fitAll);

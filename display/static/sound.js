@@ -38,7 +38,7 @@
         a.next += 1;
       }
       sound.queue.shift();
-    } catch (err) {
+    } catch {
       // Autoplay refused: keep the announcement and start it again from its chime.
       a.next = 0;
       sound.blocked = true;

@@ -149,7 +149,9 @@ class EspeakWorker:
     def synthesize(self, text: str, voice: str, rate: int, path: str) -> None:
         """Write `text` spoken by espeak voice `voice` at `rate` words/minute to `path`."""
         with self._lock:
-            process = self._process if self.running else self._start()
+            process = self._process
+            if process is None or process.poll() is not None:  # not running
+                process = self._start()
             assert process.stdin is not None and process.stdout is not None
             try:
                 process.stdin.write(json.dumps(asdict(Job(text, voice, rate, path))).encode()

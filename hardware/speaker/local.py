@@ -27,7 +27,7 @@ def play_local(files: Sequence[str | os.PathLike[str]], timeout: float = 60.0) -
     if player is None or not files:
         return False
     try:
-        result = subprocess.run([player, "-q", *map(os.fspath, files)], timeout=timeout,
+        result = subprocess.run([player, "-q", *(os.fspath(f) for f in files)], timeout=timeout,
                                 stdin=subprocess.DEVNULL, capture_output=True, check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
         log.warning("local playback failed: %s", error)

@@ -16,7 +16,7 @@ Cusco-Collao grammar tradition and the CLDR spell-out rules for `qu`), as we und
   pachak pichqayuq = 105, pachak iskay chunka kimsayuq = 123;
 - round tens, hundreds and thousands after a higher part take no suffix (pachak iskay chunka
   = 120, waranqa pachak = 1100). Some teaching material writes "pachak iskay chunkayuq"
-  instead; both are understood. A certified translator may settle this (see README);
+  instead; both are understood. A certified translator may settle this (see docs/configuration.md);
 - zero has no traditional word; ch'usaq ("empty") is the usual modern one.
 """
 

@@ -53,7 +53,7 @@
       cache: "no-store",
     });
     let json = null;
-    try { json = await response.json(); } catch (e) { json = null; }
+    try { json = await response.json(); } catch { json = null; }
     return { status: response.status, data: json };
   }
 
@@ -265,7 +265,7 @@
         return show("s-document");
       }
       refuse(code, r.data || {});
-    } catch (e) {
+    } catch {
       message(t("offline"));
     } finally {
       busy = false;

@@ -1,30 +1,17 @@
 // The orientador's console: issue on behalf of a citizen, find a ticket and act on it, see
-// the queues and printer alerts live. Every change is a call to /api/v1 with the CSRF token.
+// the queues and printer alerts live. The calls, the sign-in, the «Sin conexión» state and
+// the live stream's reconnection are the staff pages' own (staff.js, window.Staff).
 "use strict";
 
-(function () {
-  const $ = (id) => document.getElementById(id);
-  let csrf = null;
+(function (Staff) {
+  const { $, api, errorText } = Staff;
+  const ROLES = ["admin", "supervisor", "receptionist"];
   let catalog = null;
   let visit = [];
   let busy = false;
+  let pending = null;  // {body, key} of an issue whose answer never came: a retry reuses its key
   let stream = null;
   let refreshTimer = null;
-
-  async function api(method, path, data) {
-    const headers = {};
-    if (data !== undefined) headers["Content-Type"] = "application/json";
-    if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
-    const response = await fetch(path, {
-      method, headers, credentials: "same-origin", cache: "no-store",
-      body: data === undefined ? undefined : JSON.stringify(data),
-    });
-    let json = null;
-    try { json = await response.json(); } catch (e) { json = null; }
-    return { status: response.status, data: json };
-  }
-
-  const errorText = (r) => (r.data && r.data.message) || `Error ${r.status}`;
 
   function option(value, text) {
     const o = document.createElement("option");
@@ -34,29 +21,18 @@
   }
 
   async function boot() {
-    const me = await api("GET", "/api/v1/auth/me");
-    if (me.status !== 200 || !["admin", "supervisor", "receptionist"].includes(me.data.role)) {
-      $("login").hidden = false;
-      $("console").hidden = true;
-      $("who").hidden = true;
-      if (me.status === 200) showLoginError("Su rol no corresponde a la recepción.");
+    const me = await Staff.signIn({ roles: ROLES, denied: "Su rol no corresponde a la recepción.",
+                                    sections: ["console"], reveal: "console" });
+    if (!me) return;
+    const cat = await api("GET", "/api/v1/catalog");
+    if (cat.status !== 200) {
+      if (cat.status === 0) Staff.retryStart();  // read it all again once the box answers
       return;
     }
-    csrf = me.data.csrf_token;
-    $("who-name").textContent = me.data.username;
-    $("who").hidden = false;
-    $("login").hidden = true;
-    $("console").hidden = false;
-    const cat = await api("GET", "/api/v1/catalog");
     catalog = cat.data;
     fillIssueForm();
     await Promise.all([refreshQueues(), refreshPrinters()]);
     listen();
-  }
-
-  function showLoginError(text) {
-    $("login-error").textContent = text;
-    $("login-error").hidden = false;
   }
 
   function servicesOf(entity) {
@@ -121,7 +97,7 @@
 
   async function issue(ev) {
     ev.preventDefault();
-    if (busy) return;
+    if (busy || !catalog) return;
     busy = true;
     $("issue-submit").disabled = true;
     const out = $("issue-result");
@@ -143,8 +119,11 @@
       }
       data.appointment = appointmentIso($("issue-appointment").value);
     }
+    const body = JSON.stringify(data);
+    if (!pending || pending.body !== body) pending = { body, key: Staff.newKey() };
     try {
-      const r = await api("POST", "/api/v1/tickets", data);
+      const r = await api("POST", "/api/v1/tickets", data, { "Idempotency-Key": pending.key });
+      if (r.status !== 0) pending = null;
       if (r.status === 201 || r.status === 200) {
         const printed = r.data.print ? ` · impresión: ${printWord(r.data.print.status)}` : "";
         out.textContent = `Turno ${r.data.label} emitido (${r.data.ahead} antes)${printed}.`;
@@ -170,7 +149,7 @@
   async function find(ev) {
     if (ev) ev.preventDefault();
     const text = $("find-text").value.trim();
-    if (!text) return;
+    if (!text || !catalog) return;
     const byLabel = /[A-Za-z]/.test(text) && text.includes("-");
     const query = byLabel ? `label=${encodeURIComponent(text.toUpperCase())}`
       : `document=${encodeURIComponent(text)}`;
@@ -316,47 +295,32 @@
     }, 150);
   }
 
-  function listen(delay) {
+  // Queue changes redraw the queues; printer news (and each connection's snapshot, which
+  // follows any gap in the stream) the printer alerts too.
+  const QUEUE_KINDS = ["ticket.issued", "ticket.called", "ticket.cancelled", "ticket.reactivated",
+                       "ticket.transferred", "ticket.priority_changed", "ticket.finished",
+                       "ticket.no_show", "queue.closed", "queue.opened", "counter.opened",
+                       "counter.closed", "counter.paused", "counter.resumed"];
+
+  function listen() {
     if (stream) stream.close();
-    stream = new EventSource("/api/v1/stream");
-    let wait = delay || 1000;
-    stream.addEventListener("open", () => { wait = 1000; });
-    stream.addEventListener("printer.status", () => scheduleRefresh(true));
-    stream.addEventListener("snapshot", () => scheduleRefresh(true));
-    for (const kind of ["ticket.issued", "ticket.called", "ticket.cancelled", "ticket.reactivated",
-                        "ticket.transferred", "ticket.priority_changed", "ticket.finished",
-                        "ticket.no_show", "queue.closed", "queue.opened", "counter.opened",
-                        "counter.closed", "counter.paused", "counter.resumed"]) {
-      stream.addEventListener(kind, () => scheduleRefresh(false));
-    }
-    stream.addEventListener("error", () => {
-      stream.close();
-      setTimeout(() => listen(Math.min(wait * 2, 30000)), wait);
-    });
+    const handlers = { "printer.status": () => scheduleRefresh(true),
+                       snapshot: () => scheduleRefresh(true) };
+    for (const kind of QUEUE_KINDS) handlers[kind] = () => scheduleRefresh(false);
+    stream = Staff.stream("/api/v1/stream", handlers);
   }
 
   function wire() {
-    $("login-form").addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const r = await api("POST", "/api/v1/auth/login",
-                          { username: $("login-user").value, password: $("login-pin").value });
-      if (r.status !== 200) { showLoginError(errorText(r)); return; }
-      $("login-pin").value = "";
-      $("login-error").hidden = true;
-      boot();
-    });
-    $("logout").addEventListener("click", async () => {
-      await api("POST", "/api/v1/auth/logout", {});
-      if (stream) stream.close();
-      location.reload();
-    });
+    Staff.wireSession(boot, () => { if (stream) stream.close(); });
     $("issue-entity").addEventListener("change", fillServices);
     $("issue-form").addEventListener("submit", issue);
     $("issue-priority").addEventListener("change", () => {
+      if (!catalog) return;
       const p = catalog.priorities.find((x) => x.code === $("issue-priority").value);
       $("appointment-row").hidden = !(p && p.appointment);
     });
     $("visit-add").addEventListener("click", () => {
+      if (!catalog) return;
       if (visit.length < 4) visit.push(Number($("visit-service").value));
       renderVisit();
     });
@@ -365,4 +329,4 @@
 
   wire();
   boot();
-})();
+})(window.Staff);

@@ -30,7 +30,7 @@
       $("ahead").textContent = t.ahead == null ? "—" : String(t.ahead);
       $("wait").textContent = t.estimated_wait_minutes
         ? fill("minutes", "n", t.estimated_wait_minutes) : texts.soon;
-    } catch (e) {
+    } catch {
       // offline for a moment: keep what is shown and try again
     }
   }

@@ -14,9 +14,9 @@
     if (r.status !== 200) return;
     const rows = $("user-rows");
     rows.replaceChildren();
-    const manage = $("manage-user");
-    const chosen = manage.value;
-    manage.replaceChildren();
+    const picker = $("manage-user");
+    const chosen = picker.value;
+    picker.replaceChildren();
     for (const u of r.data.users) {
       const tr = document.createElement("tr");
       tr.dataset.user = u.username;
@@ -24,9 +24,9 @@
       tr.append(cell("th", u.username), cell("td", u.full_name), cell("td", ROLE[u.role] || u.role),
                 cell("td", u.entity || "—"), cell("td", status));
       rows.appendChild(tr);
-      manage.appendChild(option(u.username, `${u.username} (${ROLE[u.role] || u.role})`));
+      picker.appendChild(option(u.username, `${u.username} (${ROLE[u.role] || u.role})`));
     }
-    if (chosen) manage.value = chosen;
+    if (chosen) picker.value = chosen;
   }
 
   async function refreshDevices() {

@@ -4,7 +4,7 @@
 // comma), so what the supervisor reads on the page is what opens in Excel.
 "use strict";
 
-(function (Sup) {
+(function (Sup, Staff) {
   const { $, api, state, cell } = Sup;
   const ROLES = ["admin", "supervisor"];
   const GROUP_NAMES = {};
@@ -237,6 +237,10 @@
     if (!(await Sup.signIn(ROLES, "Su rol no permite ver los indicadores; ingrese con una "
                                   + "cuenta de supervisión."))) return;
     const cat = await api("GET", "/api/v1/catalog");
+    if (cat.status !== 200) {
+      if (cat.status === 0) Staff.retryStart();  // read it all again once the box answers
+      return;
+    }
     state.catalog = cat.data;
     Sup.fillAnsForm();
     await Promise.all([load(), Sup.refreshAns()]);
@@ -265,4 +269,4 @@
   fromAddress();
   wire();
   boot();
-})(window.Sup);
+})(window.Sup, window.Staff);

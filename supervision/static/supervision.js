@@ -3,18 +3,23 @@
 // waits and times in state keep moving while nothing happens.
 "use strict";
 
-(function (Sup) {
+(function (Sup, Staff) {
   const { $, api, state } = Sup;
   const ROLES = ["admin", "supervisor", "receptionist"];
   const PERIOD_MS = 4000;
   let stream = null;
   let refreshTimer = null;
   let periodic = null;
+  let daily = null;
 
   async function boot() {
     if (!(await Sup.signIn(ROLES, "Su rol no corresponde a la supervisión."))) return;
     document.body.classList.toggle("manager", Sup.canManage());
     const cat = await api("GET", "/api/v1/catalog");
+    if (cat.status !== 200) {
+      if (cat.status === 0) Staff.retryStart();  // read it all again once the box answers
+      return;
+    }
     state.catalog = cat.data;
     Sup.fillEntities();
     await Promise.all([Sup.refreshFloor(), Sup.refreshPrinters(), Sup.refreshUsers(),
@@ -22,7 +27,8 @@
     listen();
     clearInterval(periodic);
     periodic = setInterval(() => { Sup.refreshFloor(); Sup.refreshSync(); }, PERIOD_MS);
-    setInterval(Sup.refreshScheduler, 60000);
+    clearInterval(daily);
+    daily = setInterval(Sup.refreshScheduler, 60000);
   }
 
   function scheduleRefresh() {
@@ -47,19 +53,13 @@
                  "user.created", "user.secret_reset", "user.disabled", "user.enabled",
                  "user.role_changed", "device.enrolled", "device.revoked"];
 
-  function listen(delay) {
+  function listen() {
     if (stream) stream.close();
-    stream = new EventSource("/api/v1/stream");
-    let wait = delay || 1000;
-    stream.addEventListener("open", () => {
-      wait = 1000;
-      $("live").textContent = "En vivo.";
-    });
-    for (const kind of KINDS) stream.addEventListener(kind, onEvent);
-    stream.addEventListener("error", () => {
-      stream.close();
-      $("live").textContent = "Sin conexión en vivo; reintentando…";
-      setTimeout(() => listen(Math.min(wait * 2, 30000)), wait);
+    const handlers = {};
+    for (const kind of KINDS) handlers[kind] = onEvent;
+    stream = Staff.stream("/api/v1/stream", handlers, {
+      onOpen: () => { $("live").textContent = "En vivo."; },
+      onDown: () => { $("live").textContent = "Sin conexión en vivo; reintentando…"; },
     });
   }
 
@@ -72,4 +72,4 @@
 
   wire();
   boot();
-})(window.Sup);
+})(window.Sup, window.Staff);

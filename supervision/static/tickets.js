@@ -13,7 +13,7 @@
   async function find(ev) {
     if (ev) ev.preventDefault();
     const text = $("find-text").value.trim();
-    if (!text) return;
+    if (!text || !state.catalog) return;
     const byLabel = /[A-Za-z]/.test(text) && text.includes("-");
     const query = byLabel ? `label=${encodeURIComponent(text.toUpperCase())}`
       : `document=${encodeURIComponent(text)}`;

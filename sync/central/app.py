@@ -132,8 +132,8 @@ def create_central_app(db: Database) -> Flask:
             f = cell.figures()
             writer.writerow([centre, entity or "(total)", day_from, day_to,
                              *(f[k] if f[k] is not None else "" for k in indicators.COLUMNS)])
+        # A text/* mimetype gets "; charset=utf-8" in its Content-Type.
         response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
-        response.charset = "utf-8"
         response.headers["Content-Disposition"] = (
             f'attachment; filename="indicadores-{day_from}-{day_to}.csv"')
         return response

@@ -8,6 +8,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flask import Flask, Response, g, redirect, render_template, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from sync.central import viewers
 from sync.central.db import Database
@@ -41,7 +42,7 @@ def _login_page(status: int, message: str = "", target: str = "/") -> Response:
 
 def install(app: Flask, db: Database) -> None:
     @app.before_request
-    def guard() -> Response | None:
+    def guard() -> BaseResponse | None:
         if _is_public(request.path):
             return None
         viewer = viewers.session_viewer(db, request.cookies.get(COOKIE, ""))
@@ -52,14 +53,14 @@ def install(app: Flask, db: Database) -> None:
         return None
 
     @app.get("/login")
-    def login_form() -> Response:
+    def login_form() -> BaseResponse:
         target = _local_target(request.args.get("next"))
         if viewers.session_viewer(db, request.cookies.get(COOKIE, "")):
             return redirect(target, code=303)
         return _login_page(200, target=target)
 
     @app.post("/login")
-    def login() -> Response:
+    def login() -> BaseResponse:
         target = _local_target(request.form.get("next"))
         name = (request.form.get("usuario") or "").strip().lower()
         password = request.form.get("contrasena") or ""
@@ -74,7 +75,7 @@ def install(app: Flask, db: Database) -> None:
         return response
 
     @app.post("/logout")
-    def logout() -> Response:
+    def logout() -> BaseResponse:
         token = request.cookies.get(COOKIE, "")
         if token:
             viewers.logout(db, token)

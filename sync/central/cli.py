@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 from waitress.server import create_server
@@ -23,6 +23,7 @@ DEFAULT_DB = "sqlite:///" + str(Path("~/.local/state/mac-turnos/central/central.
                                 .expanduser())
 log = logging.getLogger("sync.central")
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _db(url: str) -> Database:
@@ -48,7 +49,7 @@ def _on_db(url: str, action: Callable[[Database], T]) -> T:
         db.close()
 
 
-def _db_option(fn: object) -> object:
+def _db_option(fn: F) -> F:
     return click.option("--db", "url", envvar=DB_ENV, default=DEFAULT_DB, show_default=True,
                         help="sqlite:///ruta o postgresql://usuario@host/base "
                              "(env MAC_TURNOS_CENTRAL_DB).")(fn)

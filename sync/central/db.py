@@ -70,7 +70,7 @@ class Conn:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.raw.execute(self._sql(sql), tuple(params))
 
-    def executemany(self, sql: str, rows: list[Sequence[Any]]) -> None:
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self.raw.cursor().executemany(self._sql(sql), rows)
 

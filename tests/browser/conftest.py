@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from appliance import parts
 from appliance.app import create_app
 from appliance.runtime import open_store
 from config.demo import demo_data
@@ -30,6 +31,9 @@ from turnero.clock import ManualClock
 from turnero.store import Store
 
 CHROMIUM = os.environ.get("MAC_TURNOS_CHROMIUM", "/usr/bin/chromium")
+# A condition gets up to 20 s to become true (it usually takes milliseconds), so a busy
+# machine slows the suite down rather than failing it.
+expect.set_options(timeout=20_000)
 # 10:00 in Lima on a Friday: the centre is open, far from closing time.
 MORNING = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 PIN = "4321"
@@ -57,7 +61,7 @@ class Centre:
 
     @property
     def printing(self) -> Any:
-        return self.app.extensions["mac_turnos.printing"]
+        return parts.of(self.app).printing
 
     def printer(self, name: str = "kiosko-demo") -> Any:
         return self.printing.transports[name]
@@ -83,8 +87,8 @@ def serve(settings: Settings, tmp: Path, clock: ManualClock) -> Iterator[Centre]
         yield centre
     finally:
         served.stop()
-        app.extensions["mac_turnos.printing"].stop()
-        app.extensions["mac_turnos.desk"].stop()
+        parts.of(app).printing.stop()
+        parts.of(app).desk.stop()
         store.close()
 
 

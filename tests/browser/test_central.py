@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
+from harness.sync_support import VIEWER_PASSWORD, Central
 from sync.central.db import Database
 from sync.central.ingest import add_centre
 from sync.central.viewers import add_viewer
 from tests.browser.conftest import serious_violations
-from tests.sync_support import VIEWER_PASSWORD, Central
 
 
 @pytest.fixture

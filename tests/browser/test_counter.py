@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from appliance import parts
 from tests.browser.conftest import PIN, Centre, serious_violations
 from tests.test_desk_devices import FakePort
 from tests.test_printer_transports import wait_for
@@ -229,9 +229,13 @@ def test_a_double_click_on_call_next_calls_once(page: Page, centre: Centre):
     issue(centre, "RN", 3)
     open_counter(centre, 1)
     desk(page, centre, agent(centre, "asesor.rn", "RENIEC"), 1)
+    sent = []
+    page.on("request", lambda r: sent.append(r) if r.url.endswith("/call-next") else None)
     page.dblclick("#call-next")
     expect(page.locator("#current-status")).to_contain_text("Llamado")
-    time.sleep(0.5)
+    for request in sent:  # every request the two clicks made has its answer
+        assert request.response() is not None
+    assert len(sent) >= 1
     assert len(events(centre, "ticket.called")) == 1
     expect(page.locator("#error")).to_be_hidden()
 
@@ -276,7 +280,7 @@ def test_the_automatic_no_show_frees_the_modulo_and_the_desk_shows_it(centre_fac
     expect(page.locator("#current-label")).to_have_text(ticket["label"])
     expect(page.locator("#auto-no-show")).to_contain_text("3 min")
     centre.clock.advance(minutes=4)
-    marked = centre.app.extensions["mac_turnos.desk"].auto_no_show.check()
+    marked = parts.of(centre.app).desk.auto_no_show.check()
     assert [m["label"] for m in marked] == [ticket["label"]]
     expect(page.locator("#current-label")).to_have_text("—")
     assert events(centre, "ticket.no_show")[0]["auto"] == "minutes"

@@ -6,7 +6,6 @@ played strictly in call order without overlap."""
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,10 +14,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from appliance import parts
 from appliance.app import create_app
 from appliance.runtime import open_store
+from harness.live_server import free_port
 from tests.browser.conftest import MORNING, Centre, demo_with, serious_violations
-from tests.live_server import free_port
 from tests.wsgi_thread import ServedApp
 from turnero import accounts, calls, day, floor, messages, tickets
 from turnero.clock import ManualClock
@@ -192,12 +192,15 @@ def test_a_preferential_call_has_its_own_colour_and_a_mark(page: Page, centre: C
 def test_a_tv_with_an_entity_filter_shows_only_those_entities(page: Page, centre: Centre,
                                                               tv: str):
     open_display(page, centre.base, tv, "?entities=BN")
-    bn = call(centre, "BN", counters_of(centre, "BN")[0])
+    bn_counter = counters_of(centre, "BN")[0]
+    bn = call(centre, "BN", bn_counter)
     expect(page.locator("#now-label")).to_have_text(bn["label"])
-    call(centre, "RN", counters_of(centre, "RENIEC")[0])
-    time.sleep(0.5)
-    expect(page.locator("#now-label")).to_have_text(bn["label"])
-    assert history(page) == []
+    rn = call(centre, "RN", counters_of(centre, "RENIEC")[0])
+    finish(centre.store, bn_counter)
+    later = call(centre, "BN", bn_counter)  # the stream keeps order: RN's call came first
+    expect(page.locator("#now-label")).to_have_text(later["label"])
+    assert rn["label"] not in history(page)
+    assert history(page) == [bn["label"]]
 
 
 def test_a_tv_with_a_zone_filter_shows_only_calls_to_that_zone_s_modulos(
@@ -209,13 +212,15 @@ def test_a_tv_with_a_zone_filter_shows_only_calls_to_that_zone_s_modulos(
     open_display(page, centre.base, tv, "?zone=piso-2")
     up = call(centre, queue_of(centre, "ESSALUD"), upstairs[0])
     expect(page.locator("#now-label")).to_have_text(up["label"])
-    call(centre, "RN", downstairs[0])
-    time.sleep(0.5)
-    expect(page.locator("#now-label")).to_have_text(up["label"])
-    assert history(page) == []
+    down = call(centre, "RN", downstairs[0])
+    finish(centre.store, upstairs[0])
+    later = call(centre, queue_of(centre, "ESSALUD"), upstairs[0])  # after RN's, in order
+    expect(page.locator("#now-label")).to_have_text(later["label"])
+    assert down["label"] not in history(page)
+    assert history(page) == [up["label"]]
     page.reload()  # the snapshot after a reconnection is filtered the same way
-    expect(page.locator("#now-label")).to_have_text(up["label"])
-    assert history(page) == []
+    expect(page.locator("#now-label")).to_have_text(later["label"])
+    assert down["label"] not in history(page)
 
 
 def test_the_message_band_shows_a_broadcast_until_it_is_cleared(page: Page, centre: Centre,
@@ -254,7 +259,7 @@ def test_spanish_with_quechua_subtitles(page: Page, centre: Centre, tv: str):
 
 def test_an_unenrolled_screen_says_so(page: Page, centre: Centre):
     page.goto(f"{centre.base}/display/sala-1")
-    expect(page.locator("#enrol")).to_be_visible(timeout=8_000)
+    expect(page.locator("#enrol")).to_be_visible(timeout=20_000)
     expect(page.locator("#status")).to_be_visible()
 
 
@@ -279,10 +284,10 @@ def served(directory: Path, settings: Any, clock: ManualClock, port: int) -> Ite
     try:
         yield store
     finally:
-        app.extensions["mac_turnos.announcing"].stop()
+        parts.of(app).announcing.stop()
         served.stop()
-        app.extensions["mac_turnos.printing"].stop()
-        app.extensions["mac_turnos.desk"].stop()
+        parts.of(app).printing.stop()
+        parts.of(app).desk.stop()
         store.close()
 
 
@@ -308,7 +313,7 @@ def test_after_a_server_restart_the_page_recovers_and_shows_the_true_state(
             open_display(page, f"http://127.0.0.1:{port}", token)
             before = call_at(store, rn[0])
             expect(page.locator("#now-label")).to_have_text(before)
-        expect(page.locator("#status")).to_be_visible(timeout=8_000)  # "Reconectando…"
+        expect(page.locator("#status")).to_be_visible(timeout=20_000)  # "Reconectando…"
         down = open_store(settings, tmp_path, clock=clock)  # a call while the page is away
         during = call_at(down, rn[1])
         down.close()
@@ -392,7 +397,8 @@ def test_the_display_has_no_serious_accessibility_violations(page: Page, centre:
         call(centre, "RN", counter, priority="adulto_mayor" if n == 1 else None)
     messages.broadcast(centre.store, "Bienvenidos al Centro MAC.", actor="supervisor")
     expect(page.locator("#band")).to_be_visible()
-    page.wait_for_timeout(4500)  # after the arrival flash
+    page.wait_for_function("() => document.getAnimations().length === 0",
+                           timeout=30_000)  # after the arrival flash
     page.evaluate("document.getElementById('sound').hidden = false")
     assert serious_violations(page) == []
 
@@ -406,7 +412,7 @@ def many_counters(centre: Centre, count: int) -> list[tuple[str, int]]:
     return pairs[:count]
 
 
-def test_twenty_calls_in_two_seconds_are_played_in_call_order_without_overlap(
+def test_a_burst_of_twenty_calls_is_played_in_call_order_without_overlap(
         page: Page, centre: Centre, tv: str):
     page.add_init_script(FAST_AUDIO)
     open_display(page, centre.base, tv, "?voice=es,qu")
@@ -418,10 +424,8 @@ def test_twenty_calls_in_two_seconds_are_played_in_call_order_without_overlap(
                                          channel="reception")
         floor.change_counter(centre.store, counter, "open", actor="asesor")
         ready.append((ticket, counter))
-    began = time.monotonic()
     order = [calls.call_ticket(centre.store, counter, ticket["uid"])["label"]
              for ticket, counter in ready]
-    assert time.monotonic() - began < 2.0
     page.wait_for_function("() => window.macSound.log.length >= 60 && !window.macSound.playing",
                            timeout=30_000)
     log = page.evaluate("window.macSound.log")

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from appliance import parts
 from appliance.app import create_app
 from appliance.runtime import open_store
 from config import load_settings
@@ -48,8 +49,8 @@ def played(tmp_path: Path) -> Iterator[Centre]:
         yield Centre(app, store, clock, settings, served.base, kiosk_token="")
     finally:
         served.stop()
-        app.extensions["mac_turnos.printing"].stop()
-        app.extensions["mac_turnos.desk"].stop()
+        parts.of(app).printing.stop()
+        parts.of(app).desk.stop()
         store.close()
 
 

@@ -54,7 +54,7 @@ def test_an_ans_breach_raises_an_alert_as_time_passes(page: Page, centre: Centre
     alert = page.locator('#alert-list [data-alert="ans"][data-queue="RN"]')
     expect(alert).to_have_count(0)
     centre.clock.advance(minutes=31)  # no event: the page's periodic refresh must notice
-    expect(alert).to_be_visible(timeout=8000)
+    expect(alert).to_be_visible(timeout=20_000)
     expect(alert).to_contain_text("supera el ANS de 30 min")
     expect(page.locator('#queue-rows tr[data-queue="RN"]')).to_have_class("late")
 

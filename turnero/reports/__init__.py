@@ -2,7 +2,7 @@
 
 This package's entry points; the work is in :mod:`turnero.reports.report`, imported on the
 first report so that NumPy is loaded only by a box whose supervisor asks for one (idle
-memory on a small box counts). Definitions of every indicator: README, "Indicators".
+memory on a small box counts). Definitions of every indicator: docs/indicators.md.
 """
 
 from __future__ import annotations

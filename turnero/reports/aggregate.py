@@ -46,13 +46,13 @@ def combine(days: list[DayFacts],
         for name, to in ((n, keys[n]) for n in TEXT_KEYS):
             to.extend(k for k in list(index[name])[len(to):])
         a = d.attentions
-        for field in a.dtype.names:
+        for field in _fields(a.dtype):
             col = a[field].astype(np.int64)
             att.setdefault(field, []).append(remap[field][col] if field in remap else col)
         wait_target, attention_target = targets(d.day, a["service"].astype(np.int64))
         att.setdefault("wait_target", []).append(wait_target)
         att.setdefault("attention_target", []).append(attention_target)
-        for field in d.desk.dtype.names:
+        for field in _fields(d.desk.dtype):
             col = d.desk[field]
             col = col.astype(np.float64 if field == "seconds" else np.int64)
             desk.setdefault(field, []).append(remap[field][col] if field in remap else col)
@@ -61,9 +61,16 @@ def combine(days: list[DayFacts],
                    {k: np.concatenate(v) for k, v in desk.items()} if desk else _empty_desk())
 
 
+def _fields(dtype: np.dtype) -> tuple[str, ...]:
+    """The field names of a structured dtype (every array of facts has one)."""
+    if dtype.names is None:
+        raise TypeError(f"not a structured dtype: {dtype}")
+    return dtype.names
+
+
 def _empty_att() -> dict[str, np.ndarray]:
     from turnero.reports.facts import ATTENTION
-    cols = {name: np.zeros(0, dtype=np.int64) for name in ATTENTION.names}
+    cols = {name: np.zeros(0, dtype=np.int64) for name in _fields(ATTENTION)}
     cols["wait_target"] = cols["attention_target"] = np.zeros(0, dtype=np.int64)
     return cols
 
@@ -71,7 +78,7 @@ def _empty_att() -> dict[str, np.ndarray]:
 def _empty_desk() -> dict[str, np.ndarray]:
     from turnero.reports.facts import DESK
     return {name: np.zeros(0, dtype=np.float64 if name == "seconds" else np.int64)
-            for name in DESK.names}
+            for name in _fields(DESK)}
 
 
 def group_rows(cols: Columns, group: str | None) -> list[dict[str, Any]]:
@@ -222,9 +229,8 @@ def charts(cols: Columns) -> dict[str, Any]:
     by_hour = [{"hour": h, "arrivals": int(arrivals[h]), "served": int(done[h])}
                for h in range(min(hours, default=0), max(hours, default=-1) + 1)]
     waits = att["wait"][att["wait"] >= 0] / 60.0
-    edges = [*WAIT_BUCKETS, None]
     distribution = []
-    for low, high in zip(edges[:-1], edges[1:], strict=True):
+    for low, high in zip(WAIT_BUCKETS, [*WAIT_BUCKETS[1:], None], strict=True):
         inside = (waits >= low) & (waits < high) if high is not None else waits >= low
         distribution.append({"from_minutes": low, "to_minutes": high,
                              "count": int(inside.sum())})

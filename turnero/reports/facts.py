@@ -8,7 +8,7 @@ are stored as small numbers with the day's own key lists, so that a closed day i
 hundred kilobytes read in one row. ANS targets are *not* stored: they are looked up when a
 report is made, so a corrected agreement changes every report that uses it.
 
-Times are whole seconds (truncated). Definitions are in the README, "Indicadores".
+Times are whole seconds (truncated). Definitions are in docs/indicators.md.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def build_day(conn: sqlite3.Connection, day: str, tz: ZoneInfo, until: datetime)
             entity=r["entity"], queue=r["queue"], service=r["service"], counter=r["counter"],
             agent=r["agent"], priority=r["priority"], channel=r["channel"],
             preferential=bool(r["preferential"]), first=r["step"] == 1, status=r["status"],
-            entered=_time(r["entered_at"]), called=_time(r["called_at"]),
+            entered=datetime.fromisoformat(r["entered_at"]), called=_time(r["called_at"]),
             started=_time(r["started_at"]), ended=_time(r["ended_at"]), rating=rating))
     return pack(day, items, desk_slices(conn, day, tz, until), tz)
 

@@ -17,7 +17,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from tests.live_server import free_port
+from harness.live_server import free_port
 
 
 def bin_dir() -> Path | None:

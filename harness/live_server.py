@@ -54,7 +54,7 @@ def write_config(path: Path, queues: int = 4, counters: int = 8, threads: int = 
 
 class LiveServer:
     def __init__(self, state: Path, config: Path, port: int | None = None,
-                 serve_args: tuple[str, ...] = ()):
+                 serve_args: tuple[str, ...] = ()) -> None:
         """``serve_args`` are more options of ``serve`` (e.g. the simulated clock's)."""
         self.state, self.config = state, config
         self.serve_args = serve_args
@@ -74,7 +74,7 @@ class LiveServer:
         token = self.cli("device", "add", "kiosk-1", "--role", "kiosk").strip().split()[-1]
         return token, PIN
 
-    def start(self, timeout: float = 15.0) -> float:
+    def start(self, timeout: float = 60.0) -> float:
         """Start and wait until /api/v1/health answers; returns seconds to healthy."""
         began = time.monotonic()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}

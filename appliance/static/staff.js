@@ -1,0 +1,285 @@
+// What every staff page shares: calls to /api/v1 with the session's CSRF token and answers
+// read as {status, data} (errors are {error, message}), the sign-in form and «Cerrar sesión»,
+// a visible «Sin conexión» state when the box cannot be reached (with retries, and the page
+// refreshed when it answers again), and the live stream that reconnects by itself.
+// Loaded before the page's own scripts; everything hangs from one object, window.Staff.
+"use strict";
+
+window.Staff = (function () {
+  const OFFLINE_MESSAGE = "Sin conexión con el equipo.";
+  const FIRST_RETRY_MS = 1000;
+  const LAST_RETRY_MS = 30000;
+  // Any answer of the box proves it can be reached: this very file, asked for its headers.
+  const PROBE_URL = document.currentScript ? document.currentScript.src : "/api/v1/health";
+
+  const $ = (id) => document.getElementById(id);
+  const session = { csrf: null, role: null, username: null, entity: null };
+  const whenBack = new Set();  // run when the box answers again after a loss
+  let offline = false;
+  let probeTimer = null;
+  let probeWait = FIRST_RETRY_MS;
+  let probing = false;
+  let start = null;            // the page's start (sign-in and first reads)
+  let startAgain = false;      // it could not finish for want of a connection
+
+  // --- calls -------------------------------------------------------------------------------
+
+  // ``{status, data}``: ``data`` is the JSON answer (null when there is none, e.g. 204);
+  // a failed call always has ``{error, message}``; no connection at all is status 0.
+  // ``extraHeaders``: e.g. an Idempotency-Key.
+  async function api(method, path, data, extraHeaders) {
+    const headers = Object.assign({}, extraHeaders || {});
+    if (data !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET" && session.csrf) headers["X-CSRF-Token"] = session.csrf;
+    let response;
+    try {
+      response = await fetch(path, {
+        method, headers, credentials: "same-origin", cache: "no-store",
+        body: data === undefined ? undefined : JSON.stringify(data),
+      });
+    } catch {
+      lost();
+      return { status: 0, data: { error: "offline", message: OFFLINE_MESSAGE } };
+    }
+    if (offline) found();
+    let json = null;
+    try { json = await response.json(); } catch { json = null; }
+    if (!response.ok && (json === null || typeof json !== "object")) {
+      json = { error: "http_error", message: `Error ${response.status}` };
+    }
+    return { status: response.status, data: json };
+  }
+
+  const errorText = (r) => (r.data && r.data.message) || `Error ${r.status}`;
+
+  // A fresh Idempotency-Key: a change sent again after its answer was lost is done once.
+  // (crypto.randomUUID needs HTTPS; the box is plain HTTP on the centre's network.)
+  function newKey() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  // --- the connection ----------------------------------------------------------------------
+
+  function banner() {
+    let box = $("offline");
+    if (box) return box;
+    box = document.createElement("div");
+    box.id = "offline";
+    box.className = "offline";
+    box.setAttribute("role", "alert");
+    box.hidden = true;
+    const text = document.createElement("span");
+    text.textContent = `${OFFLINE_MESSAGE} Reintentando… Lo que se ve puede no estar al día.`;
+    const retry = document.createElement("button");
+    retry.type = "button";
+    retry.id = "offline-retry";
+    retry.className = "secondary small";
+    retry.textContent = "Reintentar ahora";
+    retry.addEventListener("click", () => probe());
+    box.append(text, " ", retry);
+    (document.querySelector("main") || document.body).prepend(box);
+    return box;
+  }
+
+  // The box could not be reached: say so, and ask again and again (waiting longer each time)
+  // until it answers.
+  function lost() {
+    if (offline) return;
+    offline = true;
+    document.body.classList.add("is-offline");
+    banner().hidden = false;
+    probeWait = FIRST_RETRY_MS;
+    clearTimeout(probeTimer);
+    probeTimer = setTimeout(probe, probeWait);
+  }
+
+  // It answers again: hide the notice, then let the page and its live stream catch up.
+  function found() {
+    if (!offline) return;
+    offline = false;
+    clearTimeout(probeTimer);
+    document.body.classList.remove("is-offline");
+    banner().hidden = true;
+    if (startAgain && start) {
+      startAgain = false;
+      start();
+    }
+    for (const fn of [...whenBack]) fn();
+  }
+
+  async function reachable() {
+    try {
+      await fetch(PROBE_URL, { method: "HEAD", cache: "no-store", credentials: "same-origin" });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async function probe() {
+    clearTimeout(probeTimer);
+    if (probing) return;
+    probing = true;
+    const ok = await reachable();
+    probing = false;
+    if (ok) {
+      found();
+      return;
+    }
+    lost();
+    probeWait = Math.min(probeWait * 2, LAST_RETRY_MS);
+    probeTimer = setTimeout(probe, probeWait);
+  }
+
+  // A live stream dropped: maybe the network, maybe only the stream.
+  async function check() {
+    if (!offline && !(await reachable())) lost();
+  }
+
+  window.addEventListener("offline", lost);
+  window.addEventListener("online", () => { if (offline) probe(); });
+
+  // ``fn`` runs each time the box answers again after a loss (e.g. to read the page's data
+  // again); returns a function that stops it.
+  function onReconnect(fn) {
+    whenBack.add(fn);
+    return () => whenBack.delete(fn);
+  }
+
+  // --- the live stream ---------------------------------------------------------------------
+
+  // Opens the live stream at ``path`` (/api/v1/stream) with ``handlers`` (event kind ->
+  // function) and keeps it open: after an error it reconnects, waiting 1 s, 2 s, 4 s… up to
+  // 30 s, or at once when the box answers again. The server sends a snapshot on each
+  // connection, so a page that redraws from it is true again after any gap. ``onOpen`` and
+  // ``onDown`` tell the page the stream's state. Returns ``{close()}``.
+  function stream(path, handlers, options) {
+    const opts = options || {};
+    let source = null;
+    let timer = null;
+    let wait = FIRST_RETRY_MS;
+    let closed = false;
+
+    function connect() {
+      clearTimeout(timer);
+      if (source) source.close();
+      source = new EventSource(path);
+      source.addEventListener("open", () => {
+        wait = FIRST_RETRY_MS;
+        if (opts.onOpen) opts.onOpen();
+      });
+      for (const [kind, fn] of Object.entries(handlers)) source.addEventListener(kind, fn);
+      source.addEventListener("error", () => {
+        source.close();
+        source = null;
+        if (opts.onDown) opts.onDown();
+        check();
+        timer = setTimeout(connect, wait);
+        wait = Math.min(wait * 2, LAST_RETRY_MS);
+      });
+    }
+
+    const forget = onReconnect(() => {
+      if (closed || source) return;
+      wait = FIRST_RETRY_MS;
+      connect();
+    });
+    connect();
+    return {
+      close() {
+        closed = true;
+        forget();
+        clearTimeout(timer);
+        if (source) source.close();
+        source = null;
+      },
+    };
+  }
+
+  // --- the staff session -------------------------------------------------------------------
+
+  function show(id, visible) {
+    const el = $(id);
+    if (el) el.hidden = !visible;
+  }
+
+  function loginError(text) {
+    $("login-error").textContent = text;
+    $("login-error").hidden = false;
+  }
+
+  // Who is signed in here. Until someone whose role is in ``roles`` is, the login form shows
+  // and the page's ``sections`` (ids) are hidden; once one is, ``reveal`` (an id, optional)
+  // shows, the name goes in #who-name and the CSRF token is kept for the calls. Resolves to
+  // GET /auth/me's answer, or null. Without a connection the page starts again by itself
+  // once the box answers.
+  async function signIn({ roles, denied, sections, reveal }) {
+    const r = await api("GET", "/api/v1/auth/me");
+    if (r.status === 0) {
+      retryStart();
+      return null;
+    }
+    if (r.status !== 200 || !roles.includes(r.data.role)) {
+      for (const id of sections || []) show(id, false);
+      show("who", false);
+      show("login", true);
+      if (r.status === 200) loginError(denied);
+      return null;
+    }
+    session.csrf = r.data.csrf_token;
+    session.role = r.data.role;
+    session.username = r.data.username;
+    session.entity = r.data.entity || null;
+    if ($("who-name")) $("who-name").textContent = r.data.username;
+    show("who", true);
+    show("login", false);
+    if (reveal) show(reveal, true);
+    return r.data;
+  }
+
+  // The page's start could not finish for want of a connection: run it again once the box
+  // answers.
+  function retryStart() {
+    startAgain = true;
+  }
+
+  // The login form runs ``boot`` once the PIN is accepted (and it is run again after a start
+  // cut short by a lost connection); «Cerrar sesión» ends the session, runs ``beforeLogout``
+  // (e.g. to close a live stream) and reloads the page.
+  function wireSession(boot, beforeLogout) {
+    start = boot;
+    const form = $("login-form");
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const submit = form.querySelector("[type=submit]");
+      if (submit.disabled) return;
+      submit.disabled = true;
+      try {
+        const r = await api("POST", "/api/v1/auth/login",
+                            { username: $("login-user").value, password: $("login-pin").value });
+        if (r.status !== 200) { loginError(errorText(r)); return; }
+        $("login-pin").value = "";
+        $("login-error").hidden = true;
+      } finally {
+        submit.disabled = false;
+      }
+      boot();
+    });
+    const logout = $("logout");
+    if (logout) {
+      logout.addEventListener("click", async () => {
+        const r = await api("POST", "/api/v1/auth/logout", {});
+        if (r.status === 0) return;  // still signed in; the notice says why
+        if (beforeLogout) beforeLogout();
+        location.reload();
+      });
+    }
+  }
+
+  return {
+    $, session, api, errorText, newKey, stream, onReconnect, signIn, retryStart, wireSession,
+    isOffline: () => offline,
+  };
+})();

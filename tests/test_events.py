@@ -26,6 +26,8 @@ from turnero.store import Store
 ROOT = Path(__file__).parent.parent
 PRODUCT = ("appliance", "config", "counter", "display", "hardware", "kiosk", "supervision",
            "sync", "turnero")
+# The rooms' scripts name the kinds they handle; appliance/static/staff.js only carries
+# the stream to them and names none.
 JS_DIRS = ("display/static", "counter/static", "supervision/static", "kiosk/static")
 STREAM = "/api/v1/stream"  # a page that opens it receives events
 # Python that reads events by kind without recording them.

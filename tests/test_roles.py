@@ -65,6 +65,7 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("GET", "/supervision"): PUBLIC,
     ("GET", "/supervision/reports"): PUBLIC,
     ("GET", "/static/kiosk/<path:filename>"): PUBLIC,
+    ("GET", "/static/shared/<path:filename>"): PUBLIC,
     ("GET", "/static/supervision/<path:filename>"): PUBLIC,
     ("GET", "/t/<token>"): PUBLIC,
     ("GET", "/t/<token>/qr.svg"): PUBLIC,

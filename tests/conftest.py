@@ -53,14 +53,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.full)
 
 
-@pytest.fixture(autouse=True)
-def cheap_pin_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Staff PINs and viewers' passwords hashed with cheap parameters in every test: a
-    production scrypt hash costs a third of a second and 32 MiB, and the suite makes
-    thousands. Hashes keep their method in their text, so checking them is cheap too."""
+@pytest.fixture(autouse=True, scope="session")
+def cheap_pin_hashing() -> Iterator[None]:
+    """Staff PINs and viewers' passwords hashed with cheap parameters in every test (and
+    every module-wide fixture): a production scrypt hash costs a third of a second and
+    32 MiB, and the suite makes thousands. Hashes keep their method in their text, so
+    checking them is cheap too."""
     from sync.central import viewers
-    monkeypatch.setattr(accounts, "PIN_HASH_METHOD", CHEAP_HASH)
-    monkeypatch.setattr(viewers, "PASSWORD_HASH_METHOD", CHEAP_HASH)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "PIN_HASH_METHOD", CHEAP_HASH)
+        patch.setattr(viewers, "PASSWORD_HASH_METHOD", CHEAP_HASH)
+        yield
 
 
 @pytest.fixture

@@ -37,8 +37,12 @@ class SimTime:
     """The simulated instant on the clients' side, in step with the server's clock: read
     once from /api/v1/health, then carried on by the monotonic clock at the same speed."""
 
-    def __init__(self, server_now: float, at_real: float, speed: float) -> None:
+    def __init__(self, server_now: float, at_real: float, speed: float,
+                 uncertainty: float = 0.0) -> None:
         self.origin, self.real, self.speed = server_now, at_real, speed
+        # Simulated seconds either way: the server read its clock somewhere inside the
+        # request, and a real millisecond is `speed` simulated ones.
+        self.uncertainty = uncertainty
 
     @classmethod
     def of_server(cls, server: LiveServer, speed: float) -> SimTime:
@@ -47,7 +51,7 @@ class SimTime:
         after = time.monotonic()
         assert status == 200 and isinstance(health, dict)
         now = from_iso(health["components"]["clock"]["now"]).timestamp()
-        return cls(now, (before + after) / 2, speed)
+        return cls(now, (before + after) / 2, speed, (after - before) / 2 * speed)
 
     def now(self) -> float:
         return self.origin + (time.monotonic() - self.real) * self.speed

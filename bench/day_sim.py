@@ -78,6 +78,7 @@ class DayResult:
     waits: list[float]  # minutes from issue to first call, per called ticket
     estimate_errors: list[float]  # minutes, estimate at issue minus real wait
     wall_seconds: float
+    clock_uncertainty: float = 0.0  # simulated seconds between the clients' and the server's
 
     @property
     def violations(self) -> int:
@@ -266,6 +267,7 @@ def _run_day(plan: Plan, server: LiveServer, creds: dict[str, Any],
                            list(day.tv_calls), list(day.tv_connections))
     checks = run_checks(evidence)
     result = _measure(plan, evidence, floor, checks, wall)
+    result.clock_uncertainty = t.uncertainty
     result.figures.update(rss_first_hour_mib=rss_first_hour / 1024,
                           rss_end_mib=rss_end / 1024,
                           rss_growth_mb=(rss_end - rss_first_hour) * 1024 / MB,

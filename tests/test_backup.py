@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from appliance.cli import main
 from appliance.runtime import DB_NAME, open_store
 from config.demo import demo_settings
+from tests.waiting import wait_until
 from turnero import backup, retention, tickets
 from turnero.clock import ManualClock
 from turnero.store import Store
@@ -50,11 +51,12 @@ def test_a_backup_taken_while_tickets_are_issued_restores_sound_with_every_earli
     for t in threads:
         t.start()
     try:
-        while len(committed) < 200:
-            time.sleep(0.005)
+        wait_until(lambda: len(committed) >= 200, interval=0.005)
         started = time.monotonic()
         copy = backup.take(store.path, tmp_path / "backups", TAKEN, "demo")
-        time.sleep(0.05)  # more tickets after the copy: they may or may not be in it
+        taken = len(committed)
+        # more tickets after the copy: they may or may not be in it
+        wait_until(lambda: len(committed) >= taken + 20, interval=0.005)
     finally:
         stop.set()
         for t in threads:

@@ -228,9 +228,16 @@ def test_submit_returns_at_once_while_the_printer_is_busy_and_no_call_is_on_its_
     worker = start(workers, make_settings(), transport, recorder)
     worker.submit(job(1))
     assert wait_for(lambda: transport.threads)  # the worker is inside the slow send
-    for n in range(2, 50):
-        worker.submit(job(n))
-    assert not release.is_set()  # every submit returned while the send was held
+    submitted = threading.Event()
+
+    def submit_the_rest() -> None:
+        for n in range(2, 50):
+            worker.submit(job(n))
+        submitted.set()
+
+    threading.Thread(target=submit_the_rest, daemon=True).start()
+    assert wait_for(submitted.is_set)  # every submit returned while the send was held
+    assert transport.threads and not release.is_set()
     assert worker.state().pending == 49
     release.set()
     assert wait_for(lambda: worker.state().pending == 0)

@@ -10,6 +10,7 @@ import threading
 import wave
 from array import array
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -26,6 +27,7 @@ from hardware.speaker import (
     play_local,
     tts,
 )
+from hardware.speaker import espeak as espeak_module
 from hardware.speaker.numbers import english, quechua, spanish
 from hardware.speaker.phrases import Templates, parse_label
 from hardware.speaker.tts import cache_key
@@ -334,16 +336,27 @@ def test_an_idle_speech_worker_stops_its_child_and_the_next_phrase_is_still_spok
     assert not worker.running
 
 
-def test_a_speech_worker_in_use_keeps_its_one_child(tmp_path: Path) -> None:
-    worker = EspeakWorker(timeout=20, idle_stop=600.0)
+def test_a_speech_worker_in_use_keeps_its_one_child(tmp_path: Path, monkeypatch) -> None:
+    # The worker's clock is the test's: a phrase every 0.15 s against an idle limit of
+    # 0.2 s, however slowly this machine synthesizes them; after each phrase the idle
+    # timer goes off once and must find the child in use.
+    now = [1000.0]
+    monkeypatch.setattr(espeak_module, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    worker = EspeakWorker(timeout=20, idle_stop=0.2)
     synthesizer = Synthesizer(tmp_path, backend=worker)
     timers_before = {t for t in threading.enumerate() if t.name == "speech-idle"}
     try:
-        for n in range(6):  # phrase after phrase: never idle for the idle limit
+        for n in range(6):
             synthesizer.synthesize(f"Turno {spanish(n + 1)}.", "es")
+            now[0] += 0.15
+            armed = worker._idle_timer
+            wait_until(lambda armed=armed: worker._idle_timer is not armed,
+                       what="the idle timer went off")
         assert worker.running and worker.started == 1
         timers = {t for t in threading.enumerate() if t.name == "speech-idle"} - timers_before
         assert len(timers) <= 1  # one timer for the idle spell, not one per phrase
+        now[0] += 0.1  # 0.25 s since the last phrase: now it is idle
+        wait_until(lambda: not worker.running, what="the idle child stopped")
     finally:
         worker.close()
 

@@ -81,8 +81,11 @@ def wall_clock_asserts(source: str) -> list[int]:
             continue
         timed: set[str] = set()
         for node in ast.walk(func):
-            if isinstance(node, ast.Assign) and _reads_the_clock(node.value, timed):
-                timed.update(t.id for t in node.targets if isinstance(t, ast.Name))
+            if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign) and \
+                    node.value is not None and _reads_the_clock(node.value, timed):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                timed.update(n.id for t in targets for n in ast.walk(t)
+                             if isinstance(n, ast.Name))
         for node in ast.walk(func):
             if isinstance(node, ast.Assert) and _reads_the_clock(node.test, timed):
                 found.append(node.lineno)
@@ -92,8 +95,10 @@ def wall_clock_asserts(source: str) -> list[int]:
 def test_the_wall_clock_search_finds_a_timed_assert():
     sample = ("import time\ndef test_x():\n    began = time.monotonic()\n    work()\n"
               "    assert time.monotonic() - began < 2\n    took = time.perf_counter() - began\n"
-              "    assert took < 1\n    assert time.monotonic() < 5\n    assert 1 == 1\n")
-    assert wall_clock_asserts(sample) == [5, 7, 8]
+              "    assert took < 1\n    assert time.monotonic() < 5\n    assert 1 == 1\n"
+              "    a, b = time.time(), 1\n    assert b == 1\n    assert a > 0\n"
+              "    spent: float = time.monotonic()\n    assert spent\n")
+    assert wall_clock_asserts(sample) == [5, 7, 8, 11, 12, 14]  # a tuple taints each name
 
 
 def test_no_test_asserts_a_wall_clock_duration():

@@ -9,6 +9,7 @@ window.Staff = (function () {
   const OFFLINE_MESSAGE = "Sin conexión con el equipo.";
   const FIRST_RETRY_MS = 1000;
   const LAST_RETRY_MS = 30000;
+  const PROBE_TIMEOUT_MS = 5000;
   // Any answer of the box proves it can be reached: this very file, asked for its headers.
   const PROBE_URL = document.currentScript ? document.currentScript.src : "/api/v1/health";
 
@@ -19,6 +20,7 @@ window.Staff = (function () {
   let probeTimer = null;
   let probeWait = FIRST_RETRY_MS;
   let probing = false;
+  let probeAgain = false;      // a retry was asked for while a probe was out
   let start = null;            // the page's start (sign-in and first reads)
   let startAgain = false;      // it could not finish for want of a connection
 
@@ -109,26 +111,45 @@ window.Staff = (function () {
     for (const fn of [...whenBack]) fn();
   }
 
+  // A frozen box, or one powered off behind a half-open socket, never answers: the question
+  // gives up after PROBE_TIMEOUT_MS instead of waiting for the browser's TCP timeout.
   async function reachable() {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), PROBE_TIMEOUT_MS);
     try {
-      await fetch(PROBE_URL, { method: "HEAD", cache: "no-store", credentials: "same-origin" });
+      await fetch(PROBE_URL, {
+        method: "HEAD", cache: "no-store", credentials: "same-origin", signal: abort.signal,
+      });
       return true;
     } catch {
       return false;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
+  // One question at a time; a retry asked for meanwhile (the button, the browser's
+  // "online") is asked as soon as the current one ends.
   async function probe() {
     clearTimeout(probeTimer);
-    if (probing) return;
+    if (probing) {
+      probeAgain = true;
+      return;
+    }
     probing = true;
     const ok = await reachable();
     probing = false;
     if (ok) {
+      probeAgain = false;
       found();
       return;
     }
     lost();
+    if (probeAgain) {
+      probeAgain = false;
+      probeTimer = setTimeout(probe, 0);
+      return;
+    }
     probeWait = Math.min(probeWait * 2, LAST_RETRY_MS);
     probeTimer = setTimeout(probe, probeWait);
   }

@@ -104,7 +104,7 @@ class AnnouncedMark:
             self._changed.notify()
         if self._thread is not None:
             self._thread.join(timeout)
-DEFAULT_LANGUAGES = ("es", "qu")  # DOMAIN.md §6: Spanish first, then Quechua
+DEFAULT_LANGUAGES = ("es", "qu")  # Spanish first, then Quechua (the centre's languages)
 
 
 class NoVoice:

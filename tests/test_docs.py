@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import configparser
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,25 @@ def test_license_file_holds_the_licence_declared_in_setup_cfg():
     assert declared == "MIT"
     text = (ROOT / "LICENSE").read_text(encoding="utf-8")
     assert text.startswith("MIT License") and "Copyright (c) 2026 mac-turnos contributors" in text
+
+
+def _tracked_code() -> list[Path]:
+    out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    names = out.stdout.split() if out.returncode == 0 else []
+    return [ROOT / n for n in names
+            if n.endswith((".py", ".js", ".html", ".css", ".sh", ".cfg", ".toml", ".ini"))
+            or n.startswith("scripts/")]
+
+
+def test_code_and_comments_name_only_documents_that_are_in_the_repository():
+    """A comment that sends the reader to a document outside the repository (the notes of a
+    brief, say) leads nowhere."""
+    files = _tracked_code()
+    assert len(files) > 100  # the listing works
+    present = {p.name for p in ROOT.rglob("*.md") if _ours(p.relative_to(ROOT).parts[0])}
+    missing = {f"{path.relative_to(ROOT)}: {name}"
+               for path in files if path.is_file()
+               for name in re.findall(r"\b([A-Za-z][\w-]*\.md)\b",
+                                      path.read_text(encoding="utf-8", errors="replace"))
+               if name not in present}
+    assert missing == set()

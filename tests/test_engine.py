@@ -1,4 +1,4 @@
-"""The engine: every ticket transition of DOMAIN.md §3, numbering, visits, transfers, the
+"""The engine: every ticket transition (docs/design.md), numbering, visits, transfers, the
 service day, the clock, and atomicity of each operation with its event."""
 
 from __future__ import annotations

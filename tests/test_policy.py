@@ -1,4 +1,5 @@
-"""Property tests of the call policy (DOMAIN.md §4): the guarantees hold for any waiting room."""
+"""Property tests of the call policy (docs/design.md, "Policy"): the guarantees hold for any
+waiting room."""
 
 from __future__ import annotations
 

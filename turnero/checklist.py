@@ -1,4 +1,4 @@
-"""The daily opening check list (DOMAIN.md §1: a centre opens only after checking internet,
+"""The daily opening check list (a centre opens only after checking internet,
 electricity, security staff and the queue system).
 
 Each item is either confirmed or left unconfirmed with a reason: a centre may still open

@@ -1,4 +1,4 @@
-"""Identity documents a citizen may give at reception or the kiosk (DOMAIN.md §6: only when
+"""Identity documents a citizen may give at reception or the kiosk (personal data: only when
 needed). A number is checked before it is stored, so a typo is caught at the counter and not
 found later in a complaint file."""
 

@@ -1,5 +1,5 @@
 """Expected wait: people ahead in the order the policy will call them, divided among the open
-módulos of the queue, times the queue's recent attention time (DOMAIN.md §5).
+módulos of the queue, times the queue's recent attention time (docs/design.md, "Estimate").
 
 The count of people ahead follows the default policy tiers (preferential, appointments in
 their window, arrival). Anti-starvation options, when a centre enables them, let some normal

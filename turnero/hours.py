@@ -1,4 +1,4 @@
-"""Opening hours of the centre (DOMAIN.md §1): per weekday, on holidays, on closures.
+"""Opening hours of the centre: per weekday, on holidays, on closures.
 
 A date's hours come from, in this order: the centre's own closures (``[schedule] closed``),
 holidays (Peru's national ones from the ``holidays`` library, plus ``[schedule] holidays``)

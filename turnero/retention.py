@@ -1,7 +1,7 @@
 """Keeping data no longer than configured.
 
 Personal data (document number, its type, name) is held only for the days a complaint may
-need it (Ley 29733, DOMAIN.md §6): after that the ticket stays, for the indicators, without
+need it (Ley 29733 on personal data): after that the ticket stays, for the indicators, without
 them. Events are the centre's evidence and the uplink's outbox: one is deleted only when it
 is old *and* the central office acknowledged it, never because it was merely sent.
 """
@@ -18,11 +18,13 @@ from turnero.store import Store, Tx
 def prune_personal_data(store: Store, *, keep_days: int,
                         actor: str | None = None) -> dict[str, Any]:
     """Blank document, document type and name of tickets whose service day is more than
-    ``keep_days`` days old."""
+    ``keep_days`` days old, and the digest of the request they came in (a document
+    number's digest can be found again by trying every number)."""
     def op(tx: Tx) -> dict[str, Any]:
         cutoff = (tx.now.astimezone(store.tz).date() - timedelta(days=keep_days)).isoformat()
         cur = tx.execute(
-            "UPDATE tickets SET document = NULL, document_type = NULL, name = NULL "
+            "UPDATE tickets SET document = NULL, document_type = NULL, name = NULL, "
+            "idempotency_digest = NULL "
             "WHERE day < ? AND (document IS NOT NULL OR document_type IS NOT NULL "
             "OR name IS NOT NULL)", (cutoff,))
         if cur.rowcount:

@@ -49,7 +49,15 @@ def issue() -> Response:
     language = field(data, "language", str, "es")
     if language not in ("es", "qu", "en"):
         raise ApiError(400, "invalid_field", "language debe ser es, qu o en.")
+    appointment_at = _when(appointment)
     if kiosk:
+        if appointment_at is not None or tickets.is_appointment_priority(store(),
+                                                                         priority_code):
+            # A cita is checked against the entity's agenda by a person; a kiosk that could
+            # claim one would put anyone ahead of the walk-in queue.
+            raise ApiError(403, "appointment_not_for_kiosk",
+                           "Los turnos con cita los emite el orientador. Acérquese a "
+                           "orientación con su cita.")
         kiosk_checks(who.actor or "", service_id, priority_code, key)
     print_on = printing().request_for(who.name if kiosk else None, language, public_base())
     ticket, created = tickets.issue_ticket(
@@ -57,7 +65,7 @@ def issue() -> Response:
         channel="kiosk" if kiosk else ("appointment" if appointment else "reception"),
         document=field(data, "document", str), document_type=field(data, "document_type", str),
         name=field(data, "name", str), visit=field(data, "visit", list),
-        appointment_at=_when(appointment),
+        appointment_at=appointment_at,
         idempotency_key=f"{who.actor}:{key}" if key else None, actor=who.actor,
         closes_at=_issuing_ends(who.role), print_on=print_on)
     if kiosk:  # a kiosk prints the ticket; it has no business reading personal data back

@@ -227,6 +227,14 @@ def document() -> dict[str, Any]:
                         body=issue_body, extra={"200": {
                             "description": "Repetición de una petición con la misma "
                                            "Idempotency-Key", **_json(_ref("Ticket"))},
+                            "403": {"description": "Rol no permitido, CSRF ausente, "
+                                                   "cambio enviado desde otro sitio, o un "
+                                                   "quiosco que pide un turno con cita "
+                                                   "(appointment_not_for_kiosk)",
+                                    **_json(_ref("Error"))},
+                            "422": {"description": "La Idempotency-Key ya se usó con otros "
+                                                   "datos (idempotency_key_reused)",
+                                    **_json(_ref("Error"))},
                             "429": {"description": "Demasiados turnos desde este quiosco",
                                     **_json(_ref("Error"))}},
                         params=[{"name": "Idempotency-Key", "in": "header",

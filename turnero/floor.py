@@ -10,6 +10,7 @@ from typing import Any
 from turnero.calls import counter_row
 from turnero.errors import Conflict, InvalidInput, NotFound
 from turnero.store import Store, Tx
+from turnero.text import clean_line
 
 PAUSE_REASONS = ("break", "training", "it_support", "entity_system_down", "other")
 
@@ -57,11 +58,13 @@ def change_counter(store: Store, counter_id: int, action: str, *, actor: str | N
 
 def change_queue(store: Store, code: str, is_open: bool, *, actor: str | None = None,
                  reason: Any = None) -> dict[str, Any]:
-    """Open or close a queue to new tickets; the reason is what the kiosk shows."""
-    if not is_open and (not isinstance(reason, str) or not reason.strip()
-                        or len(reason) > 200):
-        raise InvalidInput("Indique el motivo del cierre (hasta 200 caracteres).",
-                           "invalid_reason")
+    """Open or close a queue to new tickets; the reason is what the kiosk shows (cleaned
+    like every text a person types, ``turnero.text``)."""
+    if not is_open:
+        reason = clean_line(reason) if isinstance(reason, str) else ""
+        if not reason or len(reason) > 200:
+            raise InvalidInput("Indique el motivo del cierre (hasta 200 caracteres).",
+                               "invalid_reason")
 
     def op(tx: Tx) -> dict[str, Any]:
         row = tx.one("SELECT code, is_open FROM queues WHERE code = ? AND active", (code,))

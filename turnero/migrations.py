@@ -171,5 +171,14 @@ def m007_print_jobs_and_announcer(db: Database) -> None:
         SELECT 1, COALESCE(MAX(seq), 0) FROM events;
     """)
 
+
+@migrations()
+def m008_idempotency_digest(db: Database) -> None:
+    """The digest of the request a ticket's idempotency key was first used with, so the
+    same key sent with a different request is refused instead of answered with the first
+    ticket (``turnero.tickets.request_digest``). Tickets issued before it have none."""
+    db.execute("ALTER TABLE tickets ADD COLUMN idempotency_digest TEXT")
+
+
 def apply(db: Database) -> None:
     migrations.apply(db)

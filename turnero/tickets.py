@@ -3,18 +3,21 @@ reprint, rate. Each is one transaction that writes the change and its event toge
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from turnero import attention as att
 from turnero import documents, estimate, print_jobs
 from turnero.day import require_open_day
-from turnero.errors import Conflict, InvalidInput
+from turnero.errors import Conflict, InvalidInput, TurneroError
 from turnero.print_jobs import PrintRequest
 from turnero.store import Store, Tx
+from turnero.text import line
 from turnero.views import current_ticket
 
 CHANNELS = ("kiosk", "reception", "appointment")
@@ -22,6 +25,17 @@ MAX_VISIT_STEPS = 5
 # The QR code's token is the only key to a ticket's public page: 96 random bits cannot be
 # guessed, even by a phone trying thousands of addresses a second for years.
 STATUS_TOKEN_BYTES = 12
+MAX_NAME = 120
+MAX_DOCUMENT = 20
+MAX_REASON = 200
+
+
+class IdempotencyKeyReused(TurneroError):
+    """An ``Idempotency-Key`` already used for a different request: answering with the
+    first ticket would hand the citizen a ticket for what they did not ask."""
+
+    status = 422
+    code = "idempotency_key_reused"
 
 
 def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel: str = "kiosk",
@@ -40,16 +54,22 @@ def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel
     if channel not in CHANNELS:
         raise InvalidInput("channel debe ser kiosk, reception o appointment.", "invalid_channel")
     visit = _visit(visit)
-    document, name = _text(document, "document", 20), _text(name, "name", 120)
+    document, name = line(document, "document", MAX_DOCUMENT), line(name, "name", MAX_NAME)
     if document_type is not None and not isinstance(document_type, str):
         raise InvalidInput("document_type debe ser un texto.", "invalid_document_type")
     document_type, document = documents.normalise(document_type, document)
+    digest = request_digest(
+        service_id=service_id, priority=priority, channel=channel, document=document,
+        document_type=document_type, name=name, visit=visit, appointment_at=appointment_at,
+        language=print_on.language if print_on is not None else None,
+    ) if idempotency_key else None
 
     def op(tx: Tx) -> tuple[str, bool]:
         if idempotency_key:
-            existing = tx.one("SELECT uid FROM tickets WHERE idempotency_key = ?",
-                              (idempotency_key,))
+            existing = tx.one("SELECT uid, idempotency_digest FROM tickets "
+                              "WHERE idempotency_key = ?", (idempotency_key,))
             if existing:
+                _same_request(existing["idempotency_digest"], digest)
                 return existing["uid"], False
         day = require_open_day(tx, store)
         if closes_at is not None and tx.now >= closes_at:
@@ -70,11 +90,11 @@ def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel
         uid = uuid.uuid4().hex
         cur = tx.execute(
             "INSERT INTO tickets(uid, token, day, number_queue, number, label, priority, "
-            "channel, issued_at, visit, document, document_type, name, idempotency_key) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "channel, issued_at, visit, document, document_type, name, idempotency_key, "
+            "idempotency_digest) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (uid, secrets.token_urlsafe(STATUS_TOKEN_BYTES), day, code, number, label,
              category["code"], channel, tx.at, json.dumps(visit), document, document_type, name,
-             idempotency_key))
+             idempotency_key, digest))
         ticket_id = cur.lastrowid
         tx.execute(
             "INSERT INTO attentions(ticket, step, day, queue, service, status, preferential, "
@@ -99,6 +119,45 @@ def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel
     return current_ticket(store, uid, personal=True), created
 
 
+def request_digest(*, service_id: Any, priority: Any, channel: str, document: str | None,
+                   document_type: str | None, name: str | None, visit: list[int],
+                   appointment_at: datetime | None, language: str | None) -> str:
+    """The SHA-256 of an issue request in canonical form: its fields as they would be
+    stored (document and name cleaned and normalised, the slot in UTC), so two requests
+    that would make the same ticket have the same digest and any other difference does
+    not. Kept with the idempotency key; blanked with the personal data it was made from
+    (``turnero.retention``)."""
+    canonical = {
+        "service_id": service_id, "priority": priority, "channel": channel,
+        "document": document, "document_type": document_type, "name": name, "visit": visit,
+        "appointment_at": (appointment_at.astimezone(UTC).isoformat()
+                           if appointment_at is not None else None),
+        "language": language,
+    }
+    text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      default=repr)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _same_request(stored: str | None, digest: str | None) -> None:
+    """Refuse a replayed key whose request differs from the first one. A ticket issued
+    before digests were kept, or whose digest was blanked with its personal data, has
+    nothing to compare with and is returned as before."""
+    if stored is None or digest is None or hmac.compare_digest(stored, digest):
+        return
+    raise IdempotencyKeyReused("Esta Idempotency-Key ya se usó para emitir un turno con otros "
+                               "datos. Use una clave nueva para cada turno distinto.")
+
+
+def is_appointment_priority(store: Store, code: Any) -> bool:
+    """Whether ``code`` names an active category for citizens with an appointment (cita)."""
+    if not isinstance(code, str):
+        return False
+    row = store.reader().execute("SELECT appointment FROM priorities WHERE code = ? AND active",
+                                 (code,)).fetchone()
+    return bool(row and row[0])
+
+
 def _next_number(tx: Tx, day: str, service: Any) -> int:
     """The queue's next ticket number today; refused when the queue's daily cap is reached.
     Only a capped queue pays for counting its tickets (the maximum is one index probe)."""
@@ -121,15 +180,6 @@ def _visit(visit: Any) -> list[int]:
         raise InvalidInput(f"Una visita tiene como máximo {MAX_VISIT_STEPS} trámites.",
                            "visit_too_long")
     return list(visit)
-
-
-def _text(value: Any, field: str, limit: int) -> str | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or len(value) > limit:
-        raise InvalidInput(f"{field} debe ser un texto de hasta {limit} caracteres.",
-                           f"invalid_{field}")
-    return value.strip() or None
 
 
 def _category(tx: Tx, code: Any, appointment_at: datetime | None) -> Any:
@@ -161,7 +211,7 @@ def cancel(store: Store, uid: str, *, actor: str | None = None,
         att.require_status(row, "waiting", "called", action="anular")
         att.end_attention(tx, row, "cancelled")
         tx.emit("ticket.cancelled", actor=actor, ticket=uid, counter=row["counter"],
-                **att.payload(row, reason=_text(reason, "reason", 200)))
+                **att.payload(row, reason=line(reason, "reason", MAX_REASON)))
     store.write(op)
     return current_ticket(store, uid, personal=True)
 

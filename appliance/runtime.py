@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
+from config import private_files
 from config.model import Settings
 from turnero import catalog
 from turnero.clock import Clock
@@ -12,11 +14,15 @@ from turnero.store import Store
 
 STATE_ENV = "MAC_TURNOS_STATE_DIR"
 DB_NAME = "mac-turnos.sqlite"
+log = logging.getLogger(__name__)
 
 
 def state_dir(given: str | Path | None, default: Path) -> Path:
+    """The state folder, created or tightened to 0700 (only the server's account may enter
+    it) however the server was started; one line in the log if it was open to others."""
     path = Path(given or os.environ.get(STATE_ENV) or default).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    private_files.create_folder(path)
+    private_files.tighten_all([path], log, "State folder")
     return path
 
 

@@ -195,7 +195,7 @@ install_files() {
         put_once "$SOURCE/systemd/display-client.env.example" "$CONF_DIR/display-client.env" 0600
     fi
     if [ ! -d "$ROOT$STATE_DIR" ]; then
-        run install -d -m 0750 "$ROOT$STATE_DIR"
+        run install -d -m 0700 "$ROOT$STATE_DIR"
     fi
     if [ -z "$ROOT" ]; then
         run chown root:"$USER_NAME" "$CONF_DIR/centre.toml"

@@ -8,11 +8,16 @@ so a file with the final name is always a good copy.
 Only one process may own a database: the server holds an exclusive ``flock`` on a lock file
 beside it for as long as it runs (the kernel drops it if the process dies), and a restore
 takes the same lock, so it refuses while a server is running.
+
+Backups, like the database, are for the server's account only: files 0600 in a folder 0700
+(an existing folder open to others is tightened, with a line in the log), whatever the
+umask of the process that takes them.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import shutil
 import sqlite3
@@ -20,8 +25,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
+from config import private_files
+
 PREFIX = "mac-turnos-"
 SUFFIX = ".sqlite"
+log = logging.getLogger(__name__)
 
 
 class BackupError(Exception):
@@ -37,7 +45,8 @@ class ServerLock:
 
     def acquire(self) -> bool:
         """Take the lock without waiting; False if another process holds it."""
-        handle = self.path.open("a+", encoding="utf-8")
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, private_files.FILE_MODE)
+        handle = os.fdopen(fd, "r+", encoding="utf-8")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -73,10 +82,12 @@ def integrity(path: Path) -> str:
 
 def take(db_path: Path, folder: Path, when: datetime, centre: str) -> Path:
     """Copy the live database into ``folder``; returns the checked copy's path."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_files.create_folder(folder)
+    private_files.tighten_all([folder], log, "Backup folder")
     final = folder / f"{PREFIX}{centre}-{when:%Y%m%d-%H%M%S}{SUFFIX}"
     partial = final.with_name(final.name + ".partial")
     partial.unlink(missing_ok=True)
+    private_files.create_file(partial)  # 0600 before SQLite writes the copy into it
     source = sqlite3.connect(db_path, timeout=30)
     target = sqlite3.connect(partial)
     try:
@@ -140,11 +151,12 @@ def restore(db_path: Path, backup: Path, when: datetime) -> Path:
                           "(systemctl stop mac-turnos) y vuelva a intentarlo.")
     try:
         aside = db_path.parent / f"reemplazada-{when:%Y%m%d-%H%M%S}"
-        aside.mkdir(parents=True, exist_ok=False)
+        aside.mkdir(mode=private_files.FOLDER_MODE, exist_ok=False)
         for suffix in ("", "-wal", "-shm"):
             current = db_path.with_name(db_path.name + suffix)
             if current.exists():
                 shutil.move(current, aside / current.name)
+        private_files.create_file(db_path)  # 0600, and so its WAL
         source = sqlite3.connect(backup)
         target = sqlite3.connect(db_path)
         try:

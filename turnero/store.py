@@ -22,6 +22,7 @@ ended with 43 of them. Opening one again costs about 0.6 ms.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -36,6 +37,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from config import private_files
 from config.model import Policy
 from turnero import migrations
 from turnero.bus import Bus
@@ -44,6 +46,7 @@ from turnero.events import KINDS, check_declared
 
 T = TypeVar("T")
 IDLE_READERS = 16  # readers kept in the pool after a burst; more are closed when handed back
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ class Store:
         # handed back, for the next thread, with the monotonic time each was handed back
         self._idle: list[tuple[sqlite3.Connection, float]] = []
         self._readers_lock = threading.Lock()
+        # 0600 however the server was started (SQLite gives the -wal and -shm its mode)
+        private_files.prepare_database(self.path, log)
         self._writer = connect(self.path)
         migrations.apply(Database(self._writer))
         last = self._writer.execute("SELECT MAX(at) FROM events").fetchone()[0]

@@ -4,10 +4,12 @@ deployment, with one schema, one set of numbered migrations and one dialect of S
 The SQL is written once with ``?`` placeholders and the subset both engines share
 (``ON CONFLICT``, no engine-specific types); the adapter only swaps the placeholders and
 opens connections. A connection is kept per thread (waitress serves each request on one).
+The SQLite file, its WAL and its shared memory are for the central's account only (0600).
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -16,6 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from config import private_files
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "initial", [
@@ -90,6 +96,7 @@ class Database:
             if url.startswith("sqlite:///"):
                 self.path = Path(url[len("sqlite://"):])
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_files.prepare_database(self.path, log)  # 0600 whatever the umask
         elif parts.scheme in ("postgresql", "postgres"):
             self.postgres = True
         else:

@@ -2,7 +2,9 @@
 
 Times are in minutes with one decimal and shares in percent, as in the report page; the
 CSV opens right in a Spanish Excel: UTF-8 with a byte-order mark and, with ``;`` as the
-separator, a decimal comma.
+separator, a decimal comma. Text that a spreadsheet would run as a formula (an asesor's
+full name such as ``=HYPERLINK(…)``) is written with a leading apostrophe
+(:mod:`config.csv_cells`); numbers stay numbers, negative ones too.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import io
 from collections.abc import Callable
 from typing import Any
 
+from config.csv_cells import safe
 from turnero.floor import PAUSE_REASONS
 
 PAUSE_ES = {"break": "refrigerio", "training": "capacitación", "it_support": "soporte TI",
@@ -85,7 +88,7 @@ def to_csv(report: dict[str, Any], separator: str = ";") -> bytes:
     header, rows = table(report)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=separator, lineterminator="\r\n")
-    writer.writerow(header)
+    writer.writerow([safe(name) for name in header])
     for row in rows:
         writer.writerow([_cell(v, separator) for v in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
@@ -97,4 +100,4 @@ def _cell(value: Any, separator: str) -> str:
     if isinstance(value, float):
         text = str(value)
         return text.replace(".", ",") if separator == ";" else text
-    return str(value)
+    return str(safe(value))

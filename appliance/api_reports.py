@@ -12,6 +12,9 @@ from turnero import ans, reports
 from turnero.reports import tabular
 
 bp = Blueprint("api_reports", __name__, url_prefix="/api/v1")
+# The years a report may ask about: at the edges of what ``date`` holds (0001, 9999) the
+# week or month around a day, or the day after, does not exist.
+REPORT_YEARS = (2000, 2999)
 
 
 def _date(name: str) -> date:
@@ -19,9 +22,13 @@ def _date(name: str) -> date:
     try:
         if len(text) != 10:
             raise ValueError
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ApiError(400, "invalid_date", f"{name} debe ser una fecha AAAA-MM-DD.") from None
+    if not REPORT_YEARS[0] <= day.year <= REPORT_YEARS[1]:
+        raise ApiError(400, "invalid_date", f"{name} debe estar entre los años "
+                                            f"{REPORT_YEARS[0]} y {REPORT_YEARS[1]}.")
+    return day
 
 
 def _range() -> tuple[date, date]:

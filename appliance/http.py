@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from flask import Response, jsonify, request
 
 from appliance import parts
+from sync import strict_json
 from turnero.accounts import Principal, device_principal, session_principal
 from turnero.clock import to_iso
 from turnero.errors import TurneroError
@@ -117,10 +118,19 @@ def _same_host(origin: str) -> bool:
 
 
 def body() -> dict[str, Any]:
-    """The request's JSON object; an empty body is an empty object."""
-    if not request.get_data(cache=True):
+    """The request's JSON object; an empty body is an empty object.
+
+    Every JSON body of the API is read here, whatever its content type, and strictly
+    (``sync.strict_json``): a lone surrogate, nesting deeper than 32 levels, NaN, Infinity, an
+    infinite float or an integer outside 64 bits is a 400, never a 500 from the database or
+    the parser further on."""
+    raw = request.get_data(cache=True)
+    if not raw:
         return {}
-    data = request.get_json(silent=True, force=True)
+    try:
+        data = strict_json.loads(raw)
+    except strict_json.Refused as exc:
+        raise ApiError(400, "invalid_json", str(exc)) from None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "El cuerpo debe ser un objeto JSON válido.")
     return data

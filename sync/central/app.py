@@ -7,9 +7,7 @@ for viewers logged in through ``/login`` (``sync.central.auth``).
 
 from __future__ import annotations
 
-import csv
 import gzip
-import io
 import json
 import logging
 import zlib
@@ -17,17 +15,31 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from sync.central import auth, indicators
+from sync import strict_json
+from sync.central import auth, csv_export, indicators
 from sync.central.db import Database
 from sync.central.ingest import BadBatch, centre_for, ingest
 
 log = logging.getLogger("sync.central")
 MAX_BODY = 32 * 1024 * 1024
-MAX_INFLATED = 256 * 1024 * 1024
+# The most a gzip body may inflate to: a box sends at most 50 MB of JSON in one request
+# (``uplink.batch_bytes``), plus the batch's head.
+MAX_INFLATED = 64 * 1024 * 1024
+INFLATE_CHUNK = 1024 * 1024
 CSP = ("default-src 'none'; style-src 'self'; img-src data:; form-action 'self'; "
        "base-uri 'none'; frame-ancestors 'none'")
 LATE_MINUTES = 60
+
+
+HTTP_ERRORS = {
+    400: ("bad_request", "La solicitud no es válida."),
+    404: ("not_found", "No existe esa dirección."),
+    405: ("method_not_allowed", "Método no permitido."),
+    413: ("too_large", "El cuerpo es demasiado grande."),
+    500: ("internal", "Error interno; el central lo registró."),
+}
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -36,12 +48,25 @@ def _error(status: int, code: str, message: str) -> Response:
     return response
 
 
-def _inflate(data: bytes) -> bytes:
-    """gunzip with a ceiling, so a small bomb cannot fill the memory."""
+def _inflate(data: bytes) -> bytearray:
+    """gunzip with a ceiling, so a small bomb cannot fill the memory.
+
+    The body is inflated at most ``INFLATE_CHUNK`` (1 MiB) at a time into one buffer and
+    refused with 413 as soon as that buffer passes ``MAX_INFLATED`` (64 MiB). Whatever the
+    ratio of the bomb, inflating holds at most the compressed body (``MAX_BODY``, 32 MiB),
+    a copy of the part of it not yet inflated (at most as much again), and 64 MiB plus one
+    chunk of output. A stream that is not gzip, or is cut short, is ``zlib.error``."""
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    out = inflater.decompress(data, MAX_INFLATED)
-    if inflater.unconsumed_tail:
-        raise BadBatch(413, "too_large", "El envío descomprimido es demasiado grande.")
+    out = bytearray()
+    pending = data
+    while not inflater.eof:
+        chunk = inflater.decompress(pending, INFLATE_CHUNK)
+        if not chunk and len(inflater.unconsumed_tail) == len(pending):
+            raise zlib.error("the gzip stream is cut short")
+        out += chunk
+        if len(out) > MAX_INFLATED:
+            raise BadBatch(413, "too_large", "El envío descomprimido es demasiado grande.")
+        pending = inflater.unconsumed_tail
     return out
 
 
@@ -51,7 +76,7 @@ def _range() -> tuple[str, str]:
         day_to = date.fromisoformat(request.args.get("to") or today.isoformat())
         day_from = date.fromisoformat(request.args.get("from")
                                       or (day_to - timedelta(days=6)).isoformat())
-    except ValueError:
+    except (ValueError, OverflowError):  # not a date, or a week before 0001-01-07
         day_to, day_from = today, today - timedelta(days=6)
     if day_from > day_to:
         day_from, day_to = day_to, day_from
@@ -82,16 +107,17 @@ def create_central_app(db: Database) -> Flask:
         if centre is None:
             return _error(401, "unauthorized", "Token de centro inválido o revocado.")
         try:
-            data = request.get_data()
+            raw = request.get_data()
+            data: bytes | bytearray = raw
             if request.headers.get("Content-Encoding", "").lower() == "gzip":
                 try:
-                    data = _inflate(data)
+                    data = _inflate(raw)
                 except zlib.error:
                     raise BadBatch(400, "bad_gzip", "El cuerpo no es gzip válido.") from None
             try:
-                batch = json.loads(data)
-            except ValueError:
-                raise BadBatch(400, "invalid_json", "El cuerpo no es JSON válido.") from None
+                batch = strict_json.loads(data, allow_nul=False)  # PostgreSQL: no U+0000
+            except strict_json.Refused as exc:
+                raise BadBatch(400, "invalid_json", str(exc)) from None
             return jsonify(ingest(db, centre, batch))
         except BadBatch as exc:
             return _error(exc.status, exc.code, exc.message)
@@ -123,17 +149,10 @@ def create_central_app(db: Database) -> Flask:
     @app.get("/export.csv")
     def export() -> Response:
         day_from, day_to = _range()
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["centro", "entidad", "desde", "hasta", "emitidos", "atendidos",
-                         "no_se_presento", "anulados", "vencidos", "esperas_medidas",
-                         "espera_media_min", "espera_mediana_min", "dentro_ans"])
-        for (centre, entity), cell in sorted(indicators.compute(db, day_from, day_to).items()):
-            f = cell.figures()
-            writer.writerow([centre, entity or "(total)", day_from, day_to,
-                             *(f[k] if f[k] is not None else "" for k in indicators.COLUMNS)])
+        text = csv_export.indicators_csv(indicators.compute(db, day_from, day_to), day_from,
+                                         day_to)
         # A text/* mimetype gets "; charset=utf-8" in its Content-Type.
-        response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
+        response = Response(text, mimetype="text/csv")
         response.headers["Content-Disposition"] = (
             f'attachment; filename="indicadores-{day_from}-{day_to}.csv"')
         return response
@@ -147,7 +166,26 @@ def create_central_app(db: Database) -> Flask:
         response.headers["Cache-Control"] = "no-store"
         return response
 
+    _errors(app)
     return app
+
+
+def _errors(app: Flask) -> None:
+    """Every error of the central is JSON ``{error, message}``, the dashboard's included:
+    its pages are HTML only when they answer 200."""
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        code, message = HTTP_ERRORS.get(status, ("http_error", exc.description or ""))
+        response = _error(status, code, message)
+        if status == 405 and isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return _error(500, "internal", "Error interno; el central lo registró.")
 
 
 def gzip_json(data: Any) -> bytes:

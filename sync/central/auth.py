@@ -5,15 +5,16 @@ and the stylesheet stay public; nothing else answers without a viewer's session.
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from flask import Flask, Response, g, redirect, render_template, request
+from flask import Flask, Response, g, jsonify, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from sync.central import viewers
 from sync.central.db import Database
 
 COOKIE = "central_session"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 PUBLIC = ("/api/v1/ingest", "/api/v1/health", "/login", "/static/")
 MESSAGES = {
     "bad": (401, "Usuario o contraseña incorrectos."),
@@ -27,12 +28,35 @@ def _is_public(path: str) -> bool:
     return any(path == p or (p.endswith("/") and path.startswith(p)) for p in PUBLIC)
 
 
+def _has_control(text: str) -> bool:
+    """Whether ``text`` holds a C0 control character (TAB, CR, LF, NUL...) or DEL."""
+    return any(c < " " or c == "\x7f" for c in text)
+
+
 def _local_target(target: str | None) -> str:
-    """Where to go after logging in: a path of this site only (never another host)."""
-    if target and target.startswith("/") and not target.startswith("//") \
-            and "\\" not in target:
-        return target
-    return "/"
+    """Where to go after logging in: a path of this site only (never another host), else
+    ``/``.
+
+    Browsers, and ``urlsplit`` when werkzeug writes the ``Location`` header, drop TAB, CR
+    and LF anywhere in a URL, and browsers read a backslash as a slash: ``/<TAB>/evil.example``
+    and ``/\\evil.example`` both become ``//evil.example``, another host. So a target with
+    a control character or a backslash is refused, and what is left must be a path that
+    starts with exactly one slash, with neither scheme nor host."""
+    if not target or _has_control(target) or "\\" in target:
+        return "/"
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return "/"
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+def _form_error(status: int, code: str, message: str) -> Response:
+    response = jsonify({"error": code, "message": message})
+    response.status_code = status
+    return response
 
 
 def _login_page(status: int, message: str = "", target: str = "/") -> Response:
@@ -61,9 +85,18 @@ def install(app: Flask, db: Database) -> None:
 
     @app.post("/login")
     def login() -> BaseResponse:
+        if request.mimetype and request.mimetype not in FORM_TYPES:
+            # A JSON (or any other) body is not what the login page sends: answered as the
+            # API answers, never read as a form.
+            return _form_error(400, "invalid_form", "El inicio de sesión se envía como el "
+                                                    "formulario de la página de ingreso.")
         target = _local_target(request.form.get("next"))
         name = (request.form.get("usuario") or "").strip().lower()
         password = request.form.get("contrasena") or ""
+        if _has_control(name) or _has_control(password):
+            # No one types these in the form; PostgreSQL cannot even look a NUL up.
+            return _form_error(400, "invalid_form", "El usuario y la contraseña no pueden "
+                                                   "llevar caracteres de control.")
         if not name or not password:
             return _login_page(*MESSAGES["missing"], target=target)
         result = viewers.login(db, name, password)

@@ -4,7 +4,6 @@ the announcement stream; the demo phrases' WAVs; the TV client's loop."""
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
@@ -23,6 +22,7 @@ from config.demo import demo_settings
 from display import client
 from hardware.discovery import ServerAddress
 from hardware.speaker import Call, EspeakWorker, Synthesizer, phrase
+from tests.helpers import sse_frames
 from tests.waiting import wait_until
 from turnero import accounts, calls, floor, tickets
 from turnero.store import Store
@@ -236,17 +236,11 @@ def test_the_budget_keeps_threads_for_ordinary_requests():
 # ---------------------------------------------------------------------- announcement stream
 
 def read_events(response: Any, count: int) -> list[tuple[str, dict]]:
-    events, buffer = [], ""
-    for chunk in response.response:
-        buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
-        while "\n\n" in buffer:
-            frame, buffer = buffer.split("\n\n", 1)
-            lines = dict(line.split(": ", 1) for line in frame.splitlines()
-                         if ": " in line and not line.startswith(":"))
-            if "event" in lines:
-                events.append((lines["event"], json.loads(lines["data"])))
+    events = []
+    for frame in sse_frames(response):
+        events.append(frame)
         if len(events) >= count:
-            return events
+            break
     return events
 
 

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.helpers import sse_frames
 from turnero import accounts
 
 RN = 76
@@ -215,17 +216,11 @@ def test_security_headers_are_set_on_every_response(app):
 
 def read_sse(response, count):
     """The first ``count`` SSE frames of a streaming response, as (event, data) pairs."""
-    frames, buffer = [], ""
-    for chunk in response.response:
-        buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
-        while "\n\n" in buffer:
-            frame, buffer = buffer.split("\n\n", 1)
-            fields = dict(line.split(": ", 1) for line in frame.splitlines()
-                          if ": " in line and not line.startswith(":"))
-            if "event" in fields:
-                frames.append((fields["event"], json.loads(fields["data"])))
-                if len(frames) == count:
-                    return frames
+    frames = []
+    for frame in sse_frames(response):
+        frames.append(frame)
+        if len(frames) == count:
+            break
     return frames
 
 

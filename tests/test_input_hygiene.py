@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.helpers import sse_frames
 from turnero import floor, messages, retention, tickets, views
 from turnero.errors import InvalidInput
 from turnero.store import Store
@@ -175,15 +176,9 @@ def test_a_name_of_only_invisible_characters_is_no_name(open_store_day: Store):
 
 def _frames(response: Any, kinds: set[str]) -> Any:
     """The data of each SSE frame of one of ``kinds``, as it arrives."""
-    buffer = ""
-    for chunk in response.response:
-        buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
-        while "\n\n" in buffer:
-            frame, buffer = buffer.split("\n\n", 1)
-            fields = dict(line.split(": ", 1) for line in frame.splitlines()
-                          if ": " in line and not line.startswith(":"))
-            if fields.get("event") in kinds:
-                yield json.loads(fields["data"])
+    for event, data in sse_frames(response):
+        if event in kinds:
+            yield data
 
 
 def test_a_tv_message_reaches_the_tvs_cleaned_in_the_snapshot_and_the_stream(

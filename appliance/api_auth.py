@@ -5,7 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from appliance import parts
-from appliance.http import SESSION_COOKIE, STAFF, body, field, principal, require, store
+from appliance.http import (
+    SESSION_COOKIE,
+    STAFF,
+    body,
+    error_response,
+    field,
+    principal,
+    require,
+    store,
+)
 from turnero import accounts
 
 bp = Blueprint("api_auth", __name__, url_prefix="/api/v1/auth")
@@ -29,9 +38,15 @@ def login() -> Response:
     old = request.cookies.get(SESSION_COOKIE)
     if old:  # a login always starts a new session; the old id dies (no fixation)
         end_session(old)
-    token, who = accounts.login(store(), field(data, "username", str, required=True),
-                                field(data, "password", str, required=True),
-                                security=settings.security)
+    try:
+        token, who = accounts.login(store(), field(data, "username", str, required=True),
+                                    field(data, "password", str, required=True),
+                                    security=settings.security,
+                                    source=request.remote_addr or "")
+    except accounts.TooManyAttempts as exc:  # about the source, the same for any username
+        refused = error_response(exc.status, exc.code, exc.message)
+        refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
     response = jsonify(_me(who))
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict",
                         secure=request.is_secure, path="/",

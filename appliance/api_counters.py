@@ -1,6 +1,8 @@
 """Módulos: their state and the asesor's actions on the current ticket.
 
-Asesores act only on módulos of their own entity; supervisors and admins on any.
+Asesores act only on módulos of their own entity, and only on the one they opened: the
+módulo records who opened it (``counters.agent``), and an asesor holds one módulo at a time.
+Supervisors and admins act on any.
 """
 
 from __future__ import annotations
@@ -19,11 +21,25 @@ COUNTER_ROLES = ("agent", *SUPERVISORS)
 
 
 def _own(counter_id: int) -> None:
+    """An asesor acts on a módulo of their entity that they opened, or that a supervisor
+    opened for them (or a closed one, which only opening can change); never on one a
+    colleague holds."""
     who = principal()
     if who is not None and who.role == "agent":
-        row = calls.counter_row(get_store().reader(), counter_id)
+        reader = get_store().reader()
+        row = calls.counter_row(reader, counter_id)
         if row["entity"] != who.entity:
             raise ApiError(403, "forbidden", "Este módulo pertenece a otra entidad.")
+        holder = row["agent"]
+        if row["status"] != "closed" and holder not in (None, who.actor) \
+                and _is_asesor(reader, holder):
+            raise ApiError(403, "not_your_modulo", f"El módulo {counter_id} lo abrió otro "
+                           "asesor; solo quien lo abrió puede atender en él.")
+
+
+def _is_asesor(reader: Any, username: str) -> bool:
+    row = reader.execute("SELECT role FROM users WHERE username = ?", (username,)).fetchone()
+    return row is not None and row["role"] == "agent"
 
 
 def _act(counter_id: int, fn: Callable[..., Any], **kwargs: Any) -> Response:
@@ -43,7 +59,9 @@ def index() -> Response:
 @require(*COUNTER_ROLES)
 def open_(counter_id: int) -> Response:
     body()
-    return _act(counter_id, floor.change_counter, action="open")
+    who = principal()
+    return _act(counter_id, floor.change_counter, action="open",
+                one_at_a_time=who is not None and who.role == "agent")
 
 
 @bp.post("/<int:counter_id>/pause")

@@ -22,6 +22,7 @@ from appliance.http import (
 )
 from appliance.printing import printing, public_base
 from turnero import access, hours, tickets, views
+from turnero.errors import Conflict
 
 bp = Blueprint("api_tickets", __name__, url_prefix="/api/v1")
 APPOINTMENT_YEARS = (2000, 2999)
@@ -224,15 +225,51 @@ def reprint(uid: str) -> Response:
     return jsonify(ticket)
 
 
+def _last_attention(uid: str) -> tuple[int | None, str | None]:
+    """The módulo and status of the ticket's last attention ((None, None) if unknown)."""
+    row = store().reader().execute(
+        "SELECT a.counter, a.status FROM attentions a JOIN tickets t ON t.id = a.ticket "
+        "WHERE t.uid = ? ORDER BY a.id DESC LIMIT 1", (uid,)).fetchone()
+    return (None, None) if row is None else (row["counter"], row["status"])
+
+
+def _held_modulo(who_actor: str) -> int | None:
+    """The módulo an asesor opened and still holds (open or paused), or None."""
+    row = store().reader().execute(
+        "SELECT id FROM counters WHERE agent = ? AND status != 'closed' AND active "
+        "ORDER BY id LIMIT 1", (who_actor,)).fetchone()
+    return None if row is None else int(row["id"])
+
+
 @bp.post("/tickets/<uid>/rating")
 @require(*STAFF)
 def rating(uid: str) -> Response:
-    """The citizen's score, entered at the módulo: an asesor only for a ticket that passed
-    through a queue of their own entity."""
+    """The citizen's score, entered on the rating screen beside the módulo, under the
+    asesor's session: an asesor only for a ticket whose last attention was served at the
+    módulo they hold. ``counter`` (optional) names the screen's módulo; the ticket must have
+    been served there."""
     data = body()
     who = principal()
     if who is not None and who.role == "agent" and not access.ticket_in_entity(
             store(), uid, who.entity):
         raise ApiError(403, "forbidden", "Este turno no pasó por su entidad.")
-    return jsonify(tickets.rate(store(), uid, field(data, "score", int, required=True),
-                                actor=actor()))
+    score = field(data, "score", int, required=True)
+    counter = field(data, "counter", int)
+    if who is not None and who.role == "agent":
+        held = _held_modulo(who.actor)
+        if held is None:
+            raise ApiError(403, "not_at_a_modulo", "Abra su módulo para registrar "
+                           "calificaciones.")
+        if counter is not None and counter != held:
+            raise ApiError(403, "not_your_modulo", f"El módulo {counter} no es el suyo; "
+                           f"usted atiende en el módulo {held}.")
+        counter = held
+    if counter is not None:
+        last_counter, status = _last_attention(uid)
+        if last_counter != counter:
+            raise ApiError(403, "not_served_here", f"Este turno no fue atendido en el módulo "
+                           f"{counter}; se califica solo en la pantalla del módulo que lo "
+                           "atendió.")
+        if status != "done":
+            raise Conflict("Solo se califica una atención terminada.", "not_served")
+    return jsonify(tickets.rate(store(), uid, score, actor=actor()))

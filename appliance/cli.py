@@ -225,7 +225,7 @@ def _demo_credentials(settings: Settings, store: Store, directory: Path) -> dict
         return json.loads(path.read_text(encoding="utf-8"))
     creds: dict[str, Any] = {"users": {}, "devices": {}}
     for name, role, entity in DEMO_USERS:
-        pin = f"{secrets.randbelow(10**6):06d}"
+        pin = accounts.new_pin()
         accounts.create_user(store, name, role, pin, security=settings.security, entity=entity)
         creds["users"][name] = {"role": role, "entity": entity, "pin": pin}
     for name, role in (("kiosk-demo", "kiosk"), ("tv-demo", "display")):
@@ -301,7 +301,7 @@ def user() -> None:
 def user_add(ctx: click.Context, username: str, role: str, entity: str | None,
              full_name: str, pin: str | None) -> None:
     settings, store = _open(ctx)
-    secret = pin or f"{secrets.randbelow(10**6):06d}"
+    secret = pin or accounts.new_pin()
     _run(lambda: accounts.create_user(store, username, role, secret,
                                       security=settings.security, entity=entity,
                                       full_name=full_name), store)
@@ -315,7 +315,7 @@ def user_add(ctx: click.Context, username: str, role: str, entity: str | None,
 def user_pin(ctx: click.Context, username: str, pin: str | None) -> None:
     """Reset a PIN (also unlocks the account and ends its sessions)."""
     settings, store = _open(ctx)
-    secret = pin or f"{secrets.randbelow(10**6):06d}"
+    secret = pin or accounts.new_pin()
     _run(lambda: accounts.set_secret(store, username, secret, security=settings.security),
          store)
     click.echo(f"Nuevo PIN de {username}: {secret}")

@@ -217,7 +217,8 @@ def document() -> dict[str, Any]:
                            **_json(_ref("Error"))},
                    "403": {"description": "Enviado desde una página de otro sitio",
                            **_json(_ref("Error"))},
-                   "409": {"description": "Cuenta bloqueada", **_json(_ref("Error"))}})},
+                   "429": {"description": "Demasiados intentos fallidos desde este equipo "
+                                          "(ver Retry-After)", **_json(_ref("Error"))}})},
         "/auth/logout": {"post": _op("Cerrar sesión", "auth", _ref("Ok"))},
         "/auth/me": {"get": _op("Quién soy", "auth", _ref("Me"))},
         "/catalog": {"get": _op("Entidades, colas, servicios, categorías y módulos",
@@ -270,6 +271,10 @@ def document() -> dict[str, Any]:
                                           **{c: {"description": t, **_json(_ref("Error"))}
                                              for c, t in ERRORS.items()
                                              if c in ("401", "403")},
+                                          "429": {"description": "Este equipo o sesión ya "
+                                                                 "tiene todas sus conexiones "
+                                                                 "en vivo",
+                                                  **_json(_ref("Error"))},
                                           "503": {"description": "Demasiadas conexiones en "
                                                                  "vivo; reintente luego",
                                                   **_json(_ref("Error"))}}}},

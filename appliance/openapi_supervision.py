@@ -24,7 +24,7 @@ SCHEMAS: dict[str, Any] = {
     "EnrolledDevice": _obj(("name", "role", "token", "link"), name=STR, role=DEVICE_ROLE,
                            token=STR, link=STR),
     "Alert": _obj(("kind", "message"), kind=STR, message=STR, severity=STR,
-                  queue=STR),
+                  queue=STR, username=STR, source=STR),
     "Floor": _obj(
         ("now", "day", "queues", "counters", "alerts"), now=STR, timezone=STR,
         day=_obj(("date", "open"), date=STR, open=BOOL, opened_at=_nullable("string"),

@@ -73,11 +73,13 @@ class Server:
 class Security:
     session_hours: int = key(12, "Hours a staff session lasts after login.",
                              minval=1, maxval=72)
-    max_failed_logins: int = key(5, "Failed logins in a row before an account is locked.",
+    max_failed_logins: int = key(5, "Failed logins in a row from one address before the "
+                                    "account is locked for that address (only).",
                                  minval=1, maxval=100)
-    lockout_minutes: int = key(15, "Minutes an account stays locked after too many failures.",
-                               minval=1, maxval=1440)
-    min_pin_length: int = key(4, "Shortest PIN or password accepted for staff.",
+    lockout_minutes: int = key(15, "Minutes an account stays locked for an address after too "
+                                   "many failures from it.", minval=1, maxval=1440)
+    min_pin_length: int = key(4, "Shortest PIN or password accepted for staff (supervisors "
+                                 "and admins: at least 6, and not trivial).",
                               minval=4, maxval=64)
 
 

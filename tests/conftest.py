@@ -23,7 +23,7 @@ from turnero.store import Store
 
 # 09:00 in Lima on a Friday after the build date.
 START = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
-PIN = "4321"
+PIN = "482916"
 
 
 CHEAP_HASH = "pbkdf2:sha256:1"

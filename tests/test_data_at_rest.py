@@ -42,7 +42,7 @@ from turnero.reports import tabular
 from turnero.store import Store
 
 FORMULA = '=HYPERLINK("http://x","y")'
-PIN = "4321"
+PIN = "482916"
 DAY = "2026-11-27"
 WHEN = datetime(2026, 11, 28, 2, 30)
 

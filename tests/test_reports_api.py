@@ -20,7 +20,7 @@ from tests.test_reports import CENTRE, START, play_day
 from turnero import accounts
 from turnero.clock import ManualClock
 
-PIN = "4321"
+PIN = "482916"
 DAY = "2026-11-27"
 
 

@@ -245,9 +245,9 @@ def test_the_running_scheduler_catches_up_and_shows_every_job_in_health_and_the_
     assert health["components"]["scheduler"]["status"] == "ok"
     assert set(health["components"]["scheduler"]["jobs"]) >= {
         "open_day", "stop_issuing", "close_day", "backup", "retention"}
-    accounts.create_user(store, "jefa", "supervisor", "4321", security=settings.security)
+    accounts.create_user(store, "jefa", "supervisor", "482916", security=settings.security)
     client = app.test_client()
-    client.post("/api/v1/auth/login", json={"username": "jefa", "password": "4321"})
+    client.post("/api/v1/auth/login", json={"username": "jefa", "password": "482916"})
     body = client.get("/api/v1/scheduler").get_json()
     assert body["running"] and body["status"] == "ok"
     assert all(isinstance(body["jobs"][n]["next_run"], str)

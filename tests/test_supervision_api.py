@@ -15,37 +15,43 @@ CHECKS_OK = {k: {"ok": True} for k in ("internet", "electricity", "security", "p
                                        "tvs", "speaker")}
 
 
-def _login(app, username, pin="4321"):
+def _login(app, username, pin="482916", source="127.0.0.1"):
     return app.test_client().post("/api/v1/auth/login",
-                                  json={"username": username, "password": pin})
+                                  json={"username": username, "password": pin},
+                                  environ_base={"REMOTE_ADDR": source})
+
+
+OTHER = "127.0.0.2"  # failures from here lock the account for this address only
 
 
 # --- PIN lockout, through HTTP --------------------------------------------------------------
 
 def test_repeated_wrong_pins_lock_the_account_until_the_lockout_passes(app, users, clock):
-    for attempt in range(4):
-        response = _login(app, "orientador", "0000")
+    for attempt in range(5):
+        response = _login(app, "orientador", "0000", OTHER)
         assert response.status_code == 401, attempt
-    locked = _login(app, "orientador", "0000")
-    assert locked.status_code == 409 and locked.get_json()["error"] == "account_locked"
-    assert _login(app, "orientador").status_code == 409  # even the right PIN, while locked
+    clock.advance(seconds=1)  # past the address's own short refusal
+    locked = _login(app, "orientador", source=OTHER)  # even the right PIN, while locked
+    assert locked.status_code == 401 and locked.get_json()["error"] == "bad_credentials"
     clock.advance(minutes=16)
-    assert _login(app, "orientador").status_code == 200
+    assert _login(app, "orientador", source=OTHER).status_code == 200
 
 
-def test_a_supervisor_resetting_the_pin_lifts_the_lockout(app, login, users):
+def test_a_supervisor_resetting_the_pin_lifts_the_lockout(app, login, users, clock):
     for _ in range(5):
-        _login(app, "orientador", "0000")
-    assert _login(app, "orientador").status_code == 409
+        _login(app, "orientador", "0000", OTHER)
     supervisor = login("supervisor")
+    listed = {u["username"]: u for u in supervisor.get("/api/v1/users").get_json()["users"]}
+    assert listed["orientador"]["locked"] is True
     reset = supervisor.post("/api/v1/users/orientador/pin", {"pin": "97531"})
     assert reset.status_code == 200 and reset.get_json()["locked"] is False
-    assert _login(app, "orientador", "97531").status_code == 200
+    clock.advance(seconds=1)  # past the address's own short refusal
+    assert _login(app, "orientador", "97531", OTHER).status_code == 200
 
 
 def test_a_locked_account_shows_as_locked_in_the_user_list(app, login, users):
     for _ in range(5):
-        _login(app, "asesor.bn", "0000")
+        _login(app, "asesor.bn", "0000", OTHER)
     listed = {u["username"]: u for u in login("admin").get("/api/v1/users").get_json()["users"]}
     assert listed["asesor.bn"]["locked"] is True and listed["orientador"]["locked"] is False
 
@@ -94,7 +100,7 @@ def test_a_supervisor_cannot_create_or_take_over_supervisor_and_admin_accounts(l
                            {"role": "admin"}).status_code == 403
     admin = login("admin")
     assert admin.post("/api/v1/users", {"username": "sup2", "role": "supervisor",
-                                        "pin": "24680"}).status_code == 201
+                                        "pin": "246813"}).status_code == 201
 
 
 def test_nobody_disables_or_demotes_their_own_account(login):

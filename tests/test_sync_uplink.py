@@ -144,11 +144,11 @@ def test_send_now_is_refused_when_the_uplink_is_not_enabled(app: Flask, login) -
 
 
 def _as_supervisor(app: Flask, store: Store, settings: Settings) -> None:
-    accounts.create_user(store, "jefa", "supervisor", "4321", security=settings.security)
+    accounts.create_user(store, "jefa", "supervisor", "482916", security=settings.security)
 
 
 def _login(app: Flask):
     client = app.test_client()
-    response = client.post("/api/v1/auth/login", json={"username": "jefa", "password": "4321"})
+    response = client.post("/api/v1/auth/login", json={"username": "jefa", "password": "482916"})
     client.csrf = response.get_json()["csrf_token"]
     return client

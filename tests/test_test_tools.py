@@ -16,14 +16,16 @@ from turnero import accounts
 ROOT = Path(__file__).parent.parent
 
 
-def test_a_pin_is_hashed_with_production_scrypt_outside_the_test_fixture():
+def test_pins_and_passwords_are_hashed_with_production_scrypt_outside_the_test_fixture():
     code = ("from turnero import accounts; from sync.central import viewers; "
             "from werkzeug.security import generate_password_hash as g; "
             "print(accounts.hash_secret('123456')); "
             "print(g('x', method=viewers.PASSWORD_HASH_METHOD))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True).stdout.split()
-    assert all(line.startswith("scrypt:32768:8:1$") for line in out) and len(out) == 2
+    pin, password = out
+    assert pin.startswith("scrypt:16384:8:1$")  # 16 MiB a check (turnero.accounts)
+    assert password.startswith("scrypt:32768:8:1$")  # the central's viewers
 
 
 def test_inside_the_tests_pins_are_hashed_cheaply_and_still_check():

@@ -25,8 +25,10 @@ _STATUS_ES = {"open": "abierto", "paused": "en pausa", "closed": "cerrado"}
 
 
 def change_counter(store: Store, counter_id: int, action: str, *, actor: str | None = None,
-                   reason: Any = None) -> dict[str, Any]:
-    """Move a módulo between open, paused and closed; illegal moves are 409."""
+                   reason: Any = None, one_at_a_time: bool = False) -> dict[str, Any]:
+    """Move a módulo between open, paused and closed; illegal moves are 409. With
+    ``one_at_a_time`` (an asesor), opening is refused while ``actor`` holds another módulo
+    (open or paused), checked in the same transaction as the opening."""
     allowed, target, kind = _COUNTER_MOVES[action]
     if action == "pause" and reason not in PAUSE_REASONS:
         raise InvalidInput("reason debe ser uno de: " + ", ".join(PAUSE_REASONS) + ".",
@@ -38,6 +40,12 @@ def change_counter(store: Store, counter_id: int, action: str, *, actor: str | N
             raise Conflict(f"No se puede {_ACTION_ES[action]} el módulo {counter_id}: está "
                            f"{_STATUS_ES[counter['status']]}.", "illegal_transition",
                            status=counter["status"])
+        if action == "open" and one_at_a_time:
+            held = tx.one("SELECT id, name FROM counters WHERE agent = ? AND status != 'closed' "
+                          "AND active AND id != ? ORDER BY id LIMIT 1", (actor, counter_id))
+            if held is not None:
+                raise Conflict(f"Usted ya atiende en el módulo {held['name']}; ciérrelo antes "
+                               "de abrir otro.", "already_at_a_modulo", counter=held["id"])
         if action in ("pause", "close") and counter["current"] is not None:
             busy = tx.one("SELECT status FROM attentions WHERE id = ?", (counter["current"],))
             if busy and busy["status"] in ("called", "serving"):

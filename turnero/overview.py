@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from turnero import messages, views
+from turnero import accounts, messages, views
 from turnero.clock import from_iso, to_iso
 from turnero.store import Store
 
@@ -67,4 +67,5 @@ def floor(store: Store) -> dict[str, Any]:
     queue_list = queues(store)
     return {"now": to_iso(store.now()), "timezone": str(store.tz), "day": day(store),
             "queues": queue_list, "counters": counters(store),
-            "message": messages.current(store), "alerts": ans_alerts(queue_list)}
+            "message": messages.current(store),
+            "alerts": ans_alerts(queue_list) + accounts.login_alerts(store)}

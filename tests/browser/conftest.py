@@ -36,7 +36,7 @@ CHROMIUM = os.environ.get("MAC_TURNOS_CHROMIUM", "/usr/bin/chromium")
 expect.set_options(timeout=20_000)
 # 10:00 in Lima on a Friday: the centre is open, far from closing time.
 MORNING = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
-PIN = "4321"
+PIN = "482916"
 
 
 @pytest.fixture(scope="session")

@@ -30,8 +30,9 @@ def issue(centre: Centre, queue: str, count: int = 1, **options: object) -> list
                                  channel="reception", **options)[0] for _ in range(count)]
 
 
-def open_counter(centre: Centre, number: int) -> None:
-    floor.change_counter(centre.store, number, "open", actor="test")
+def open_counter(centre: Centre, number: int, by: str = "test") -> None:
+    """Open a módulo, as its asesor (``by``) or for them (the default: not an asesor)."""
+    floor.change_counter(centre.store, number, "open", actor=by)
 
 
 def events(centre: Centre, kind: str) -> list[dict]:
@@ -125,8 +126,8 @@ def test_two_asesores_pressing_call_next_at_the_same_moment_never_get_the_same_t
 def test_a_full_attention_with_derivation_and_the_citizens_rating(
         browsers: Browsers, centre: Centre):
     [ticket] = issue(centre, "RN")
-    open_counter(centre, 1)
-    open_counter(centre, 6)
+    open_counter(centre, 1, by="asesor.rn")
+    open_counter(centre, 6, by="asesor.bn")  # ratings come from the módulo its asesor holds
     reniec = desk(browsers.page(), centre, agent(centre, "asesor.rn", "RENIEC"), 1)
     bn = desk(browsers.page(), centre, agent(centre, "asesor.bn", "BN"), 6)
     rating = bn.context.new_page()  # the módulo's second screen shares the asesor's session

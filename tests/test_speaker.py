@@ -350,8 +350,10 @@ def test_a_speech_worker_in_use_keeps_its_one_child(tmp_path: Path, monkeypatch)
             synthesizer.synthesize(f"Turno {spanish(n + 1)}.", "es")
             now[0] += 0.15
             armed = worker._idle_timer
+            assert armed is not None
             wait_until(lambda armed=armed: worker._idle_timer is not armed,
                        what="the idle timer went off")
+            armed.join(30)  # the timer that went off has re-armed the next and ended
         assert worker.running and worker.started == 1
         timers = {t for t in threading.enumerate() if t.name == "speech-idle"} - timers_before
         assert len(timers) <= 1  # one timer for the idle spell, not one per phrase

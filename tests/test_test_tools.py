@@ -95,11 +95,8 @@ def wall_clock_asserts(source: str) -> list[int]:
 
 
 def test_the_wall_clock_search_finds_a_timed_assert():
-    sample = ("import time\ndef test_x():\n    began = time.monotonic()\n    work()\n"
-              "    assert time.monotonic() - began < 2\n    took = time.perf_counter() - began\n"
-              "    assert took < 1\n    assert time.monotonic() < 5\n    assert 1 == 1\n"
-              "    a, b = time.time(), 1\n    assert b == 1\n    assert a > 0\n"
-              "    spent: float = time.monotonic()\n    assert spent\n")
+    # What the search must catch, kept as text outside the test sources.
+    sample = (ROOT / "tests" / "samples" / "timed_asserts.txt").read_text(encoding="utf-8")
     assert wall_clock_asserts(sample) == [5, 7, 8, 11, 12, 14]  # a tuple taints each name
 
 

@@ -11,14 +11,22 @@ Speech backends (``SPEECH`` in the app config): ``espeak`` (the real voice, used
 ``mac-turnos serve`` and ``demo``), ``virtual`` (soft tones as long as the phrase; the
 default for an app built in tests) and ``off``. Without espeak-ng the TVs get the chime
 alone and the health component ``speaker`` says so.
+
+The voice itself waits where it is played (each TV's sound queue, the box's own output): the
+planner of ``hardware.speaker.planner`` decides there what is said, at most
+``[display] voice_max_delay_seconds`` behind the screen. Here the same planner drives the
+box's own output when it plays, and otherwise a model of a TV's speaker, so health can say
+how far behind the voice is and how many calls it dropped (``behind_seconds``,
+``dropped_last_10_min``).
 """
 
 from __future__ import annotations
 
 import ctypes.util
 import logging
-import queue
 import threading
+import time
+from collections import deque
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -29,12 +37,16 @@ from display import pages as display_pages
 from display.feed import AnnouncementFeed
 from hardware.speaker import (
     CHIME_FILE,
+    CHIME_SECONDS,
     IDLE_STOP_SECONDS,
     LANGUAGES,
     Announcement,
     Announcer,
     Call,
     EspeakWorker,
+    Item,
+    Rules,
+    Speaker,
     SynthesisError,
     Synthesizer,
     Templates,
@@ -48,6 +60,7 @@ log = logging.getLogger(__name__)
 CALL_KINDS = announcements.CALL_KINDS
 RESUME_WITHIN = timedelta(minutes=5)  # an older call is not announced after a restart
 MARK_EVERY = 0.25  # seconds between writes of the announced mark
+DROPS_WINDOW = 600.0  # seconds of dropped calls health counts
 
 
 class AnnouncedMark:
@@ -156,7 +169,8 @@ class Announcing:
     def __init__(self, store: Store, cache_dir: Path, languages: tuple[str, ...],
                  mode: str = "virtual", local_playback: bool = False,
                  feed: AnnouncementFeed | None = None,
-                 speech_idle: float | None = IDLE_STOP_SECONDS) -> None:
+                 speech_idle: float | None = IDLE_STOP_SECONDS,
+                 rules: Rules | None = None) -> None:
         unknown = [lang for lang in languages if lang not in LANGUAGES]
         if not languages or unknown:
             raise ValueError(f"announcement languages must be some of {LANGUAGES}")
@@ -173,10 +187,15 @@ class Announcing:
         self._lock = threading.Lock()
         self._calls: dict[int, dict[str, Any]] = {}
         self._stopped = False
-        self._local: queue.Queue[list[Path] | None] = queue.Queue()
         self._local_thread: threading.Thread | None = None
         self._queued_seq = 0  # the last call event handed to the announcer
         self.mark = AnnouncedMark(store)
+        self.rules = rules or Rules()
+        self.speaker = Speaker(self.rules)  # the box's output, or a model of a TV's
+        self._made: dict[int, float] = {}  # announcer seq -> when the call was made
+        self._drops: deque[float] = deque()
+        self._files: dict[int, list[Path]] = {}  # what the box's own output plays
+        self._wake = threading.Condition(self._lock)
 
     @property
     def cache_dir(self) -> Path:
@@ -204,6 +223,7 @@ class Announcing:
         call = Call(str(p.get("label", "")), str(event.counter),
                     recall=event.kind == "ticket.recalled")
         seq = self.announcer.submit(call)
+        self._made[seq] = time.monotonic()
         self._calls[seq] = {
             "ticket": event.ticket, "event": event.seq, "at": event.at,
             "label": call.label, "counter": event.counter,
@@ -254,27 +274,74 @@ class Announcing:
 
     def _ready(self, announcement: Announcement) -> None:
         """On the announcer's thread: hand the announcement to the TVs and return."""
+        files = dict(zip(announcement.languages, announcement.files, strict=True))
+        durations = {"chime": CHIME_SECONDS, **{
+            lang: self._seconds(name) for lang, name in files.items()}}
         with self._lock:
             meta = self._calls.pop(announcement.seq, {})
+            self._listen(announcement, meta, files, durations)
         if meta:
             self.mark.advance(meta["event"])
-        files = dict(zip(announcement.languages, announcement.files, strict=True))
         self.last_error = announcement.error
         self.announced += 1
         self.feed.publish({**meta, "seq": announcement.seq, "label": announcement.call.label,
                            "chime": CHIME_FILE, "files": files,
                            "texts": dict(zip(announcement.languages, announcement.texts,
                                              strict=True)),
-                           "seconds": announcement.seconds, "error": announcement.error})
-        if self.local_playback:
-            self._local.put([self.cache_dir / CHIME_FILE,
-                             *(self.cache_dir / name for name in announcement.files)])
+                           "seconds": announcement.seconds, "durations": durations,
+                           "error": announcement.error})
+
+    def _seconds(self, name: str) -> float:
+        try:
+            return round(self.synthesizer.seconds(name), 3)
+        except Exception:  # a file gone from the cache: the TV skips it anyway
+            return 0.0
+
+    def _listen(self, announcement: Announcement, meta: dict[str, Any],
+                files: dict[str, str], durations: dict[str, float]) -> None:
+        """Hand a ready announcement to the speaker (under ``_lock``), in the languages'
+        order: chime, first language, the others."""
+        langs = [lang for lang in self.languages if lang in files]
+        made = self._made.pop(announcement.seq, time.monotonic())
+        self.speaker.add(Item(announcement.seq, str(meta.get("ticket") or announcement.seq),
+                              announcement.call.counter, made,
+                              (CHIME_SECONDS, *(durations[lang] for lang in langs))))
+        self._files[announcement.seq] = [self.cache_dir / CHIME_FILE,
+                                         *(self.cache_dir / files[lang] for lang in langs)]
+        self._wake.notify_all()
+
+    def _settle(self, now: float) -> None:
+        """Move the model of a TV's speaker to ``now`` and forget what is over (under
+        ``_lock``); the box's own output moves it itself, as it plays."""
+        if not self.local_playback:
+            self.speaker.advance(now)
+        self._forget(now)
+
+    def _forget(self, now: float) -> None:
+        for seq, outcome in list(self.speaker.outcomes.items()):
+            if outcome.fate == "dropped":
+                self._drops.append(now)
+            if outcome.fate != "waiting" and seq not in {i.seq for i in self.speaker.queue}:
+                del self.speaker.outcomes[seq]
+                self._files.pop(seq, None)
+        while self._drops and self._drops[0] < now - DROPS_WINDOW:
+            self._drops.popleft()
 
     def _play_locally(self) -> None:
-        """One announcement at a time on the box's own output, in order."""
-        while (files := self._local.get()) is not None:
-            if not play_local(files):
-                log.warning("local playback failed for %s", [f.name for f in files])
+        """The box's own output: the planner says which clip comes next, one at a time."""
+        while not self._stopped:
+            with self._lock:
+                now = time.monotonic()
+                self._forget(now)
+                played = self.speaker.step(now) if self.speaker.queue else None
+                path = self._files[played[0]][played[1]] if played else None
+                if path is None:
+                    self._wake.wait(0.5)
+                    continue
+            if not play_local([path]):
+                log.warning("local playback failed for %s", path.name)
+            with self._lock:
+                self.speaker.free_at = time.monotonic()
 
     def health(self) -> dict[str, Any]:
         problem = self.problem or (f"último anuncio con error: {self.last_error}"
@@ -282,8 +349,17 @@ class Announcing:
         status = "warning" if problem else "ok"
         if self.mode == "off":
             status, problem = "ok", None
+        now = time.monotonic()
+        with self._lock:
+            self._settle(now)
+            behind = max([self.speaker.behind(now),
+                          *(now - made for made in self._made.values())])
+            dropped = len(self._drops)
         return {"status": status, "mode": self.mode, "languages": list(self.languages),
                 "announced": self.announced, "tvs": self.feed.listeners,
+                "behind_seconds": round(behind, 3),
+                "max_delay_seconds": float(self.rules.bound),
+                "dropped_last_10_min": dropped,
                 **({"detail": problem} if problem else {})}
 
     def stop(self) -> None:
@@ -295,7 +371,8 @@ class Announcing:
         self.mark.stop()
         self.synthesizer.close()
         if self._local_thread is not None:
-            self._local.put(None)
+            with self._lock:
+                self._wake.notify_all()
             self._local_thread.join(5)
 
 
@@ -305,11 +382,14 @@ def build(settings: Settings, store: Store, config: Mapping[str, Any]) -> Announ
     App config: ``SPEECH`` (espeak, virtual, off; default virtual), ``LOCAL_PLAYBACK``
     (also play on the box's own output), ``SPEECH_IDLE_SECONDS`` (stop the espeak child after
     that long without a phrase; default 60). An optional ``[display]`` settings section may
-    give ``languages`` and ``local_playback``.
+    give ``languages``, ``local_playback``, ``voice_max_delay_seconds`` and
+    ``voice_second_language``.
     """
     section = getattr(settings, "display", None)
     languages = tuple(getattr(section, "languages", DEFAULT_LANGUAGES))
     local = bool(config.get("LOCAL_PLAYBACK", getattr(section, "local_playback", False)))
     return Announcing(store, store.path.parent / "speech", languages,
                       mode=config.get("SPEECH", "virtual"), local_playback=local,
-                      speech_idle=config.get("SPEECH_IDLE_SECONDS", IDLE_STOP_SECONDS))
+                      speech_idle=config.get("SPEECH_IDLE_SECONDS", IDLE_STOP_SECONDS),
+                      rules=Rules(float(getattr(section, "voice_max_delay_seconds", 30)),
+                                  str(getattr(section, "voice_second_language", "when_time"))))

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify
 
 from appliance.http import STAFF, SUPERVISORS, ApiError, actor, body, field, principal, require
 from appliance.http import store as get_store
-from turnero import calls, floor, views
+from turnero import calls, desk_waiting, floor, views
 
 bp = Blueprint("api_counters", __name__, url_prefix="/api/v1/counters")
 COUNTER_ROLES = ("agent", *SUPERVISORS)
@@ -101,7 +101,16 @@ def call_next(counter_id: int) -> Response:
 @require(*COUNTER_ROLES)
 def call(counter_id: int) -> Response:
     data = body()
-    return _act(counter_id, calls.call_ticket, uid=field(data, "uid", str, required=True))
+    return _act(counter_id, calls.call_ticket, uid=field(data, "uid", str, required=True),
+                reason=field(data, "reason", str), note=field(data, "note", str))
+
+
+@bp.get("/<int:counter_id>/waiting")
+@require(*COUNTER_ROLES)
+def waiting(counter_id: int) -> Response:
+    """Who waits in the módulo's queues (first rows, then a count), for its desk."""
+    _own(counter_id)
+    return jsonify(desk_waiting.waiting_list(get_store(), counter_id))
 
 
 @bp.post("/<int:counter_id>/recall")

@@ -7,8 +7,9 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from appliance import __version__, parts
+from appliance.api_tickets import issuing_rules
 from appliance.http import STAFF, SUPERVISORS, actor, body, field, require, store
-from turnero import catalog, checklist, day, floor, views
+from turnero import catalog, checklist, day, floor, issuing, views
 from turnero.clock import is_plausible, to_iso
 
 bp = Blueprint("api_floor", __name__, url_prefix="/api/v1")
@@ -56,7 +57,13 @@ def get_catalog() -> Response:
 @bp.get("/queues")
 @require(*STAFF, "kiosk", "display")
 def queues() -> Response:
-    return jsonify({"queues": views.queue_stats(store())})
+    """Each queue's figures, and whether a kiosk would issue in it now (``issuing``)."""
+    s = store()
+    items = views.queue_stats(s)
+    flags = issuing.for_queues(s, issuing_rules(), items)
+    for item in items:
+        item["issuing"] = flags[item["code"]]
+    return jsonify({"queues": items})
 
 
 @bp.post("/queues/<code>/open")

@@ -6,11 +6,14 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from appliance import parts
+from appliance import floor_alerts, parts
 from appliance.http import RECEPTION, STAFF, SUPERVISORS, actor, body, field, require, store
-from turnero import messages, overview
+from turnero import checklist, messages, overview
 
 bp = Blueprint("api_supervision", __name__, url_prefix="/api/v1")
+bp.record_once(lambda state: floor_alerts.register_health(state.app))
+CHECKLIST_PENDING = ("Lista de apertura pendiente: la jornada se abrió automáticamente y "
+                     "nadie ha confirmado aún la lista.")
 
 
 def _uplink() -> dict[str, Any] | None:
@@ -37,12 +40,18 @@ def _uplink_text(uplink: dict[str, Any]) -> str:
 def floor() -> Response:
     """Queues against their ANS, módulos with time in state, the jornada with its checks,
     the TV message and the alerts; durations by the box's clock."""
-    view = overview.floor(store())
+    view = overview.floor(store(), floor_alerts.today_hours())
+    view["alerts"] += floor_alerts.voice_alerts(floor_alerts.voice_health())
+    view["alerts"] += floor_alerts.paper_alerts()
+    view["public_address"] = floor_alerts.public_address_view()
     uplink = _uplink()
     view["uplink"] = uplink
     if uplink is not None and uplink.get("status") != "ok":
         view["alerts"].append({"kind": "uplink", "severity": uplink.get("status", "warning"),
                                "message": _uplink_text(uplink)})
+    if view["day"]["open"] and checklist.pending(view["day"]["checks"]):
+        view["alerts"].append({"kind": "checklist", "severity": "warning",
+                               "message": CHECKLIST_PENDING})
     return jsonify(view)
 
 
@@ -59,3 +68,19 @@ def broadcast() -> Response:
 @require(*STAFF, "display")
 def current_message() -> Response:
     return jsonify({"message": messages.current(store())})
+
+
+@bp.get("/day/checklist")
+@require(*RECEPTION)
+def get_checklist() -> Response:
+    """Whether today's opening list is still owed (the staff pages then ask for it)."""
+    return jsonify(checklist.status(store()))
+
+
+@bp.post("/day/checklist")
+@require(*RECEPTION)
+def confirm_checklist() -> Response:
+    """The first supervisor or orientador in after an automatic opening confirms the list."""
+    data = body()
+    return jsonify(checklist.record(store(), field(data, "checks", dict, required=True),
+                                    actor=actor()))

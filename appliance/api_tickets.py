@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from appliance.http import (
     store,
 )
 from appliance.printing import printing, public_base
-from turnero import access, hours, tickets, views
+from turnero import access, hours, issuing, tickets, views
 from turnero.errors import Conflict
 
 bp = Blueprint("api_tickets", __name__, url_prefix="/api/v1")
@@ -85,18 +86,25 @@ def kiosk_checks(device: str, service_id: int, priority: str | None, key: str | 
     ticket already exists."""
     if key and tickets.issued_with_key(store(), f"{device}:{key}"):
         return
-    settings = parts.settings()
     wait = parts.kiosk_limit().allow(device)
     if wait is not None:
         raise ApiError(429, "rate_limited", "Se emitieron muchos turnos seguidos en este "
                                             "quiosco. Espere un momento o acérquese al "
                                             "orientador.")
-    if settings.kiosk.refuse_after_closing:
-        s = store()
+    rules = issuing_rules()
+    if rules.refuse_after_closing:
         tickets.check_before_closing(
-            s, service_id=service_id, priority=priority,
-            closes_at=_closes_at(),
-            margin_minutes=settings.kiosk.closing_margin_minutes)
+            store(), service_id=service_id, priority=priority,
+            closes_at=rules.closes_at, margin_minutes=rules.margin_minutes)
+
+
+def issuing_rules() -> issuing.IssuingRules:
+    """What a kiosk is held to today, from the settings: the ``issuing`` flags of the queue
+    list and the kiosk's refusals read the same rules."""
+    settings = parts.settings()
+    return issuing.IssuingRules(_closes_at(), settings.schedule.stop_issuing,
+                                settings.kiosk.refuse_after_closing,
+                                settings.kiosk.closing_margin_minutes)
 
 
 def _closes_at() -> datetime | None:
@@ -158,8 +166,26 @@ def find() -> Response:
     if document and who is not None and who.role == "agent":
         raise ApiError(403, "forbidden", "La búsqueda por documento es de orientación y "
                                          "supervisión.")
-    found = views.find_tickets(store(), label=label, document=document)
+    if label:
+        found = [t for one in _labels(label) for t in views.find_tickets(store(), label=one)]
+    else:
+        found = views.find_tickets(store(), document=document)
     return jsonify({"tickets": [_minimised(t) for t in found]})
+
+
+TYPED_LABEL = re.compile(r"\s*([A-Za-z]{0,3})[\s._-]*(\d{1,4})\s*")
+
+
+def _labels(text: str) -> list[str]:
+    """The labels a typed text may mean, as the orientador hears or reads them: "RN005",
+    "rn 5" and "RN-005" are RN-005; a bare "5" is number 5 of every queue."""
+    typed = TYPED_LABEL.fullmatch(text)
+    if typed is None:
+        return [text.strip().upper()]
+    prefix, number = typed.group(1).upper(), int(typed.group(2))
+    prefixes = [prefix] if prefix else [r["prefix"] for r in store().reader().execute(
+        "SELECT DISTINCT prefix FROM queues ORDER BY prefix")]
+    return [f"{p}-{number:03d}" for p in prefixes]
 
 
 @bp.get("/tickets/<uid>")

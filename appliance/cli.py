@@ -3,6 +3,7 @@ manage staff users and enrolled devices."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
@@ -22,6 +23,7 @@ from appliance.runtime import DB_NAME, STATE_ENV, open_store, state_dir
 from appliance.server import serve as run_server
 from config import ConfigError, Settings, load_settings
 from config.demo import demo_data
+from kiosk import public_address
 from sync import service as uplink_service
 from sync.central.cli import central as central_commands
 from turnero import accounts, backup, day, events, hours
@@ -76,11 +78,18 @@ def main(ctx: click.Context, config: str | None, state_dir: str | None) -> None:
 @main.command("check-config")
 @click.argument("file", type=click.Path(dir_okay=False))
 def check_config(file: str) -> None:
-    """Validate FILE; exit 2 naming the key and line of each problem."""
+    """Validate FILE; exit 2 naming the key and line of each problem. Also say which
+    address the tickets' QR codes carry, or warn when phones could not open it."""
     s = _settings(file)
     click.echo(f"{file}: OK — {s.centre.name}: {len(s.entities)} entidades, "
                f"{len(s.queues)} colas, {len(s.services)} servicios, "
                f"{len(s.counters)} módulos.")
+    address = public_address.resolve(s.server.public_url, s.server.host, s.server.port)
+    if address.problem:
+        click.echo(f"Aviso: {address.problem}", err=True)
+    else:
+        source = "configurada" if address.source == "config" else "detectada en este equipo"
+        click.echo(f"Dirección del código QR de los tickets ({source}): {address.url}")
 
 
 @main.command("config-docs")
@@ -173,11 +182,20 @@ def serve(ctx: click.Context, host: str | None, port: int | None,
     clock = _simulated_clock(clock_start, clock_speed)
     boot = _boot(ctx, SERVE_STATE, safe_mode)
     settings, store = _open(ctx, clock)
+    settings = _listening(settings, host, port)
     app = create_app(boot.app_settings(settings), store, **_voice(boot, local_speaker))
     boot.attach(app)
-    host = host or settings.server.host
-    run_server(app, store, host, port or settings.server.port, settings.server.threads,
+    host = settings.server.host
+    run_server(app, store, host, settings.server.port, settings.server.threads,
                on_ready=_advertise_when_ready(app, settings, host, advertise))
+
+
+def _listening(settings: Settings, host: str | None, port: int | None) -> Settings:
+    """The settings with the address the server really listens on: the app derives the QR's
+    public address from it (a server on loopback only must not print a LAN address)."""
+    server = dataclasses.replace(settings.server, host=host or settings.server.host,
+                                 port=settings.server.port if port is None else port)
+    return dataclasses.replace(settings, server=server)
 
 
 def _simulated_clock(start: str | None, speed: float | None) -> ScaledClock | None:
@@ -255,9 +273,10 @@ def demo(ctx: click.Context, host: str | None, port: int | None,
     except TurneroError as exc:
         if exc.code != "day_already_open":
             click.echo(exc.message, err=True)
+    settings = _listening(settings, host or "127.0.0.1", port if port is not None else 8080)
     app = create_app(boot.app_settings(settings), store, **_voice(boot, local_speaker))
     boot.attach(app, catch_up=False)  # the demo's day is open already
-    host = host or "127.0.0.1"
+    host = settings.server.host
 
     def announce(server: Any) -> None:
         base = f"http://{host}:{server.effective_port}"
@@ -281,8 +300,7 @@ def demo(ctx: click.Context, host: str | None, port: int | None,
             click.echo(f"  {name:<20} {info['token']}  ({info['role']})")
         click.echo("")
 
-    run_server(app, store, host, port if port is not None else 8080,
-               settings.server.threads,
+    run_server(app, store, host, settings.server.port, settings.server.threads,
                on_ready=_advertise_when_ready(app, settings, host, advertise, announce))
 
 

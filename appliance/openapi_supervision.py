@@ -23,8 +23,12 @@ SCHEMAS: dict[str, Any] = {
     "DeviceList": _obj(("devices",), devices={"type": "array", "items": _ref("Device")}),
     "EnrolledDevice": _obj(("name", "role", "token", "link"), name=STR, role=DEVICE_ROLE,
                            token=STR, link=STR),
+    "Checklist": _obj(
+        ("date", "open", "pending", "items", "checks"), date=STR, open=BOOL, pending=BOOL,
+        items={"type": "array", "items": _obj(("code", "label"), code=STR, label=STR)},
+        checks={"type": "object"}),
     "Alert": _obj(("kind", "message"), kind=STR, message=STR, severity=STR,
-                  queue=STR, username=STR, source=STR),
+                  queue=STR, username=STR, source=STR, printer=STR),
     "Floor": _obj(
         ("now", "day", "queues", "counters", "alerts"), now=STR, timezone=STR,
         day=_obj(("date", "open"), date=STR, open=BOOL, opened_at=_nullable("string"),
@@ -37,7 +41,9 @@ SCHEMAS: dict[str, Any] = {
             queues={"type": "array", "items": STR})]}},
         message={"oneOf": [{"type": "null"}, _ref("Message")]},
         alerts={"type": "array", "items": _ref("Alert")},
-        uplink={"type": ["object", "null"]}),
+        uplink={"type": ["object", "null"]},
+        public_address=_obj(("status", "url", "source"), status=STR,
+                            url={"type": ["string", "null"]}, source=STR, detail=STR)),
 }
 
 def paths() -> dict[str, Any]:
@@ -45,6 +51,12 @@ def paths() -> dict[str, Any]:
     return {
         "/floor": {"get": _op("La sala en vivo: colas frente al ANS, módulos, jornada y "
                               "alertas", "supervision", _ref("Floor"))},
+        "/day/checklist": {
+            "get": _op("La lista de apertura de hoy: si aún falta confirmarla", "supervision",
+                       _ref("Checklist")),
+            "post": _op("Confirmar la lista de apertura de una jornada abierta automáticamente",
+                        "supervision", _ref("Checklist"),
+                        body=_obj(("checks",), checks={"type": "object"}))},
         "/messages": {"post": _op(
             "Mostrar un mensaje en las pantallas de sala (texto vacío: quitarlo)",
             "supervision", _ref("Message"),

@@ -17,11 +17,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import request
-
 from appliance import parts
 from config.model import Settings
 from hardware.printer import (
+    PaperStatus,
     PrintableTicket,
     PrinterSettings,
     PrinterState,
@@ -29,6 +28,8 @@ from hardware.printer import (
     PrintWorker,
     open_transport,
 )
+from hardware.printer.status import PaperWatch
+from kiosk import public_address
 from turnero import print_jobs
 from turnero import printers as printer_events
 from turnero.print_jobs import PrintRequest
@@ -47,8 +48,10 @@ def printing() -> Printing:
 
 
 def public_base() -> str:
-    """The address phones use to reach the box: configured, or the one this request used."""
-    return parts.settings().server.public_url or request.host_url.rstrip("/")
+    """The address phones use to reach the box, for the QR on paper: the same as on the
+    kiosk's screen (``kiosk.public_address``), never a loopback one while the box has a LAN
+    address."""
+    return public_address.for_request()
 
 
 def printer_settings(settings: Settings) -> list[PrinterSettings]:
@@ -70,6 +73,7 @@ class Printing:
         self.settings, self.store = settings, store
         self.workers: dict[str, PrintWorker] = {}
         self.transports: dict[str, Any] = {}
+        self._paper: dict[str, PaperWatch] = {}  # the last paper answer of each printer
         self._jobs: OrderedDict[str, dict[str, Any]] = OrderedDict()  # recent, by id
         self._lock = threading.Lock()
         self._device_printer = {d: p.name for p in settings.printers for d in p.devices}
@@ -82,7 +86,8 @@ class Printing:
         for ps in printer_settings(self.settings):
             transport = open_transport(ps)
             self.transports[ps.name] = transport
-            worker = PrintWorker(ps, transport, on_status=self._on_status, on_job=self._on_job)
+            self._paper[ps.name] = watched = PaperWatch(transport)
+            worker = PrintWorker(ps, watched, on_status=self._on_status, on_job=self._on_job)
             worker.start()
             self.workers[ps.name] = worker
         self.resume()
@@ -151,7 +156,8 @@ class Printing:
             issued_at=datetime.fromisoformat(ticket["issued_at"]).astimezone(tz),
             people_ahead=ticket["ahead"] or 0, wait_minutes=ticket["estimated_wait_minutes"],
             status_url=f"{base}{ticket['status_url']}", footer=FOOTERS[language],
-            language=language)  # type: ignore[arg-type]
+            language=language,  # type: ignore[arg-type]
+            attention_starts_at=_starts(ticket.get("attention_starts_at"), tz))
 
     def job(self, job_id: str) -> dict[str, Any] | None:
         """A job's state: from memory while recent, else from the database (a job not
@@ -175,7 +181,9 @@ class Printing:
             with self._lock:
                 owed = [j for j in self._jobs.values()
                         if j["printer"] == name and j["status"] != "printed"]
+            watch = self._paper.get(name)
             out.append({"name": name, "state": state.state, "message": state.message,
+                        "paper": str(watch.paper if watch else PaperStatus.UNKNOWN),
                         "pending": state.pending, "since": state.since.isoformat(),
                         "transport": self._kinds[name],
                         "pending_jobs": [{"id": j["id"], "ticket": j["ticket"],
@@ -193,6 +201,11 @@ class Printing:
         transport = self.transports.get(name)
         getter = getattr(transport, "last_preview_png", None)
         return getter() if getter else None
+
+    def paper_low(self) -> list[str]:
+        """The printers that work but report their roll nearly out."""
+        return [s["name"] for s in self.states()
+                if s["state"] == "ok" and s["paper"] == PaperStatus.NEAR_END]
 
     def health(self) -> dict[str, Any]:
         states = self.states()
@@ -218,3 +231,8 @@ class Printing:
             except Exception as exc:  # the paper is out; at worst it prints again after a
                 # restart. No traceback on this thread (see appliance.announcing).
                 log.warning("could not mark print job %s as printed: %r", job_id, exc)
+
+
+def _starts(text: str | None, tz: ZoneInfo) -> datetime | None:
+    """The ticket's attention start (ISO text with offset) in the centre's zone."""
+    return None if not text else datetime.fromisoformat(text).astimezone(tz)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from config import private_files
 from config.model import Settings
-from turnero import catalog
+from turnero import catalog, estimate
 from turnero.clock import Clock
 from turnero.store import Store
 
@@ -31,4 +31,5 @@ def open_store(settings: Settings, directory: Path, clock: Clock | None = None) 
     store = Store(directory / DB_NAME, clock=clock, timezone=settings.centre.timezone,
                   policy=settings.policy)
     catalog.apply_settings(store, settings)
+    estimate.use_hours(store, settings.hours, settings.schedule)
     return store

@@ -148,8 +148,8 @@ def toml_text(data: dict[str, Any]) -> str:
 # rush, the lunch dip, a second smaller wave, the quiet last hour.
 HOURLY = {7: 1.0, 8: 1.5, 9: 1.6, 10: 1.45, 11: 1.2, 12: 0.75, 13: 0.6, 14: 0.85, 15: 0.9,
           16: 0.8, 17: 0.55, 18: 0.35, 19: 0.3}
-AT_THE_DOOR = 0.04  # share of the day's visitors waiting outside at opening
-DOOR_MINUTES = 3.0  # ...who all take their ticket in the first minutes
+AT_THE_DOOR = 0.035  # share of the day's visitors at the door before opening (175 of 5000)
+DOOR_MINUTES = 15.0  # ...who take their tickets in the quarter hour before the módulos open
 PRIORITIES = (("adulto_mayor", 0.5), ("nino", 0.2), ("gestante", 0.15), ("discapacidad", 0.15))
 WALK_SECONDS = 40.0  # mean, from the call to the citizen at the módulo
 NO_SHOW_RECALL_AFTER = 60.0  # seconds: the asesor recalls once...
@@ -225,10 +225,11 @@ def _clock_of(day: date, text: str) -> datetime:
 
 
 def _arrivals(rng: random.Random, count: int, opens: float, closes: float) -> list[float]:
-    """``count`` instants on the day's curve: a share at the door, the rest by the hourly
+    """``count`` instants on the day's curve: a crowd at the door in the quarter hour before
+    opening time (the jornada is open, the módulos are not yet), the rest by the hourly
     profile (piecewise constant) up to 5 minutes before closing."""
     door = round(count * AT_THE_DOOR)
-    times = [opens + rng.uniform(0, DOOR_MINUTES * 60) for _ in range(door)]
+    times = [opens - rng.uniform(0, DOOR_MINUTES * 60) for _ in range(door)]
     end = closes - 300
     edges, at = [], opens
     while at < end:

@@ -1,7 +1,8 @@
 """A simulated busy day at a Centro MAC, played against a real server at accelerated time.
 
-A Lima-size day by default: 5,000 visitors on a realistic arrival curve (people waiting at
-the door at opening, a morning rush, a lunch dip, a quiet last hour) at a centre of 15
+A Lima-size day by default: 5,000 visitors on a realistic arrival curve (a crowd at the door
+taking tickets in the quarter hour before the módulos open, a morning rush, a lunch dip, a
+quiet last hour) at a centre of 15
 entities and 40 módulos built from the real catalogue (the demo centre of ``config.demo``
 plus the Poder Judicial). 20% of the tickets are preferential, 5% are visits of several
 trámites, 3% of the citizens are not there when called (the asesor recalls once, then marks
@@ -16,7 +17,8 @@ refuses near closing time), one asesor per módulo with their own session, and T
 live stream act over HTTP on 127.0.0.1 at the simulated instants. After the jornada is
 closed the simulator checks the invariants (``POST_DAY_CHECKS``) on the server's database
 and on what the clients saw, and measures the waits, the throughput, the error of the wait
-estimate given at issue, the server's RSS after the first hour and after the day, and its
+estimate given at issue (also apart for the first hour, crowd included, and the rest of the
+day), the server's RSS after the first hour and after the day, and its
 idle CPU after the day.
 
     .venv/bin/python -m bench.day_sim        # the full day: about 11 minutes
@@ -294,7 +296,7 @@ def _measure(plan: Plan, ev: DayEvidence, floor: Floor, checks: dict[str, list[s
             "AND outcome = 'attended' AND started_at IS NOT NULL", (ev.day,))]
         attentions = Counter(r[0] for r in conn.execute(
             "SELECT status FROM attentions WHERE day = ?", (ev.day,)))
-    waits, errors = [], []
+    waits, errors, first_hour, rest = [], [], [], []
     for uid, (issued, called) in first_call.items():
         if called is None:
             continue
@@ -303,6 +305,8 @@ def _measure(plan: Plan, ev: DayEvidence, floor: Floor, checks: dict[str, list[s
         mine = floor.issued.get(uid)
         if mine is not None and mine.estimate is not None:
             errors.append(mine.estimate - wait)
+            # the crowd before opening and the first hour, apart from the rest of the day
+            (first_hour if mine.at < plan.opens_at + 3600 else rest).append(errors[-1])
     per_hour = Counter(datetime.fromtimestamp(end.timestamp(), TZ).hour for _, end in done)
     o = plan.options
     figures = {
@@ -321,6 +325,9 @@ def _measure(plan: Plan, ev: DayEvidence, floor: Floor, checks: dict[str, list[s
         if done else math.nan,
         "estimate_mae": statistics.fmean(abs(e) for e in errors) if errors else math.nan,
         "estimate_bias": statistics.fmean(errors) if errors else math.nan,
+        **_errors("first_hour", first_hour), **_errors("rest", rest),
+        "issued_before_opening": float(sum(i.at < plan.opens_at
+                                           for i in floor.issued.values())),
     }
     counts = {**floor.counts, "attentions": sum(attentions.values()),
               "attentions_transferred": attentions["transferred"],
@@ -329,6 +336,13 @@ def _measure(plan: Plan, ev: DayEvidence, floor: Floor, checks: dict[str, list[s
                                          for i in floor.issued.values())}
     return DayResult(ev.day, plan.opens_at, plan.closes_at, figures, checks, dict(counts),
                      dict(floor.unexpected), waits, errors, wall)
+
+
+def _errors(name: str, errors: list[float]) -> dict[str, float]:
+    """Mean absolute error and bias of the estimates at issue of part of the day."""
+    return {f"estimate_mae_{name}": statistics.fmean(abs(e) for e in errors)
+            if errors else math.nan,
+            f"estimate_bias_{name}": statistics.fmean(errors) if errors else math.nan}
 
 
 # ----------------------------------------------------------------------------- the script
@@ -381,7 +395,10 @@ def summary(result: DayResult, options: Options) -> list[str]:
         f"{c.get('pauses_break', 0) + c.get('pauses_it_support', 0)} pauses, "
         f"{c.get('ratings', 0)} ratings",
         f"wait estimate at issue: mean absolute error {f['estimate_mae']:.1f} min, "
-        f"bias {f['estimate_bias']:+.1f} min",
+        f"bias {f['estimate_bias']:+.1f} min; first hour ({f['issued_before_opening']:.0f} "
+        f"tickets before opening) {f['estimate_mae_first_hour']:.1f} min, bias "
+        f"{f['estimate_bias_first_hour']:+.1f}; rest of the day "
+        f"{f['estimate_mae_rest']:.1f} min, bias {f['estimate_bias_rest']:+.1f}",
         f"server RSS {f['rss_first_hour_mib']:.1f} MiB after the first hour, "
         f"{f['rss_end_mib']:.1f} MiB after the day ({f['rss_growth_mb']:+.1f} MB); idle CPU "
         f"{f['idle_cpu_percent']:.2f}% of a core over {options.idle_seconds:g} s",
@@ -414,6 +431,21 @@ def run(args: argparse.Namespace, argv: list[str]) -> list[Figure]:
                                             "absolute error", "min"),
         "estimate_bias": fig("estimate_bias", "Simulated day: wait estimate at issue, mean "
                                               "error (estimate - real)", "min"),
+        "estimate_mae_first_hour": fig(
+            "estimate_mae_first_hour", "Simulated day: wait estimate at issue in the first "
+                                       "hour (crowd before opening included), mean absolute "
+                                       "error", "min"),
+        "estimate_bias_first_hour": fig(
+            "estimate_bias_first_hour", "Simulated day: wait estimate at issue in the first "
+                                        "hour, mean error (estimate - real)", "min"),
+        "estimate_mae_rest": fig("estimate_mae_rest", "Simulated day: wait estimate at issue "
+                                                      "after the first hour, mean absolute "
+                                                      "error", "min"),
+        "estimate_bias_rest": fig("estimate_bias_rest", "Simulated day: wait estimate at issue "
+                                                        "after the first hour, mean error "
+                                                        "(estimate - real)", "min"),
+        "issued_before_opening": fig("issued_before_opening", "Simulated day: tickets issued "
+                                                              "before opening time", ""),
         "rss_growth_mb": fig("rss_growth", "Simulated day: server RSS growth from the first "
                                            "hour to the end of the day", "MB", ("<=", 10)),
         "rss_end_mib": fig("rss_end", "Simulated day: server RSS after the day", "MiB"),

@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from config.catalog_text import clean
 from config.loader import load_settings
 from config.model import Settings
 
@@ -75,12 +76,12 @@ def demo_data() -> dict[str, Any]:
     number = 1
     for code, prefix, short, pattern, modules, colour in DEMO_ENTITIES:
         rows = [r for r in _service_rows() if pattern in r["entidad"]]
-        entities.append({"code": code, "name": _full_name(pattern, rows[0]["entidad"]),
+        entities.append({"code": code, "name": clean(_full_name(pattern, rows[0]["entidad"])),
                          "short_name": short, "colour": colour})
         queues.append({"code": prefix, "entity": code, "prefix": prefix, "name": short,
                        "max_wait_minutes": 30, "max_attention_minutes": 26})
         for row in rows:
-            name = " ".join(row["servicio"].split())
+            name = clean(row["servicio"])
             services.append({"id": int(row["n"]), "queue": prefix, "name": name,
                              "appointments": any(w in name.lower()
                                                  for w in APPOINTMENT_WORDS)})

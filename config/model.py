@@ -62,8 +62,11 @@ class Server:
     threads: int = key(128, "Worker threads; each open live stream (TV, módulo) holds one.",
                        minval=4, maxval=1024)
     public_url: str = key("", "Address citizens' phones use to reach the box, printed in the "
-                              "ticket's QR code (e.g. \"http://192.168.1.10:8080\"); empty = "
-                              "the address the kiosk itself used.",
+                              "ticket's QR code (e.g. \"http://192.168.1.10:8080\"); phones "
+                              "must be on the centre's (guest) Wi-Fi to open it. Empty = the "
+                              "address a kiosk elsewhere used, else the box's own LAN address "
+                              "(never a loopback one); check-config and health warn when there "
+                              "is none.",
                           pattern=r"^(https?://[^\s/]+)?$")
     advertise: bool = key(True, "Announce the server on the LAN with zeroconf so TVs find "
                                 "it without setup.")
@@ -120,6 +123,12 @@ class Kiosk:
            "is not issued; the citizen is sent to the orientador.", minval=0, maxval=240)
     service_filter_from: int = key(8, "Entities with more services than this get a search "
                                       "box on the kiosk.", minval=0, maxval=1000)
+    entity_order: list[str] = key([], "Entity codes the kiosk shows first, in this order; "
+                                      "the rest follow busiest first (tickets of recent "
+                                      "days), then in the order of this file.")
+    ticket_seconds: int = key(20, "Seconds the kiosk shows a new ticket (with a countdown) "
+                                  "before going back to its first screen.",
+                              minval=5, maxval=120)
 
 
 TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -258,6 +267,15 @@ class Display:
     idle_minutes: int = key(10, "Minutes without calls before a TV shows its idle screen.",
                             minval=1, maxval=240)
     rows: int = key(8, "Earlier calls listed under the last one.", minval=6, maxval=8)
+    voice_max_delay_seconds: int = key(
+        30, "The voice is never more than this many seconds behind the screen: older "
+            "announcements are dropped or merged (the latest call per módulo wins).",
+        minval=5, maxval=600)
+    voice_second_language: str = key(
+        "when_time", "When the TVs say the languages after the first (Quechua): when_time "
+                     "(only when no waiting call would be late for it), always or never. A "
+                     "TV can override it with ?second= in its address.",
+        choices=("when_time", "always", "never"))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Blueprint, render_template, request
 
 from appliance import parts
+from turnero.calls import MANUAL_REASONS, NOTE_MAX
 
 HERE = Path(__file__).parent
 RATING_LANGUAGES = ("es", "qu")
@@ -41,7 +42,8 @@ def _bound_counter() -> int | None:
 def desk() -> str:
     s = parts.settings()
     return render_template("desk.html", centre=s.centre.name, options=s.counter,
-                           shortcuts=SHORTCUTS, bound=_bound_counter())
+                           shortcuts=SHORTCUTS, bound=_bound_counter(),
+                           manual_reasons=MANUAL_REASONS, note_max=NOTE_MAX)
 
 
 @bp.get("/counter/rating")

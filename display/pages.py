@@ -38,7 +38,9 @@ DEVICE_COOKIE = "mt_device"
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 AUDIO = re.compile(r"^(chime|(es|qu|en)-[0-9a-f]{24})\.wav$")
 STALE_SECONDS = 15.0  # a reconnecting TV still plays what is this fresh; older is confusing
-DEFAULTS = {"idle_minutes": 10, "rows": 8, "languages": ("es", "qu")}
+DEFAULTS = {"idle_minutes": 10, "rows": 8, "languages": ("es", "qu"),
+            "voice_max_delay_seconds": 30, "voice_second_language": "when_time"}
+SECOND = ("when_time", "always", "never")
 
 bp = Blueprint("display", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/display")
@@ -106,7 +108,14 @@ def page(name: str) -> str:
         zones=",".join(_zones(request.args.get("zone"))),
         counter_zones=json.dumps(_counter_zones()),
         voices=",".join(_languages(request.args.get("voice"), tuple(option("languages")))),
+        voice_bound=option("voice_max_delay_seconds"), second=_second(),
         entities=json.dumps(entities, ensure_ascii=False))
+
+
+def _second() -> str:
+    """When this TV says its other languages: ``?second=`` or the centre's setting."""
+    chosen = request.args.get("second", "")
+    return chosen if chosen in SECOND else str(option("voice_second_language"))
 
 
 @bp.get("/display/i18n/<language>.json")
@@ -157,13 +166,16 @@ def _cursor(feed: AnnouncementFeed, after: str | None) -> int:
 
 
 def shaped(item: dict[str, Any], voices: list[str]) -> dict[str, Any]:
-    """One announcement as a TV plays it: chime, then its languages in the TV's order."""
-    files = item["files"]
+    """One announcement as a TV plays it: chime, then its languages in the TV's order, with
+    each clip's length in ``seconds`` (what the TV's planner decides with)."""
+    files, lengths = item["files"], item.get("durations") or {}
+    said = [lang for lang in voices if lang in files]
     clips = [f"/display/audio/{item['chime']}"]
-    clips += [f"/display/audio/{files[lang]}" for lang in voices if lang in files]
+    clips += [f"/display/audio/{files[lang]}" for lang in said]
+    seconds = [float(lengths.get(key, 0.0)) for key in ("chime", *said)]
     keep = ("seq", "boot", "ticket", "event", "label", "counter", "counter_name", "entity",
             "recall", "preferential", "error")
-    return {**{k: item.get(k) for k in keep}, "clips": clips}
+    return {**{k: item.get(k) for k in keep}, "clips": clips, "seconds": seconds}
 
 
 @bp.get("/display/<name>/announcements")

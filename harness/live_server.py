@@ -31,7 +31,10 @@ def write_config(path: Path, queues: int = 4, counters: int = 8, threads: int = 
     kiosks flat out into queues of thousands, at any hour of the day the suite happens to
     run."""
     lines = ['[centre]', 'code = "bench"', 'name = "MAC Bench"', '',
-             '[server]', f'threads = {threads}', '',
+             '[server]', f'threads = {threads}',
+             # as a centre is configured: phones reach the box at its LAN address (the
+             # server itself listens on 127.0.0.1 only), so health has no QR warning
+             'public_url = "http://192.168.1.10:8080"', '',
              '[kiosk]', 'tickets_per_minute = 0', 'refuse_after_closing = false', '',
              '[schedule]', 'open_day = "manual"', 'close_day = "manual"',
              'stop_issuing = false', '']
@@ -147,3 +150,29 @@ class LiveServer:
         cookie = response.getheader("Set-Cookie", "").split(";")[0]
         conn.close()
         return {"Cookie": cookie, "X-CSRF-Token": data["csrf_token"]}
+
+
+class KeepAliveClient:
+    """One keep-alive HTTP connection that reconnects after the server died: a kiosk or a
+    módulo of the load tests."""
+
+    def __init__(self, port: int, headers: dict[str, str]) -> None:
+        self.port, self.headers = port, headers
+        self.conn: http.client.HTTPConnection | None = None
+
+    def post(self, path: str, body: dict, extra: dict[str, str] | None = None
+             ) -> tuple[int | None, object]:
+        """(status, JSON body), or (None, None) when the server could not be reached."""
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            self.conn.request("POST", path, body=json.dumps(body),
+                              headers={"Content-Type": "application/json", **self.headers,
+                                       **(extra or {})})
+            response = self.conn.getresponse()
+            raw = response.read()
+            return response.status, (json.loads(raw) if raw else None)
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = None
+            return None, None

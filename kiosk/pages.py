@@ -19,6 +19,7 @@ from flask import (
 )
 
 from appliance import parts
+from kiosk import public_address
 from turnero import views
 from turnero.errors import NotFound
 
@@ -36,8 +37,9 @@ def catalogue(language: str) -> dict[str, str]:
 
 
 def public_base() -> str:
-    """The address phones use to reach the box: configured, or the one this request used."""
-    return parts.settings().server.public_url or request.host_url.rstrip("/")
+    """The address phones use to reach the box (``kiosk.public_address``): never a loopback
+    one while the box has a LAN address."""
+    return public_address.for_request()
 
 
 def _language() -> str:

@@ -3,7 +3,7 @@ an app and a test client, and staff/device credentials. Every store is closed af
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ from appliance.app import create_app
 from appliance.runtime import open_store
 from config.demo import demo_settings
 from config.model import Settings
+from harness.live_server import LiveServer, write_config
 from turnero import accounts, day
 from turnero.clock import ManualClock
 from turnero.store import Store
@@ -38,7 +39,8 @@ hypothesis.settings.load_profile("mac-turnos")
 # in-process API tests. The whole suite (`scripts/test`, CI) runs everything.
 FULL_ONLY_MODULES = {
     # real server processes, kill -9, restarts and simulated days
-    "test_live", "test_crash_drill", "test_day_sim", "test_startup", "test_sync_crash",
+    "test_live", "test_live_sixty_modulos", "test_crash_drill", "test_day_sim", "test_startup",
+    "test_sync_crash",
     "test_memory", "test_readers", "test_lean_imports", "test_personal_data",
     # real programs: espeak-ng, systemd-analyze and shellcheck, zeroconf in a namespace
     "test_speaker", "test_announcing", "test_announcements_resume", "test_systemd",
@@ -48,8 +50,36 @@ FULL_ONLY_MODULES = {
 }
 FULL_ONLY_FIXTURES = {"pg", "browser", "page", "live"}
 
+# The modules that take longest, slowest first (measured with --durations; see
+# docs/testing.md). The workers take whole modules (--dist loadfile) in collection order, so
+# these start first and the short ones fill the gaps: the suite ends when its longest module
+# does, not when a long one started last does.
+SLOWEST_FIRST = (
+    "test_live_sixty_modulos", "test_live", "test_day_sim", "test_crash_drill",
+    "test_sync_crash", "browser/test_counter", "test_display_discovery", "test_startup",
+    "browser/test_kiosk_search", "browser/test_display", "browser/test_kiosk",
+    "browser/test_opening_burst", "browser/test_reception", "browser/test_offline",
+    "browser/test_no_sideways_scroll", "test_readers", "test_openapi", "browser/test_reports",
+    "browser/test_supervision", "test_test_tools", "test_personal_data", "test_lean_imports",
+    "test_announcements_resume", "test_sync_uplink", "test_discovery", "test_printing_app",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the collection order of modules for the workers: pytest-xdist would otherwise
+    reorder them by their number of tests, which starts a module of three long tests last."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def _slowness(item: pytest.Item) -> int:
+    path = Path(str(item.fspath))
+    name = f"browser/{path.stem}" if path.parent.name == "browser" else path.stem
+    return SLOWEST_FIRST.index(name) if name in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_slowness)  # stable: a module's own tests keep their order
     for item in items:
         path = Path(str(item.fspath))
         params = getattr(getattr(item, "callspec", None), "params", {})
@@ -70,6 +100,23 @@ def cheap_pin_hashing() -> Iterator[None]:
         patch.setattr(accounts, "PIN_HASH_METHOD", CHEAP_HASH)
         patch.setattr(viewers, "PASSWORD_HASH_METHOD", CHEAP_HASH)
         yield
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Callable[[int, int], LiveServer]]:
+    """Make a real server (``harness.live_server``) for a centre of ``queues`` queues and
+    ``counters`` módulos in this test's folder; every one made is stopped afterwards."""
+    servers: list[LiveServer] = []
+
+    def make(queues: int, counters: int) -> LiveServer:
+        state = tmp_path / "state"
+        state.mkdir()
+        server = LiveServer(state, write_config(tmp_path / "centre.toml", queues, counters))
+        servers.append(server)
+        return server
+    yield make
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture

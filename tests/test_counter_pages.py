@@ -29,3 +29,11 @@ def test_the_rating_screen_offers_five_faces_with_words(app):
     page = app.test_client().get("/counter/rating?counter=3").get_data(as_text=True)
     assert page.count('class="face face-') == 5
     assert 'data-bound="3"' in page and "Runasimipi" in page
+
+
+def test_the_desk_offers_every_reason_for_passing_a_preferential_citizen(app):
+    from turnero.calls import MANUAL_REASONS
+    page = app.test_client().get("/counter").get_data(as_text=True)
+    for code, text in MANUAL_REASONS.items():
+        assert f'name="call-reason" value="{code}"' in page and text in page
+    assert 'id="waiting-list"' in page and "desk_queue.js" in page

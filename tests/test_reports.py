@@ -139,7 +139,8 @@ def play_day(store: Store, clock: ManualClock) -> None:
     tickets.reactivate(store, at["T1"], actor="recep")
     tickets.set_priority(store, at["T6"], "adulto_mayor", actor="recep")
     to(23)
-    calls.call_ticket(store, 2, at["T1"], actor="a2")
+    # T6 became preferential a minute ago: calling T1 past it needs a reason.
+    calls.call_ticket(store, 2, at["T1"], actor="a2", reason="preferential_absent")
     to(24)
     calls.finish(store, 1, actor="a1")
     calls.start(store, 2, actor="a2")
@@ -150,7 +151,7 @@ def play_day(store: Store, clock: ManualClock) -> None:
     to(27)
     issue("T7", 1)
     to(28)
-    calls.call_ticket(store, 1, at["T7"], actor="a1")
+    calls.call_ticket(store, 1, at["T7"], actor="a1", reason="supervisor_order")
     to(29)
     calls.no_show(store, 1, actor="a1")
     to(30)

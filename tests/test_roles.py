@@ -113,6 +113,7 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     **{("POST", f"/api/v1/counters/<int:counter_id>/{action}"): DESK
        for action in ("open", "pause", "resume", "close", "call-next", "call", "recall",
                       "start", "finish", "no-show", "transfer")},
+    ("GET", "/api/v1/counters/<int:counter_id>/waiting"): DESK,
     # printers
     ("GET", "/api/v1/printers"): STAFF,
     ("POST", "/api/v1/printers/<name>/retry"): RECEPTION,
@@ -122,6 +123,9 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("POST", "/api/v1/queues/<code>/close"): SUPERVISORS,
     ("POST", "/api/v1/day/open"): SUPERVISORS,
     ("POST", "/api/v1/day/close"): SUPERVISORS,
+    # the opening check list owed after an automatic opening
+    ("GET", "/api/v1/day/checklist"): RECEPTION,
+    ("POST", "/api/v1/day/checklist"): RECEPTION,
     ("POST", "/api/v1/messages"): SUPERVISORS,
     # accounts and devices: never an orientador or asesor
     ("GET", "/api/v1/users"): SUPERVISORS,

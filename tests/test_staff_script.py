@@ -17,7 +17,7 @@ SCRIPT = "/static/shared/staff.js"
 STYLE = "/static/shared/staff.css"
 # Pages signed in to with a staff session -> the room's own scripts they load after staff.js.
 STAFF_PAGES = {
-    "/counter": ["desk.js"],
+    "/counter": ["desk_queue.js", "desk.js"],
     "/counter/rating?counter=3": ["rating.js"],
     "/reception": ["reception.js"],
     "/supervision": ["sup.js", "floor.js", "tickets.js", "admin.js", "sync.js", "scheduler.js",

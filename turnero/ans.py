@@ -107,6 +107,21 @@ def targets_for_day(conn: sqlite3.Connection | Tx, day: str) -> dict[int, tuple[
     return result
 
 
+def queue_wait_targets(conn: sqlite3.Connection | Tx, day: str) -> dict[str, int]:
+    """Per queue code: the waiting target in minutes valid on ``day``, the one the floor,
+    the desks and the alerts hold the queue to. A queue-wide dated target (the latest
+    ``valid_from`` wins, as in the reports) replaces the catalogue's; targets of single
+    services stay with their services."""
+    found = {r["code"]: r["max_wait_minutes"]
+             for r in conn.execute("SELECT code, max_wait_minutes FROM queues").fetchall()}
+    for r in conn.execute(
+            "SELECT queue, max_wait_minutes FROM ans_targets WHERE service IS NULL "
+            "AND valid_from <= ? AND (valid_to IS NULL OR valid_to >= ?) "
+            "ORDER BY valid_from, id", (day, day)).fetchall():
+        found[r["queue"]] = r["max_wait_minutes"]
+    return found
+
+
 def _one(store: Store, target_id: int) -> dict[str, Any]:
     row = store.reader().execute(LIST_SQL + " WHERE a.id = ?", (target_id,)).fetchone()
     return dict(row)

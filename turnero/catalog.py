@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from config.keywords import keywords_for
 from config.model import Settings
 from turnero.ans import apply_config as apply_ans
 from turnero.store import Store, Tx
@@ -95,11 +96,17 @@ def read_catalog(conn: sqlite3.Connection) -> dict[str, Any]:
                         "WHERE active ORDER BY code")
     for q in queues:
         q["is_open"] = bool(q["is_open"])
+    ranks = entity_ranks(conn)
+    for e in entities:
+        e["rank"] = ranks.get(e["code"], len(ranks))
     services = rows(conn, "SELECT s.id, s.queue, q.entity, s.name, s.max_wait_minutes, "
-                          "s.max_attention_minutes, s.appointments FROM services s "
-                          "JOIN queues q ON q.code = s.queue WHERE s.active ORDER BY s.id")
+                          "s.max_attention_minutes, s.appointments, "
+                          "e.code || ' ' || e.short_name || ' ' || e.name AS entity_words "
+                          "FROM services s JOIN queues q ON q.code = s.queue "
+                          "JOIN entities e ON e.code = q.entity WHERE s.active ORDER BY s.id")
     for svc in services:
         svc["appointments"] = bool(svc["appointments"])
+        svc["keywords"] = keywords_for(svc.pop("entity_words"), svc["name"])
     priorities = rows(conn, "SELECT code, name_es, name_qu, name_en, preferential, "
                             "appointment FROM priorities WHERE active ORDER BY ord, code")
     for pr in priorities:
@@ -115,3 +122,22 @@ def read_catalog(conn: sqlite3.Connection) -> dict[str, Any]:
         c["queues"] = by_counter.get(c["id"], [])
     return {"entities": entities, "queues": queues, "services": services,
             "priorities": priorities, "counters": counters}
+
+
+def entity_ranks(conn: sqlite3.Connection) -> dict[str, int]:
+    """Each active entity's place on the kiosk, 0 = busiest: by tickets over the last seven
+    days with tickets before the latest one (a stable order for the whole day), then by
+    the latest day's tickets, then in the order of the settings file."""
+    days = [r[0] for r in conn.execute("SELECT DISTINCT day FROM tickets ORDER BY day DESC "
+                                       "LIMIT 8")]
+    latest, earlier = (days[0], days[1:]) if days else ("", [])
+    counts = rows(conn, "SELECT q.entity, "
+                        "SUM(CASE WHEN t.day < :latest THEN 1 ELSE 0 END) AS earlier, "
+                        "SUM(CASE WHEN t.day = :latest THEN 1 ELSE 0 END) AS latest "
+                        "FROM tickets t JOIN queues q ON q.code = t.number_queue "
+                        "WHERE t.day >= :since GROUP BY q.entity",
+                  {"latest": latest, "since": earlier[-1] if earlier else latest})
+    by_entity = {c["entity"]: (c["earlier"], c["latest"]) for c in counts}
+    codes = [r[0] for r in conn.execute("SELECT code FROM entities WHERE active ORDER BY rowid")]
+    ordered = sorted(codes, key=lambda c: tuple(-n for n in by_entity.get(c, (0, 0))))
+    return {code: i for i, code in enumerate(ordered)}

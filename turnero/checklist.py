@@ -8,9 +8,11 @@ can tell a deliberate decision from a forgotten check.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from turnero.errors import InvalidInput
+from turnero.errors import Conflict, InvalidInput
+from turnero.store import Store, Tx
 
 ITEMS: dict[str, str] = {
     "internet": "Internet",
@@ -46,3 +48,50 @@ def validate(checks: Any) -> dict[str, dict[str, Any]]:
                                item=item)
         out[item] = {"ok": entry["ok"], "note": note.strip()}
     return out
+
+
+def pending(checks: Any) -> bool:
+    """True when a person still owes the list: the scheduler opened the day by itself (it
+    records only what the box can check) and nobody has confirmed the items since."""
+    if not isinstance(checks, dict) or not checks.get("automatic"):
+        return False
+    return not all(isinstance(checks.get(item), dict) for item in ITEMS)
+
+
+def _today(conn: Any, store: Store) -> tuple[str, Any]:
+    today = store.service_day(store.now())
+    return today, conn.execute("SELECT closed_at, checks FROM days WHERE day = ?",
+                               (today,)).fetchone()
+
+
+def status(store: Store) -> dict[str, Any]:
+    """Today's list as the staff pages ask for it: whether it is still owed, its items
+    (code and Spanish label) and what is recorded."""
+    today, row = _today(store.reader(), store)
+    checks = json.loads(row["checks"]) if row is not None else {}
+    return {"date": today, "open": bool(row is not None and row["closed_at"] is None),
+            "pending": row is not None and pending(checks),
+            "items": [{"code": code, "label": label} for code, label in ITEMS.items()],
+            "checks": checks}
+
+
+def record(store: Store, checks: Any, *, actor: str | None = None) -> dict[str, Any]:
+    """A person confirms the list of a day the scheduler opened; what the box checked by
+    itself is kept beside it. Refused once somebody confirmed it (the first record stands)."""
+    confirmed = validate(checks)
+
+    def op(tx: Tx) -> None:
+        today = store.service_day(tx.now)
+        row = tx.one("SELECT checks FROM days WHERE day = ?", (today,))
+        if row is None:
+            raise Conflict(f"La jornada del {today} no está abierta.", "day_not_open",
+                           day=today)
+        stored = json.loads(row["checks"])
+        if not pending(stored):
+            raise Conflict("La lista de apertura de hoy ya está registrada.",
+                           "checklist_done")
+        tx.execute("UPDATE days SET checks = ? WHERE day = ?",
+                   (json.dumps({**stored, **confirmed}), today))
+        tx.emit("day.checklist_confirmed", actor=actor, day=today, checks=confirmed)
+    store.write(op)
+    return status(store)

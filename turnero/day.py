@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from turnero import print_jobs
+from turnero import checklist, print_jobs
 from turnero.clock import BUILD_DATE, is_plausible
 from turnero.errors import Conflict
 from turnero.store import Store, Tx
@@ -42,18 +42,33 @@ def open_day(store: Store, *, actor: str | None = None,
             tx.execute("UPDATE days SET closed_at = NULL, closed_by = NULL WHERE day = ?",
                        (day,))
             tx.execute("DELETE FROM report_days WHERE day = ?", (day,))  # no longer frozen
+            _keep_checks(tx, day, checks)
             tx.emit("day.reopened", actor=actor, day=day)
         return {"date": day, "open": True, "opened_at": tx.at}
     return store.write(op)
 
 
+def _keep_checks(tx: Tx, day: str, checks: dict[str, Any] | None) -> None:
+    """A reopen keeps the opening list already recorded; a list given with it fills only
+    one still owed (a day the scheduler opened that nobody confirmed)."""
+    row = tx.one("SELECT checks FROM days WHERE day = ?", (day,))
+    stored = json.loads(row["checks"]) if row is not None else {}
+    if checks and checklist.pending(stored):
+        tx.execute("UPDATE days SET checks = ? WHERE day = ?",
+                   (json.dumps({**stored, **checks}), day))
+
+
 def close_day(store: Store, *, actor: str | None = None) -> dict[str, Any]:
-    """Close the open jornada: expire what waits, end what is in progress, close módulos."""
+    """Close the open jornada: expire what waits, end what is in progress, close módulos.
+    Today's, or else the last one left open before today: with a manual closing, a
+    supervisor who closes after midnight closes yesterday's jornada."""
     def op(tx: Tx) -> dict[str, Any]:
-        day = store.service_day(tx.now)
-        row = tx.one("SELECT closed_at FROM days WHERE day = ?", (day,))
-        if row is None or row["closed_at"] is not None:
-            raise Conflict(f"La jornada del {day} no está abierta.", "day_not_open")
+        today = store.service_day(tx.now)
+        row = tx.one("SELECT day FROM days WHERE closed_at IS NULL AND day <= ? "
+                     "ORDER BY day DESC LIMIT 1", (today,))
+        if row is None:
+            raise Conflict(f"La jornada del {today} no está abierta.", "day_not_open")
+        day = row["day"]
         counts = _finish_day(tx, day, actor)
         return {"date": day, "open": False, "closed_at": tx.at, **counts}
     return store.write(op)

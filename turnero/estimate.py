@@ -4,15 +4,26 @@ módulos of the queue, times the queue's recent attention time (docs/design.md, 
 The count of people ahead follows the default policy tiers (preferential, appointments in
 their window, arrival). Anti-starvation options, when a centre enables them, let some normal
 tickets in earlier; the figure then errs on the long side for normal tickets.
+
+While no módulo serves a queue yet, dividing by "the open módulos, or 1" would promise a
+crowd at the door hours of wait. Then the estimate counts the módulos expected to serve it
+(those of the queue that called in the first hour of its last day with attentions, at most
+its assigned módulos; its assigned módulos on a first day) and, before today's opening
+time, starts counting at that time: the ticket's view says when attention starts
+(``attention_starts_at``) and its minutes run from now to the expected call.
 """
 
 from __future__ import annotations
 
 import math
 import sqlite3
-from datetime import datetime
+from datetime import datetime, time
 from typing import NamedTuple
+from weakref import WeakKeyDictionary
 
+from config.model import Hours, Schedule
+from turnero.clock import to_iso
+from turnero.hours import day_hours
 from turnero.store import Store, Tx
 
 Conn = sqlite3.Connection | Tx
@@ -94,37 +105,130 @@ def minutes_for(ahead: int, queue_pace: Pace, normal: bool = False) -> int:
     """Expected minutes until the call for a ticket with ``ahead`` people before it. A normal
     ticket also waits for the preferential ones that arrive meanwhile and go first by law:
     with a share p of preferential arrivals on a busy queue, 1 / (1 - p) times longer."""
+    return 0 if ahead == 0 else math.ceil(_work(ahead, queue_pace, normal))
+
+
+def _work(ahead: int, queue_pace: Pace, normal: bool) -> float:
+    """Minutes the queue's módulos need before they reach a ticket with ``ahead`` before it."""
     per, counters, share, _ = queue_pace
     people = ahead / (1.0 - share) if normal else ahead
-    return 0 if ahead == 0 else math.ceil(people * per / (counters if counters > 0 else 1))
+    return people * per / (counters if counters > 0 else 1)
 
 
 def wait_minutes(conn: Conn, store: Store, queue: str, ahead: int, normal: bool) -> int:
     return 0 if ahead == 0 else minutes_for(ahead, pace(conn, store, queue), normal)
 
 
-def for_attention(conn: Conn, store: Store, row: sqlite3.Row, now: datetime) -> tuple[int, int]:
-    """(people ahead, expected wait in minutes) of a waiting attention."""
+class Estimate(NamedTuple):
+    """What a ticket is told: people ahead, minutes until its expected call and, while no
+    módulo serves its queue before today's opening time, when attention starts."""
+
+    ahead: int
+    minutes: int
+    starts_at: datetime | None = None
+
+
+def estimate_attention(conn: Conn, store: Store, row: sqlite3.Row, now: datetime) -> Estimate:
+    """The estimate of a waiting attention (a row of ``attention.CURRENT_SQL``)."""
     p = store.policy
     ahead = people_ahead(conn, row["day"], row["queue"], bool(row["preferential"]),
                          row["order_key"], row["attention_id"], now.timestamp(),
                          p.appointment_early_minutes * 60, p.appointment_late_minutes * 60)
-    return ahead, wait_minutes(conn, store, row["queue"], ahead,
-                               normal=not row["preferential"])
+    return outlook(conn, store, row["queue"], ahead, not row["preferential"], now)
 
 
-def for_new_ticket(conn: Conn, store: Store, day: str, queue: str,
-                   preferential: bool) -> tuple[int, int]:
-    """(people ahead, expected wait in minutes) of a ticket issued now: after every waiting
-    preferential ticket, and after everyone when it is a normal one."""
+def for_attention(conn: Conn, store: Store, row: sqlite3.Row, now: datetime) -> tuple[int, int]:
+    """(people ahead, expected wait in minutes) of a waiting attention."""
+    found = estimate_attention(conn, store, row, now)
+    return found.ahead, found.minutes
+
+
+def estimate_new_ticket(conn: Conn, store: Store, day: str, queue: str,
+                        preferential: bool) -> Estimate:
+    """The estimate of a ticket issued now: after every waiting preferential ticket, and
+    after everyone when it is a normal one."""
     sql = "SELECT COUNT(*) FROM attentions WHERE day = ? AND queue = ? AND status = 'waiting'"
     if preferential:
         sql += " AND preferential = 1"
     ahead = conn.execute(sql, (day, queue)).fetchone()[0]
-    if ahead == 0:
-        return 0, 0
+    return outlook(conn, store, queue, ahead, not preferential, store.now())
+
+
+def for_new_ticket(conn: Conn, store: Store, day: str, queue: str,
+                   preferential: bool) -> tuple[int, int]:
+    """(people ahead, expected wait in minutes) of a ticket issued now (the kiosk's check
+    before closing uses it)."""
+    found = estimate_new_ticket(conn, store, day, queue, preferential)
+    return found.ahead, found.minutes
+
+
+def outlook(conn: Conn, store: Store, queue: str, ahead: int, normal: bool,
+            now: datetime, queue_pace: Pace | None = None) -> Estimate:
+    """The estimate for ``ahead`` people before a ticket: from the open módulos, or, while
+    none serves the queue, from those expected and (before opening) from the opening time."""
+    queue_pace = queue_pace or pace(conn, store, queue)
+    if queue_pace.counters > 0:
+        return Estimate(ahead, minutes_for(ahead, queue_pace, normal))
+    expected = queue_pace._replace(counters=expected_counters(conn, store, queue, now))
+    work = 0.0 if ahead == 0 else _work(ahead, expected, normal)
+    opens = opening_time(store, now)
+    if opens is None or now >= opens:
+        return Estimate(ahead, math.ceil(work))
+    return Estimate(ahead, math.ceil((opens - now).total_seconds() / 60 + work), opens)
+
+
+# The módulos that called a queue's tickets in the first hour of its last day with
+# attentions before today: how many of them usually open it.
+_STAFFED = (
+    "WITH last AS (SELECT day FROM attentions WHERE queue = ? AND status = 'done' "
+    "AND ended_at < ? ORDER BY ended_at DESC LIMIT 1), "
+    "first AS (SELECT MIN(julianday(called_at)) AS t FROM attentions "
+    "WHERE day = (SELECT day FROM last) AND queue = ? AND status = 'done') "
+    "SELECT COUNT(DISTINCT counter) FROM attentions WHERE day = (SELECT day FROM last) "
+    "AND queue = ? AND status = 'done' AND julianday(called_at) < (SELECT t FROM first) "
+    "+ 1 / 24.0")
+
+
+def expected_counters(conn: Conn, store: Store, queue: str, now: datetime) -> float:
+    """Módulos expected to serve a queue nobody serves yet: as many as called it in the first
+    hour of its last day (at most its assigned ones, each for its share of it), else all
+    its assigned módulos; 0 when no active módulo serves it."""
+    day = store.service_day(now)
+    local_midnight = datetime.combine(now.astimezone(store.tz).date(), time(), store.tz)
+    shares = conn.execute(_SHARES, (queue, day, queue)).fetchone()[0]
+    staffed = conn.execute(_STAFFED, (queue, to_iso(local_midnight), queue, queue)
+                           ).fetchone()[0]
+    return min(float(staffed), shares) if staffed else shares
+
+
+_HOURS: WeakKeyDictionary[Store, tuple[Hours, Schedule]] = WeakKeyDictionary()
+
+
+def use_hours(store: Store, hours: Hours, schedule: Schedule) -> None:
+    """Tell the estimate the centre's opening hours (the defaults until then)."""
+    _HOURS[store] = (hours, schedule)
+
+
+def opening_time(store: Store, now: datetime) -> datetime | None:
+    """Today's opening time, None on a day the centre does not open."""
+    hours, schedule = _HOURS.get(store) or (Hours(), Schedule())
+    local = now.astimezone(store.tz)
+    return day_hours(hours, local.date(), str(store.tz), schedule).opens
+
+
+class QueueOutlook(NamedTuple):
+    """The estimates a queue list shows: for a normal and a preferential ticket issued now."""
+
+    normal_minutes: int
+    preferential_minutes: int
+    starts_at: datetime | None
+    open_counters: int
+
+
+def for_queue(conn: Conn, store: Store, queue: str, waiting: int, preferential: int,
+              now: datetime) -> QueueOutlook:
     queue_pace = pace(conn, store, queue)
-    if queue_pace.counters == 0:  # before the módulos open, count those that will serve it
-        queue_pace = queue_pace._replace(
-            counters=conn.execute(_SHARES, (queue, day, queue)).fetchone()[0])
-    return ahead, minutes_for(ahead, queue_pace, normal=not preferential)
+    normal = outlook(conn, store, queue, waiting, True, now, queue_pace)
+    prefs = outlook(conn, store, queue, preferential, False, now, queue_pace)
+    return QueueOutlook(normal.minutes, prefs.minutes, normal.starts_at,
+                        queue_pace.open_counters)

@@ -126,6 +126,11 @@ KINDS: Mapping[str, EventKind] = _table(
     }),
     kind("day.reopened", "A closed service day was opened again (its reports are no longer "
          "frozen).", {"day": "The service day, `YYYY-MM-DD`."}),
+    kind("day.checklist_confirmed", "A person confirmed the opening check list of a day the "
+         "scheduler opened by itself (the automatic checks stay recorded beside it).", {
+        "day": "The service day, `YYYY-MM-DD`.",
+        "checks": "The check list as confirmed: `{item: {ok, note}}`.",
+    }),
     kind("day.issuing_stopped", "Closing time came: no more tickets today (screens and "
          "kiosks say so).", {
         "day": "The service day, `YYYY-MM-DD`.",
@@ -154,7 +159,14 @@ KINDS: Mapping[str, EventKind] = _table(
         "rule": "Why this ticket: `preferential`, `appointment`, `arrival`, "
                 "`max_normal_wait`, `preferential_streak_limit` or `manual`.",
         "recalls": "Always 0: recalls so far.",
-    }),
+        "reason": "A `manual` call that passed a waiting preferential citizen only: why, one "
+                  "of `preferential_absent`, `continues_attention`, `specialized_service`, "
+                  "`supervisor_order`, `other`.",
+        "reason_note": "With `reason`, when the asesor wrote one: a short note (up to 200 "
+                       "characters; the desk asks for no personal data).",
+        "passed": "A `manual` call only: labels of the waiting preferential tickets it "
+                  "passed (up to 5).",
+    }, optional=("reason", "reason_note", "passed")),
     kind("ticket.recalled", "The módulo called its ticket again.", {
         **_TICKET, **_CALL,
         "recalls": "How many recalls, this one included.",

@@ -180,5 +180,14 @@ def m008_idempotency_digest(db: Database) -> None:
     db.execute("ALTER TABLE tickets ADD COLUMN idempotency_digest TEXT")
 
 
+@migrations()
+def m009_queued_at(db: Database) -> None:
+    """When an attention last came back to waiting (a reactivated no-show), for the
+    anti-starvation wait: ``entered_at`` stays the first entry, which the reports' waits
+    count from. NULL means it never left the queue: its wait in the queue starts at
+    ``entered_at``."""
+    db.execute("ALTER TABLE attentions ADD COLUMN queued_at TEXT")
+
+
 def apply(db: Database) -> None:
     migrations.apply(db)

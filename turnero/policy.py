@@ -3,8 +3,8 @@
 Order, for one módulo:
 1. its queues by weight (higher first); queues of equal weight compete ticket by ticket;
 2. inside a queue, when enabled, the anti-starvation rules (a normal ticket waiting longer
-   than ``max_normal_wait_minutes``; a normal ticket after ``max_preferential_in_row``
-   preferential calls in a row);
+   than ``max_normal_wait_minutes`` since it entered the queue; a normal ticket after
+   ``max_preferential_in_row`` preferential calls in a row);
 3. preferential before every normal ticket of the queue (Ley 27408), by arrival;
 4. appointments inside their early/late window, by slot;
 5. everyone else by arrival.
@@ -36,6 +36,14 @@ class Candidate:
     preferential: bool
     order_key: float  # arrival position in the queue, epoch seconds
     appointment_at: float | None = None  # slot, epoch seconds
+    # When it entered this queue, epoch seconds (a visit's next step, a transfer or a
+    # reactivation enters late with an early order key); None = its order key.
+    entered_at: float | None = None
+
+    @property
+    def waiting_since(self) -> float:
+        """Where its wait in this queue starts, for the anti-starvation rule."""
+        return self.order_key if self.entered_at is None else self.entered_at
 
 
 @dataclass(frozen=True)
@@ -72,8 +80,11 @@ def choose_in_queue(candidates: Iterable[Candidate], rules: QueueRules, streak: 
     oldest_normal = min(normals, key=lambda c: (c.order_key, c.id), default=None)
     first_slot = min(appts, key=lambda c: (c.appointment_at or 0, c.id), default=None)
     limit = rules.max_normal_wait_minutes
-    if oldest_normal is not None and limit and now - oldest_normal.order_key > limit * 60:
-        return Choice(oldest_normal, MAX_NORMAL_WAIT)
+    # The wait is measured from entering this queue, not from the order key: a ticket that
+    # just arrived from another queue has not waited here and must not pass anyone.
+    longest = min(normals, key=lambda c: (c.waiting_since, c.id), default=None)
+    if longest is not None and limit and now - longest.waiting_since > limit * 60:
+        return Choice(longest, MAX_NORMAL_WAIT)
     if prefs and rules.max_preferential_in_row and streak >= rules.max_preferential_in_row:
         protected = first_slot or oldest_normal  # any non-preferential ticket breaks the run
         if protected is not None:

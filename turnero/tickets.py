@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from turnero import attention as att
-from turnero import documents, estimate, print_jobs
+from turnero import documents, issuing, print_jobs
 from turnero.day import require_open_day
 from turnero.errors import Conflict, InvalidInput, TurneroError
 from turnero.print_jobs import PrintRequest
@@ -227,7 +227,8 @@ def reactivate(store: Store, uid: str, *, position: str = "arrival",
             raise Conflict("Solo se reactivan turnos del mismo día.", "other_day")
         key = att.order_key_for(tx, position, row["queue"], row)
         tx.execute("UPDATE attentions SET status = 'waiting', order_key = ?, counter = NULL, "
-                   "ended_at = NULL, outcome = NULL WHERE id = ?", (key, row["attention_id"]))
+                   "ended_at = NULL, outcome = NULL, queued_at = ? WHERE id = ?",
+                   (key, tx.at, row["attention_id"]))
         tx.emit("ticket.reactivated", actor=actor, ticket=uid,
                 **att.payload(row, previous=row["status"], position=position))
     store.write(op)
@@ -242,10 +243,13 @@ def set_priority(store: Store, uid: str, priority: Any, *,
         if not isinstance(priority, str):
             raise InvalidInput("priority debe ser el código de una categoría.",
                                "invalid_priority")
-        new = tx.one("SELECT code, preferential FROM priorities WHERE code = ? AND active",
-                     (priority,))
+        new = tx.one("SELECT code, preferential, appointment FROM priorities "
+                     "WHERE code = ? AND active", (priority,))
         if new is None:
             raise InvalidInput(f"No existe la categoría {priority}.", "unknown_priority")
+        if new["appointment"] and not _has_appointment(tx, row):
+            raise Conflict(f"El turno {row['label']} no tiene cita: solo un turno emitido "
+                           "con su cita puede pasar a esa categoría.", "no_appointment")
         tx.execute("UPDATE tickets SET priority = ? WHERE id = ?", (new["code"], row["ticket_id"]))
         tx.execute("UPDATE attentions SET preferential = ? WHERE id = ?",
                    (new["preferential"], row["attention_id"]))
@@ -254,6 +258,12 @@ def set_priority(store: Store, uid: str, priority: Any, *,
                               preferential=bool(new["preferential"])))
     store.write(op)
     return current_ticket(store, uid, personal=True)
+
+
+def _has_appointment(tx: Tx, row: Any) -> bool:
+    """Whether the ticket was issued with an appointment slot (kept on its first step)."""
+    return tx.one("SELECT 1 FROM attentions WHERE ticket = ? AND slot IS NOT NULL LIMIT 1",
+                  (row["ticket_id"],)) is not None
 
 
 def transfer_waiting(store: Store, uid: str, *, service_id: Any = None, queue: Any = None,
@@ -329,12 +339,12 @@ def check_before_closing(store: Store, *, service_id: Any, priority: Any,
     service = conn.execute("SELECT queue FROM services WHERE id = ?", (service_id,)).fetchone()
     if service is None:
         return
-    preferential = bool(isinstance(priority, str) and conn.execute(
-        "SELECT preferential FROM priorities WHERE code = ? AND active",
-        (priority,)).fetchone() == (1,))
-    _, minutes = estimate.for_new_ticket(conn, store, store.service_day(now),
-                                         service["queue"], preferential)
-    expected = now + timedelta(minutes=minutes)
+    category = conn.execute("SELECT preferential FROM priorities WHERE code = ? AND active",
+                            (priority,)).fetchone() if isinstance(priority, str) else None
+    # A preferential citizen is called before every normal one (Ley 27408): only the
+    # preferential tickets waiting count against closing time.
+    preferential = category is not None and bool(category["preferential"])
+    expected = issuing.expected_call(conn, store, service["queue"], preferential, now)
     if expected > closes_at - timedelta(minutes=margin_minutes):
         raise Conflict("Por la espera estimada ya no le alcanzaríamos a atender hoy en este "
                        "servicio antes del cierre. Acérquese al orientador.", "after_closing",

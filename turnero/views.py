@@ -8,7 +8,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-from turnero import estimate, messages
+from turnero import ans, estimate, messages
 from turnero.attention import CURRENT_SQL, current_by_uid
 from turnero.clock import from_iso, to_iso
 from turnero.errors import NotFound
@@ -28,19 +28,26 @@ def ticket_view(conn: Conn, store: Store, row: sqlite3.Row, now: datetime, *,
         "preferential": bool(row["preferential"]), "channel": row["channel"],
         "visit": json.loads(row["visit"]), "issued_at": row["issued_at"],
         "appointment_at": _slot_iso(row["slot"]),
+        "entered_at": row["entered_at"], "rule": row["rule"],
         "called_at": row["called_at"], "started_at": row["started_at"],
         "ended_at": row["ended_at"], "recalls": row["recalls"], "counter": row["counter"],
         "counter_name": row["counter_name"], "outcome": row["outcome"],
         "status_url": f"/t/{row['token']}", "token": row["token"],
-        "ahead": None, "estimated_wait_minutes": None,
+        "ahead": None, "estimated_wait_minutes": None, "attention_starts_at": None,
     }
     if row["status"] == "waiting":
-        view["ahead"], view["estimated_wait_minutes"] = estimate.for_attention(
-            conn, store, row, now)
+        found = estimate.estimate_attention(conn, store, row, now)
+        view["ahead"], view["estimated_wait_minutes"] = found.ahead, found.minutes
+        view["attention_starts_at"] = _local_iso(found.starts_at)
     if personal:
         view["document"], view["name"] = row["document"], row["name"]
         view["document_type"] = row["document_type"]
     return view
+
+
+def _local_iso(when: datetime | None) -> str | None:
+    """A local time with its offset, to the minute (when attention starts)."""
+    return None if when is None else when.isoformat(timespec="minutes")
 
 
 def _slot_iso(slot: float | None) -> str | None:
@@ -74,7 +81,7 @@ def ticket_by_token(store: Store, token: str) -> dict[str, Any]:
     view = ticket_view(conn, store, row, store.now())
     keep = ("label", "status", "service_name", "entity_name", "preferential", "issued_at",
             "called_at", "counter", "counter_name", "ahead", "estimated_wait_minutes",
-            "visit", "day")
+            "attention_starts_at", "visit", "day")
     return {k: view[k] for k in keep}
 
 
@@ -106,22 +113,24 @@ def queue_stats(store: Store) -> list[dict[str, Any]]:
         "MIN(entered_at) AS oldest FROM attentions WHERE day = ? AND status = 'waiting' "
         "GROUP BY queue", (day,))}
     out = []
+    targets = ans.queue_wait_targets(conn, day)  # dated ANS, as the reports judge the day
     for q in conn.execute("SELECT code, entity, prefix, name, max_wait_minutes, is_open, "
                           "closed_reason FROM queues WHERE active ORDER BY code"):
         s = stats.get(q["code"])
         waiting = s["waiting"] if s else 0
         oldest = (now - from_iso(s["oldest"])).total_seconds() / 60 if s else 0.0
         prefs = (s["preferential"] or 0) if s else 0
-        queue_pace = estimate.pace(conn, store, q["code"])
+        outlook = estimate.for_queue(conn, store, q["code"], waiting, prefs, now)
         out.append({
             "code": q["code"], "entity": q["entity"], "prefix": q["prefix"],
             "name": q["name"], "is_open": bool(q["is_open"]),
             "closed_reason": q["closed_reason"], "waiting": waiting,
             "waiting_preferential": prefs, "oldest_wait_minutes": round(max(0.0, oldest), 1),
-            "max_wait_minutes": q["max_wait_minutes"],
-            "open_counters": queue_pace.open_counters,
-            "expected_wait_minutes": estimate.minutes_for(waiting, queue_pace, normal=True),
-            "expected_wait_preferential_minutes": estimate.minutes_for(prefs, queue_pace),
+            "max_wait_minutes": targets.get(q["code"], q["max_wait_minutes"]),
+            "open_counters": outlook.open_counters,
+            "expected_wait_minutes": outlook.normal_minutes,
+            "expected_wait_preferential_minutes": outlook.preferential_minutes,
+            "attention_starts_at": _local_iso(outlook.starts_at),
         })
     return out
 

@@ -257,7 +257,86 @@ window.Staff = (function () {
     show("who", true);
     show("login", false);
     if (reveal) show(reveal, true);
+    askChecklist();
     return r.data;
+  }
+
+  // --- the opening check list --------------------------------------------------------------
+
+  // A day the scheduler opened by itself still owes the list people check (internet, power,
+  // security…): the first supervisor or orientador in is asked for it, and every such page
+  // shows it at the top until somebody confirms it.
+  const CHECKLIST_ROLES = ["admin", "supervisor", "receptionist"];
+
+  async function askChecklist() {
+    if (!CHECKLIST_ROLES.includes(session.role)) return;
+    const r = await api("GET", "/api/v1/day/checklist");
+    const shown = $("checklist");
+    if (r.status !== 200 || !r.data.pending) {
+      if (shown && r.status === 200) shown.remove();
+      return;
+    }
+    if (!shown) (document.querySelector("main") || document.body).prepend(checklistPanel(r.data.items));
+  }
+
+  function element(tag, props) {
+    return Object.assign(document.createElement(tag), props || {});
+  }
+
+  function checklistPanel(items) {
+    const panel = element("section", { id: "checklist", className: "panel checklist-panel" });
+    panel.setAttribute("aria-labelledby", "checklist-title");
+    panel.style.borderColor = "var(--warn, #8a4b00)";
+    panel.style.borderWidth = "2px";
+    const form = element("form", { id: "checklist-form" });
+    for (const item of items) form.appendChild(checklistRow(item));
+    const message = element("p", { id: "checklist-message", className: "result" });
+    message.setAttribute("role", "status");
+    form.append(element("button", { type: "submit", id: "checklist-submit", className: "primary",
+                                    textContent: "Confirmar lista de apertura" }), message);
+    form.addEventListener("submit", (ev) => confirmChecklist(ev, items, panel));
+    panel.append(
+      element("h2", { id: "checklist-title", textContent: "Lista de apertura pendiente" }),
+      element("p", { textContent: "La jornada se abrió automáticamente. Marque cada punto " +
+                                  "verificado o indique por qué se atiende sin él." }),
+      form);
+    return panel;
+  }
+
+  function checklistRow(item) {
+    const row = element("div", { className: "checklist-row" });
+    const box = element("input", { type: "checkbox", id: `cl-${item.code}` });
+    const note = element("input", { id: `cl-${item.code}-note`, maxLength: 200,
+                                    placeholder: "Motivo si no se verificó" });
+    note.setAttribute("aria-label", `Motivo si no se verificó: ${item.label}`);
+    box.addEventListener("change", () => { note.disabled = box.checked; });
+    row.append(box, " ", element("label", { htmlFor: box.id, textContent: item.label }), " ", note);
+    return row;
+  }
+
+  async function confirmChecklist(ev, items, panel) {
+    ev.preventDefault();
+    const message = $("checklist-message");
+    const checks = {};
+    for (const item of items) {
+      const ok = $(`cl-${item.code}`).checked;
+      const note = $(`cl-${item.code}-note`).value.trim();
+      if (!ok && !note) {
+        message.textContent = `Marque «${item.label}» o indique por qué se atiende sin verificarlo.`;
+        message.classList.add("error");
+        $(`cl-${item.code}-note`).focus();
+        return;
+      }
+      checks[item.code] = { ok, note: ok ? "" : note };
+    }
+    const r = await api("POST", "/api/v1/day/checklist", { checks });
+    if (r.status === 200 || (r.data && r.data.error === "checklist_done")) {
+      panel.remove();
+      window.dispatchEvent(new CustomEvent("staff:checklist-confirmed"));
+      return;
+    }
+    message.textContent = errorText(r);
+    message.classList.add("error");
   }
 
   // The page's start could not finish for want of a connection: run it again once the box

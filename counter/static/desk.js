@@ -5,7 +5,7 @@
 // (staff.js, window.Staff).
 "use strict";
 
-(function (Staff) {
+(function (Staff, Queue) {
   const { $, api, errorText } = Staff;
   const DESK_ROLES = ["agent", "supervisor", "admin"];
   const STATE = { open: "Abierto", paused: "En pausa", closed: "Cerrado" };
@@ -168,6 +168,16 @@
   async function refreshQueues() {
     const r = await api("GET", "/api/v1/queues");
     if (r.status === 200) renderQueues(r.data.queues);
+    await refreshWaiting();
+  }
+
+  // Who waits at this módulo (first rows only: the page stays light with a crowd).
+  async function refreshWaiting() {
+    if (!counter) return;
+    const r = await api("GET", `/api/v1/counters/${counter.id}/waiting`);
+    if (r.status === 200 && r.data.counter === counter.id) {
+      Queue.render(r.data, Date.now() + offset, priorityName);
+    }
   }
 
   function myQueues() { return counter ? counter.queues.map((q) => q.queue) : []; }
@@ -229,12 +239,16 @@
                     ticket.name || ""].filter(Boolean);
       $("current-info").textContent = bits.join(" · ");
       $("current-recalls").textContent = ticket.recalls ? `Rellamadas: ${ticket.recalls}` : "";
+      $("current-rule").textContent = Queue.ruleText(ticket, priorityName, catalog.centre.timezone);
+      $("current-wait").textContent = Queue.waitText(ticket);
       $("timer-caption").textContent = ticket.status === "serving" ? "En atención" : "Llamado hace";
     } else {
       $("current-label").textContent = "—";
       $("current-status").textContent = status === "open" ? "Sin turno" : STATE[status];
       $("current-info").textContent = "";
       $("current-recalls").textContent = "";
+      $("current-rule").textContent = "";
+      $("current-wait").textContent = "";
       $("timer-caption").textContent = status === "paused" ? "En pausa" : "Tiempo";
     }
     tick();
@@ -277,6 +291,7 @@
       const b = document.querySelector(`[data-action="${action}"]`);
       b.disabled = inFlight || !allowed(action);
     }
+    Queue.enable(!inFlight && allowed("call-next"));
     $("pause").hidden = state && state.status !== "open";
     $("resume").hidden = !state || state.status !== "paused";
     $("open").hidden = !state || state.status !== "closed";
@@ -296,7 +311,7 @@
   }
 
   const DONE = {
-    "call-next": (t) => `Llamado ${t.label}.`, recall: (t) => `Vuelto a llamar ${t.label}.`,
+    "call-next": (t) => `Llamado ${t.label}.`, call: (t) => `Llamado ${t.label}.`, recall: (t) => `Vuelto a llamar ${t.label}.`,
     start: (t) => `Atención de ${t.label} iniciada.`, finish: (t) => `Atención de ${t.label} finalizada.`,
     "no-show": (t) => `${t.label}: no se presentó.`, transfer: (t) => `${t.label} derivado.`,
     pause: () => "Módulo en pausa.", resume: () => "Módulo reanudado.", open: () => "Módulo abierto.",
@@ -327,9 +342,32 @@
     }
   }
 
+  // «Llamar este turno»: a given ticket; when it passes a preferential citizen the engine
+  // asks for a reason (409 reason_required) and the dialog asks the asesor.
+  async function callThis(item, reason) {
+    if (inFlight || !counter || !allowed("call-next")) return;
+    inFlight = true;
+    enable();
+    try {
+      const r = await api("POST", `/api/v1/counters/${counter.id}/call`, { uid: item.uid, ...(reason || {}) });
+      if (r.status === 200) {
+        afterSuccess("call", r.data, null);
+      } else if (r.status === 409 && r.data && r.data.error === "reason_required") {
+        Queue.askReason(item, r.data.passed || []);
+      } else {
+        fail(r.status === 409 ? `No se pudo: ${errorText(r)} La pantalla se actualizó.` : errorText(r));
+      }
+    } finally {
+      inFlight = false;
+      enable();
+      await refreshCounter();
+      await refreshWaiting();
+    }
+  }
+
   function afterSuccess(action, data, before) {
     applied++;  // answers to reads sent before this change are stale now
-    if (["call-next", "recall", "start"].includes(action)) {
+    if (["call-next", "call", "recall", "start"].includes(action)) {
       ticket = data;
       state = { ...(state || {}), status: "open", current: { uid: data.uid, status: data.status } };
       say(DONE[action](data));
@@ -390,6 +428,7 @@
     let snap;
     try { snap = JSON.parse(ev.data); } catch { return; }
     renderQueues(snap.queues);
+    refreshWaiting();
     applyCounter(snap.counters.find((c) => c.id === counter.id));
   }
 
@@ -420,12 +459,13 @@
       fillChooser(myCounters());
       show("choose");
     });
+    Queue.init(callThis);
     for (const action of ACTIONS) {
       document.querySelector(`[data-action="${action}"]`).addEventListener("click", () => act(action));
     }
     document.addEventListener("keydown", (ev) => {
       const action = KEYS[ev.key];
-      if (!action || ev.altKey || ev.ctrlKey || ev.metaKey || $("desk").hidden) return;
+      if (!action || ev.altKey || ev.ctrlKey || ev.metaKey || $("desk").hidden || Queue.asking()) return;
       ev.preventDefault();
       act(action);
     });
@@ -435,4 +475,4 @@
 
   wire();
   boot();
-})(window.Staff);
+})(window.Staff, window.DeskQueue);

@@ -1,6 +1,8 @@
 // The waiting-room TV: the live stream of calls, the big last call, the history, the message
-// band, the clock and the idle screen. After any (re)connection the stream's snapshot
-// replaces everything shown, so the screen always ends up showing the true state.
+// band, the clock and the idle screen (which keeps the recent calls listed). After any
+// (re)connection the stream's snapshot replaces everything shown, so the screen always ends
+// up showing the true state. A call the speakers have not said yet stays listed until it is
+// said (sound.js tells which), and the one being said is highlighted.
 (() => {
   "use strict";
   const $ = (id) => document.getElementById(id);
@@ -15,7 +17,9 @@
     zones: new Set((body.dataset.zones || "").split(",").filter(Boolean)),
     counterZones: JSON.parse(body.dataset.counterZones || "{}"),
   };
-  const state = { day: null, calls: [], message: null, offset: 0, flashTimer: null };
+  const state = { day: null, calls: [], message: null, offset: 0, flashTimer: null,
+                  speaking: null, shownAt: new Map(), idle: false };
+  const KEPT = 60;  // calls remembered; the screen lists the newest, unsaid ones first
   const links = {};  // stream name -> connected?
 
   // ---------------------------------------------------------------- streams, reconnecting
@@ -91,7 +95,27 @@
 
   function remember(call) {  // newest first, one row per ticket (a recall moves it up)
     state.calls = [call, ...state.calls.filter((c) => c.ticket !== call.ticket)]
-      .slice(0, cfg.rows + 1);
+      .slice(0, KEPT);
+    state.shownAt.set(call.seq, performance.now());
+    if (state.shownAt.size > 4 * KEPT) state.shownAt.delete(state.shownAt.keys().next().value);
+  }
+
+  // The history rows: the call being said, the calls the speakers still owe (newest of
+  // them), then the newest of the rest; listed newest first.
+  function listed() {
+    const older = state.calls.slice(state.idle ? 0 : 1);
+    const owed = window.macSound ? window.macSound.waiting() : new Set();
+    const keep = new Set(older.filter((c) => String(c.ticket) === state.speaking)
+      .map((c) => c.ticket));
+    for (const c of older.filter((x) => owed.has(String(x.ticket)))) {
+      if (keep.size >= cfg.rows) break;
+      keep.add(c.ticket);
+    }
+    for (const c of older) {
+      if (keep.size >= cfg.rows) break;
+      keep.add(c.ticket);
+    }
+    return older.filter((c) => keep.has(c.ticket));
   }
 
   function onSnapshot(snap) {
@@ -127,7 +151,7 @@
 
   // ---------------------------------------------------------------- drawing
   function render(flash) {
-    const [now, ...older] = state.calls;
+    const [now] = state.calls;
     $("now-call").hidden = !now;
     $("now-empty").hidden = !!now;
     const panel = $("now");
@@ -139,6 +163,8 @@
       $("now-entity").style.setProperty("--entity", colour || "");
       $("now-preferential").hidden = !now.preferential;
       $("now-recall").hidden = !now.recall;
+      $("now-speaking").hidden = state.speaking !== String(now.ticket);
+      panel.classList.toggle("speaking", state.speaking === String(now.ticket));
       panel.classList.toggle("preferential", now.preferential);
       panel.dataset.ticket = now.ticket;
       if (flash) {
@@ -148,7 +174,7 @@
       }
     }
     const rows = $("history-rows");
-    rows.replaceChildren(...older.slice(0, cfg.rows).map(row));
+    rows.replaceChildren(...listed().map(row));
     fitAll();
     renderBand();
     tick();
@@ -157,11 +183,15 @@
   function row(call) {
     const tr = document.createElement("tr");
     tr.dataset.ticket = call.ticket;
-    tr.className = call.preferential ? "preferential" : "";
+    tr.classList.toggle("preferential", call.preferential);
+    tr.classList.toggle("speaking", state.speaking === String(call.ticket));
     const label = document.createElement("td");
     label.className = "label-cell";
     label.textContent = call.label;
     if (call.preferential) label.append($("preferential-mark").content.cloneNode(true));
+    if (state.speaking === String(call.ticket)) {
+      label.append($("speaking-mark").content.cloneNode(true));
+    }
     const counter = document.createElement("td");
     counter.className = "counter-cell";
     counter.textContent = String(call.counter);
@@ -204,6 +234,11 @@
     const last = state.calls.length ? Date.parse(state.calls[0].at) : NaN;
     const idle = !state.calls.length || !(serverNow() - last < cfg.idleMs);
     body.classList.toggle("idle-mode", idle);
+    if (idle !== state.idle) {  // idle: the last call joins the list, as the big one hides
+      state.idle = idle;
+      if (state.calls.length) render(false);
+    }
+    body.classList.toggle("no-calls", !state.calls.length);
     $("idle").hidden = !idle;
     if (state.message && state.message.until && Date.parse(state.message.until) <= serverNow()) {
       renderBand();
@@ -240,6 +275,26 @@
     document.dispatchEvent(new Event("mac-display-ready"));
   }
 
-  window.macDisplay = { connect, setLink, syncClock, cfg, state, ready: false };
+  // For sound.js: when a call came on screen (performance.now(), or null), whether a ticket
+  // is on screen, and which ticket is being said (null: none).
+  function shownAt(eventSeq) {
+    const at = state.shownAt.get(eventSeq);
+    return at === undefined ? null : at;
+  }
+  function onScreen(ticket) {
+    const now = state.calls[0];
+    if (now && String(now.ticket) === String(ticket) && !state.idle) return true;
+    return [...document.querySelectorAll("#history-rows tr")]
+      .some((tr) => tr.dataset.ticket === String(ticket));
+  }
+  function speaking(ticket) {
+    const value = ticket == null ? null : String(ticket);
+    if (state.speaking === value) return;
+    state.speaking = value;
+    if (state.calls.length) render(false);
+  }
+
+  window.macDisplay = { connect, setLink, syncClock, cfg, state, ready: false,
+                        shownAt, onScreen, speaking, refresh: () => render(false) };
   start();
 })();

@@ -14,6 +14,7 @@ class Captions:
     people_ahead: str
     wait: str
     no_estimate: str
+    starts_at: str
     date: str
     preferential: str
     scan: str
@@ -24,6 +25,7 @@ CAPTIONS: dict[str, Captions] = {
         people_ahead="Personas antes que usted",
         wait="Espera estimada",
         no_estimate="sin estimación",
+        starts_at="La atención empieza a las",
         date="Fecha",
         preferential="Atención preferente",
         scan="Escanee para seguir su turno",
@@ -32,6 +34,7 @@ CAPTIONS: dict[str, Captions] = {
         people_ahead="Ñawpaqniykipi runakuna",
         wait="Yaqa suyanayki",
         no_estimate="mana yachakunchu",
+        starts_at="Atendeyqa qallarinqa",
         date="P'unchaw",
         preferential="Ñawpaqta yanapana",
         scan="QR-ta qhawachiy, turnoykita qatipanaykipaq",
@@ -40,6 +43,7 @@ CAPTIONS: dict[str, Captions] = {
         people_ahead="People ahead of you",
         wait="Estimated wait",
         no_estimate="no estimate",
+        starts_at="Service starts at",
         date="Date",
         preferential="Priority service",
         scan="Scan to follow your turn",

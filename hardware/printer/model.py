@@ -27,6 +27,8 @@ class PrintableTicket:
     status_url: str
     footer: str
     language: Language = "es"
+    # When no módulo serves the queue yet: the ticket says when attention starts.
+    attention_starts_at: datetime | None = None
 
 
 @dataclass(frozen=True)

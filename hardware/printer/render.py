@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import textwrap
+from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -96,8 +97,13 @@ def render(ticket: PrintableTicket, settings: PrinterSettings) -> bytes:
     p.set(align="left")
     pair(words.date, ticket.issued_at.strftime("%d/%m/%Y %H:%M"))
     pair(words.people_ahead, str(ticket.people_ahead))
-    wait = words.no_estimate if ticket.wait_minutes is None else f"~ {ticket.wait_minutes} min"
-    pair(words.wait, wait)
+    starts = _starts_at(ticket)
+    if starts is not None:  # before the módulos open: when, not how many minutes
+        pair(words.starts_at, starts.strftime("%H:%M"))
+    else:
+        wait = (words.no_estimate if ticket.wait_minutes is None
+                else f"~ {ticket.wait_minutes} min")
+        pair(words.wait, wait)
     p.ln()
     p.set(align="center")
     native = bool(p.profile.supports("qrCode"))
@@ -111,3 +117,10 @@ def render(ticket: PrintableTicket, settings: PrinterSettings) -> bytes:
         lines(ticket.footer)
     p.cut()
     return p.output
+
+
+def _starts_at(ticket: PrintableTicket) -> datetime | None:
+    """When attention starts, in the centre's local time, for a ticket issued before the
+    módulos open (None otherwise, and for a ticket that does not carry it)."""
+    starts = ticket.attention_starts_at
+    return None if starts is None else starts.astimezone(ticket.issued_at.tzinfo)

@@ -10,6 +10,7 @@ read as reporting the condition, which errs on the side of not printing into not
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Protocol
 
 PAPER_STATUS_QUERY = b"\x10\x04\x04"  # DLE EOT 4
 _FIXED_MASK = 0x93  # bits 0, 1, 4, 7
@@ -51,3 +52,32 @@ def parse_paper_status(reply: bytes) -> PaperStatus:
                 return PaperStatus.NEAR_END
             return PaperStatus.OK
     return PaperStatus.UNKNOWN
+
+
+class _Link(Protocol):
+    def send(self, data: bytes) -> None: ...
+    def paper_status(self) -> PaperStatus: ...
+    def close(self) -> None: ...
+
+
+class PaperWatch:
+    """A transport that remembers the printer's last paper answer, so staff can be told the
+    roll is nearly out before it is (the worker only acts on an empty roll). An UNKNOWN
+    answer (a printer that does not report, or did not answer in time) keeps the last known
+    one; a printer that never answered stays UNKNOWN."""
+
+    def __init__(self, link: _Link) -> None:
+        self.link = link
+        self.paper = PaperStatus.UNKNOWN
+
+    def send(self, data: bytes) -> None:
+        self.link.send(data)
+
+    def paper_status(self) -> PaperStatus:
+        answer = self.link.paper_status()
+        if answer is not PaperStatus.UNKNOWN:
+            self.paper = answer
+        return answer
+
+    def close(self) -> None:
+        self.link.close()

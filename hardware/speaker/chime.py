@@ -2,7 +2,8 @@
 
 The chime turns heads before the voice starts, so the first words of the phrase are not
 lost. Two bell-like notes, a major third apart and falling (E5 then C5), each with a quick
-attack and a long decay that rings under the next one: about 1.2 s, 16-bit mono 22 050 Hz,
+attack and a decay that rings under the next one. Short (0.7 s): in a burst of calls every
+tenth of a second of chime is time the voice falls behind the screen. 16-bit mono 22 050 Hz,
 the same format espeak-ng produces, so a player never has to switch formats.
 """
 
@@ -13,10 +14,12 @@ import os
 import wave
 from array import array
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 
 SAMPLE_RATE = 22050
 CHIME_FILE = "chime.wav"
+CHIME_SECONDS = 0.7
 
 
 def _write(path: str | os.PathLike[str], samples: Sequence[float]) -> None:
@@ -43,10 +46,10 @@ def _bell(buffer: list[float], start: float, frequency: float, decay: float,
         buffer[i] += volume * envelope * tone / 1.52
 
 
-def chime_samples(seconds: float = 1.2) -> list[float]:
+def chime_samples(seconds: float = CHIME_SECONDS) -> list[float]:
     buffer = [0.0] * int(seconds * SAMPLE_RATE)
-    _bell(buffer, 0.0, 659.26, decay=0.30, volume=0.55)   # ding: E5
-    _bell(buffer, 0.42, 523.25, decay=0.38, volume=0.55)  # dong: C5
+    _bell(buffer, 0.0, 659.26, decay=0.16, volume=0.55)   # ding: E5
+    _bell(buffer, 0.24, 523.25, decay=0.20, volume=0.55)  # dong: C5
     fade = int(0.05 * SAMPLE_RATE)  # end at silence, never on a click
     for k in range(fade):
         buffer[-1 - k] *= k / fade
@@ -58,23 +61,47 @@ def write_chime(path: str | os.PathLike[str]) -> None:
 
 
 def ensure_chime(directory: str | os.PathLike[str]) -> str:
-    """Write `chime.wav` into `directory` unless it is there; returns its file name."""
+    """Write `chime.wav` into `directory` unless it is there with the current length (an
+    older, longer chime is replaced); returns its file name."""
     path = Path(directory) / CHIME_FILE
-    if not path.exists():
+    if not _current(path):
         partial = path.with_suffix(f".{os.getpid()}.part")
         write_chime(partial)
         os.replace(partial, path)
     return CHIME_FILE
 
 
+def _current(path: Path) -> bool:
+    try:
+        with wave.open(os.fspath(path), "rb") as wav:
+            return abs(wav.getnframes() / wav.getframerate() - CHIME_SECONDS) < 0.01
+    except (OSError, EOFError, wave.Error):
+        return False
+
+
+@cache
+def _second_of(frequency: float, volume: float) -> array[int]:
+    return array("h", (int(volume * 32767 * math.sin(2 * math.pi * frequency * i / SAMPLE_RATE))
+                       for i in range(SAMPLE_RATE)))
+
+
 def write_tone(path: str | os.PathLike[str], tones: Sequence[tuple[float, float]],
                volume: float = 0.5) -> None:
-    """Sine tones (frequency, seconds) one after another, with short ramps against clicks."""
-    samples: list[float] = []
-    ramp = 0.01 * SAMPLE_RATE
+    """Sine tones (frequency, seconds) one after another, with short ramps against clicks.
+    One second of each tone is computed and repeated (whole-hertz tones repeat every second
+    exactly): the virtual voice writes a burst of calls without keeping the server busy."""
+    frames = array("h")
+    ramp = int(0.01 * SAMPLE_RATE)
     for frequency, seconds in tones:
         count = int(seconds * SAMPLE_RATE)
-        for i in range(count):
-            edge = min(1.0, i / ramp, (count - 1 - i) / ramp)
-            samples.append(volume * edge * math.sin(2 * math.pi * frequency * i / SAMPLE_RATE))
-    _write(path, samples)
+        tone = (_second_of(frequency, volume) * (count // SAMPLE_RATE + 1))[:count]
+        for i in range(min(ramp, count)):
+            edge = i / ramp
+            tone[i] = int(tone[i] * edge)
+            tone[count - 1 - i] = int(tone[count - 1 - i] * edge)
+        frames.extend(tone)
+    with wave.open(os.fspath(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes(frames.tobytes())

@@ -1,4 +1,5 @@
-// The citizen's kiosk: entity → service → preferential category → optional DNI → ticket.
+// The citizen's kiosk: entity → service (or a search across every service) → preferential
+// category → optional DNI → ticket.
 // Enrolment: the page is opened once as /kiosk#device=TOKEN; the token is kept in
 // localStorage and removed from the address. Every call goes to /api/v1 with that token.
 "use strict";
@@ -11,7 +12,12 @@
     filterFrom: Number(body.dataset.filterFrom),
     language: body.dataset.language || "es",
     centre: body.dataset.centre,
+    entityOrder: (body.dataset.entityOrder || "").split(" ").filter(Boolean),
+    ticketSeconds: Number(body.dataset.ticketSeconds) || 20,
   };
+  const Search = window.KioskSearch;
+  const ALWAYS = { normal: true, preferential: true, reason: null, message: null };
+  const MAX_RESULTS = 30;
   const ICONS = {
     gestante: '<path d="M32 6a6 6 0 1 1 0 12a6 6 0 0 1 0-12zM26 22h10c6 0 10 6 10 13s-5 11-9 11v12h-8V40l-5-2z"/>',
     nino: '<path d="M22 6a6 6 0 1 1 0 12a6 6 0 0 1 0-12zM16 22h12l4 16-6 2-2-6v24h-8V34l-4 6-5-3zM44 24a5 5 0 1 1 0 10a5 5 0 0 1 0-10zM39 36h10l2 10h-3v12h-8V46h-3z"/>',
@@ -23,11 +29,15 @@
   let token = null;
   let texts = {};
   let catalog = null;
-  let waiting = {};
+  let queueInfo = {};
+  let searchIndex = [];
   let language = opts.language;
   let choice = {};
   let idleTimer = null;
   let busy = false;
+  let shown = null;        // what the current screen shows, to redraw it in another language
+  let ticketTimer = null;
+  let ticketShownAt = 0;
 
   const $ = (id) => document.getElementById(id);
   const t = (key, values) => {
@@ -77,9 +87,11 @@
     window.scrollTo(0, 0);
   }
 
-  function message(title, detail) {
-    $("h-message").textContent = title;
-    $("message-detail").textContent = detail || "";
+  // A refusal or problem: keys of the texts, so a language switch redraws it.
+  function message(titleKey, detailKey, values) {
+    shown = () => message(titleKey, detailKey, values);
+    $("h-message").textContent = t(titleKey, values);
+    $("message-detail").textContent = detailKey ? t(detailKey) : "";
     show("s-message");
   }
 
@@ -89,13 +101,49 @@
     if (cat.status === 401 || cat.status === 403) throw new Error("not_enrolled");
     if (cat.status !== 200) throw new Error("offline");
     catalog = cat.data;
-    waiting = {};
+    queueInfo = {};
     if (queues.status === 200) {
-      for (const q of queues.data.queues) waiting[q.code] = q.waiting;
+      for (const q of queues.data.queues) queueInfo[q.code] = q;
     }
+    const byCode = Object.fromEntries(catalog.entities.map((e) => [e.code, e]));
+    searchIndex = Search.index(catalog.services, byCode);
   }
 
   function queueOf(code) { return catalog.queues.find((q) => q.code === code); }
+
+  // Configured entities first, then busiest first (the catalogue's rank).
+  function rankOf(code) {
+    const set = opts.entityOrder.indexOf(code);
+    if (set >= 0) return set;
+    const e = catalog.entities.find((x) => x.code === code);
+    return opts.entityOrder.length + (e && e.rank != null ? e.rank : 999);
+  }
+
+  function issuingOf(code) {
+    const q = queueInfo[code];
+    return (q && q.issuing) || ALWAYS;
+  }
+
+  // Why a queue issues no normal ticket now, for the citizen, before any step.
+  function issuingNote(iss) {
+    const key = `issuing_${iss.reason}`;
+    const why = texts[key] ? t(key) : (language === "es" && iss.message) || t("issuing_after_closing");
+    return iss.preferential ? `${why}. ${t("issuing_preferential_only")}.`
+      : `${why}. ${t("issuing_see_orientador")}.`;
+  }
+
+  // The note and state of a button leading to the given queues.
+  function availability(queues) {
+    const open = queues.filter((q) => q.is_open);
+    if (!open.length) {
+      const reason = queues.map((q) => q.closed_reason).find(Boolean) || t("no_reason");
+      return { disabled: true, note: `${t("unavailable")}: ${reason}` };
+    }
+    const states = open.map((q) => issuingOf(q.code));
+    if (states.some((i) => i.normal)) return { disabled: false, note: "" };
+    return { disabled: !states.some((i) => i.preferential), full: true,
+             note: issuingNote(states.find((i) => i.preferential) || states[0]) };
+  }
 
   function button(html, onClick, disabled) {
     const li = document.createElement("li");
@@ -115,24 +163,24 @@
   }
 
   function renderEntities() {
+    shown = renderEntities;
     const list = $("entities");
     list.replaceChildren();
-    for (const e of catalog.entities) {
+    const entities = catalog.entities.slice().sort((a, b) => rankOf(a.code) - rankOf(b.code));
+    for (const e of entities) {
       const queues = catalog.queues.filter((q) => q.entity === e.code);
-      const services = catalog.services.filter((s) => s.entity === e.code);
-      if (!services.length) continue;
-      const open = queues.some((q) => q.is_open);
-      const count = queues.reduce((n, q) => n + (waiting[q.code] || 0), 0);
-      const reason = queues.map((q) => q.closed_reason).find(Boolean) || t("no_reason");
-      const note = open ? t("waiting_count", { n: count })
-        : `${t("unavailable")}: ${reason}`;
+      if (!catalog.services.some((s) => s.entity === e.code)) continue;
+      const state = availability(queues);
+      const count = queues.reduce((n, q) => n + ((queueInfo[q.code] || {}).waiting || 0), 0);
+      const note = state.note || t("waiting_count", { n: count });
       const li = button(
         `<span class="swatch"></span>` +
         (e.logo ? `<img class="logo" alt="" src="/kiosk/logos/${encodeURIComponent(e.logo)}">` : "") +
         `<span class="name">${esc(e.short_name)}</span>` +
         `<span class="full">${esc(e.name)}</span><span class="note">${esc(note)}</span>`,
-        () => chooseEntity(e), !open);
+        () => chooseEntity(e), state.disabled);
       li.firstChild.dataset.entity = e.code;
+      li.firstChild.classList.toggle("full-today", !!state.full);
       li.querySelector(".swatch").style.setProperty("--entity", e.colour);
       list.appendChild(li);
     }
@@ -145,71 +193,89 @@
     const services = catalog.services.filter((s) => s.entity === entity.code);
     const filter = services.length > opts.filterFrom;
     $("filter").hidden = !filter;
+    $("s-services").classList.toggle("filtering", filter);
     $("filter-text").value = "";
-    renderServices("");
+    renderServices();
     show("s-services");
   }
 
-  function normalise(text) {
-    return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  function serviceButton(s, withEntity) {
+    const state = availability([queueOf(s.queue)]);
+    const entity = withEntity ? catalog.entities.find((e) => e.code === s.entity) : null;
+    const li = button(`<span class="name">${esc(s.name)}</span>` +
+                      (entity ? `<span class="full">${esc(entity.short_name)}</span>` : "") +
+                      (state.note ? `<span class="note">${esc(state.note)}</span>` : ""),
+                      () => chooseService(s, withEntity), state.disabled);
+    li.firstChild.dataset.service = s.id;
+    li.firstChild.classList.toggle("full-today", !!state.full);
+    return li;
   }
 
-  function renderServices(filterText) {
+  function renderServices() {
+    shown = renderServices;
     const list = $("services");
     list.replaceChildren();
-    const words = normalise(filterText).split(/\s+/).filter(Boolean);
-    let shown = 0;
-    for (const s of catalog.services.filter((x) => x.entity === choice.entity.code)) {
-      const name = normalise(s.name);
-      if (!words.every((w) => name.includes(w))) continue;
-      const q = queueOf(s.queue);
-      const note = q.is_open ? "" : `${t("unavailable")}: ${q.closed_reason || t("no_reason")}`;
-      const li = button(`<span class="name">${esc(s.name)}</span>` +
-                        (note ? `<span class="note">${esc(note)}</span>` : ""),
-                        () => chooseService(s), !q.is_open);
-      li.firstChild.dataset.service = s.id;
-      list.appendChild(li);
-      shown += 1;
-    }
-    $("no-match").hidden = shown > 0;
+    const own = searchIndex.filter((i) => i.service.entity === choice.entity.code);
+    const text = $("filter-text").value;
+    const found = text.trim() ? Search.search(text, own, rankOf) : own.map((i) => i.service);
+    for (const s of found) list.appendChild(serviceButton(s, false));
+    $("no-match").hidden = found.length > 0;
   }
 
-  function buildLetters() {
-    const box = $("letters");
-    const keys = "ABCDEFGHIJKLMNÑOPQRSTUVWXYZ".split("").concat(["space", "del"]);
-    for (const k of keys) {
-      const b = document.createElement("button");
-      b.type = "button";
-      b.dataset.key = k;
-      if (k === "space") { b.dataset.i18n = "space"; b.textContent = t("space"); b.className = "wide"; }
-      else if (k === "del") { b.dataset.i18n = "delete"; b.textContent = t("delete"); b.className = "wide"; }
-      else b.textContent = k;
-      b.addEventListener("click", () => {
-        const input = $("filter-text");
-        if (k === "del") input.value = input.value.slice(0, -1);
-        else if (k === "space") input.value += " ";
-        else input.value += k;
-        renderServices(input.value);
-      });
-      box.appendChild(b);
-    }
+  function openSearch() {
+    choice = {};
+    $("search-text").value = "";
+    renderSearch();
+    show("s-search");
   }
 
-  function chooseService(service) {
+  function renderSearch() {
+    shown = renderSearch;
+    const text = $("search-text").value;
+    const found = text.trim() ? Search.search(text, searchIndex, rankOf) : [];
+    const list = $("search-results");
+    list.replaceChildren();
+    for (const s of found.slice(0, MAX_RESULTS)) list.appendChild(serviceButton(s, true));
+    $("search-hint").hidden = !!text.trim();
+    $("search-none").hidden = !text.trim() || found.length > 0;
+    $("search-more").hidden = found.length <= MAX_RESULTS;
+  }
+
+  function buildKeyboards() {
+    Search.keyboard($("letters"), (k) => {
+      $("filter-text").value = Search.withKey($("filter-text").value, k);
+      renderServices();
+    }, t);
+    Search.keyboard($("search-letters"), (k) => {
+      $("search-text").value = Search.withKey($("search-text").value, k);
+      renderSearch();
+    }, t);
+  }
+
+  // The category question; with no normal ticket left today in its queue only the
+  // preferential categories stay, with the reason shown.
+  function chooseService(service, fromSearch) {
+    if (fromSearch !== undefined) {
+      choice.fromSearch = fromSearch;
+      choice.entity = catalog.entities.find((e) => e.code === service.entity);
+    }
     choice.service = service;
+    shown = () => chooseService(service);
+    const iss = issuingOf(service.queue);
     const list = $("categories");
     list.replaceChildren();
-    const categories = catalog.priorities.filter((p) => p.preferential);
-    for (const p of categories) {
+    for (const p of catalog.priorities.filter((x) => x.preferential)) {
       const li = button(icon(p.code) + `<span class="name">${esc(categoryName(p))}</span>`,
-                        () => chooseCategory(p.code));
+                        () => chooseCategory(p.code), !iss.preferential);
       li.firstChild.dataset.category = p.code;
       list.appendChild(li);
     }
     const no = button(icon("no") + `<span class="name">${esc(t("no"))}</span>`,
-                      () => chooseCategory(null));
+                      () => chooseCategory(null), !iss.normal);
     no.firstChild.dataset.category = "none";
     list.appendChild(no);
+    $("category-note").hidden = iss.normal;
+    $("category-note").textContent = iss.normal ? "" : issuingNote(iss);
     show("s-category");
   }
 
@@ -229,6 +295,7 @@
     if (opts.askDocument) {
       $("document-number").textContent = "";
       $("document-error").hidden = true;
+      shown = null;
       show("s-document");
     } else {
       issue();
@@ -247,9 +314,15 @@
     $("document-error").hidden = true;
   }
 
+  function documentError() {
+    $("document-error").textContent = t("invalid_document");
+    $("document-error").hidden = false;
+  }
+
   async function issue(withDocument) {
     if (busy) return;  // a double tap never issues twice; the key makes retries safe too
     busy = true;
+    shown = null;
     show("s-issuing");
     const data = { service_id: choice.service.id, language };
     if (choice.priority) data.priority = choice.priority;
@@ -259,14 +332,13 @@
       if (r.status === 200 || r.status === 201) return showTicket(r.data);
       const code = r.data && r.data.error;
       if (code === "invalid_document") {
-        $("document-error").textContent = t("invalid_document");
-        $("document-error").hidden = false;
+        documentError();
         choice.key = newKey();
         return show("s-document");
       }
       refuse(code, r.data || {});
     } catch {
-      message(t("offline"));
+      message("offline");
     } finally {
       busy = false;
     }
@@ -275,57 +347,93 @@
   function refuse(code, data) {
     const known = ["after_closing", "queue_closed", "rate_limited", "queue_full", "day_not_open"];
     const key = known.includes(code) ? `refused_${code}` : "refused_other";
-    message(t(key, { reason: data.reason || t("no_reason") }), t("see_orientador"));
+    message(key, "see_orientador", { reason: data.reason || t("no_reason") });
   }
 
   function showTicket(ticket) {
+    fillTicket(ticket);
+    show("s-ticket");
+    ticketShownAt = Date.now();
+    let left = opts.ticketSeconds;
+    const tick = () => { $("ticket-done").textContent = t("done_countdown", { n: left }); };
+    tick();
+    clearInterval(ticketTimer);
+    ticketTimer = setInterval(() => {
+      left -= 1;
+      if (left <= 0) home(); else tick();
+    }, 1000);
+    shown = () => { fillTicket(ticket); tick(); };
+    followPrint(ticket.print);
+  }
+
+  function fillTicket(ticket) {
     $("ticket-label").textContent = ticket.label;
     $("ticket-service").textContent = `${ticket.entity_name} · ${ticket.service_name}`;
     const p = catalog.priorities.find((x) => x.code === ticket.priority);
     $("ticket-category").hidden = !ticket.preferential;
     $("ticket-category").textContent = ticket.preferential && p ? categoryName(p) : "";
     $("ticket-ahead").textContent = ticket.ahead == null ? "—" : String(ticket.ahead);
-    $("ticket-wait").textContent = ticket.estimated_wait_minutes
-      ? t("minutes", { n: ticket.estimated_wait_minutes }) : t("soon");
+    $("ticket-wait").textContent = waitText(ticket);
     $("ticket-qr").src = `${ticket.status_url}/qr.svg`;
-    show("s-ticket");
-    followPrint(ticket.print);
+    const out = $("print-status");
+    if (out.dataset.key) out.textContent = t(out.dataset.key);
+  }
+
+  // Before any módulo serves the queue the wait has no figure: the time attention starts.
+  function waitText(ticket) {
+    const starts = ticket.attention_starts_at;
+    if (starts) return t("kiosk_starts_at", { time: String(starts).slice(11, 16) });
+    return ticket.estimated_wait_minutes
+      ? t("minutes", { n: ticket.estimated_wait_minutes }) : t("soon");
+  }
+
+  function printStatus(key, failed) {
+    const out = $("print-status");
+    out.className = failed ? "print failed" : "print";
+    out.dataset.key = key || "";
+    out.textContent = key ? t(key) : "";
   }
 
   async function followPrint(job) {
-    const out = $("print-status");
-    out.className = "print";
-    if (!job) { out.textContent = ""; return; }
-    out.textContent = t("printing");
-    const shown = $("ticket-label").textContent;
+    if (!job) { printStatus(""); return; }
+    printStatus("printing");
+    const label = $("ticket-label").textContent;
     // "pending" means the printer reported a problem: the job waits for staff to fix it.
     for (let i = 0; i < 40 && job.status === "queued"; i++) {
       await new Promise((r) => setTimeout(r, 250));
-      if ($("ticket-label").textContent !== shown || $("s-ticket").hidden) return;
+      if ($("ticket-label").textContent !== label || $("s-ticket").hidden) return;
       const r = await api("GET", `/api/v1/print-jobs/${encodeURIComponent(job.id)}`);
       if (r.status !== 200) break;
       job = r.data;
     }
-    if (job.status === "printed") {
-      out.textContent = t("printed");
-    } else {
-      out.textContent = t("print_failed");
-      out.className = "print failed";
-    }
+    if ($("ticket-label").textContent !== label || $("s-ticket").hidden) return;
+    if (job.status === "printed") printStatus("printed");
+    else printStatus("print_failed", true);
+  }
+
+  // Nothing of the previous citizen's ticket stays on screen or in the page.
+  function clearTicket() {
+    clearInterval(ticketTimer);
+    ticketTimer = null;
+    for (const id of ["ticket-label", "ticket-service", "ticket-category", "ticket-ahead",
+                      "ticket-wait"]) $(id).textContent = "";
+    $("ticket-qr").removeAttribute("src");
+    printStatus("");
   }
 
   function home() {
     choice = {};
+    clearTicket();
     start(false);
   }
 
   async function start(first) {
-    if (!token) { message(t("not_enrolled")); return; }
+    if (!token) { message("not_enrolled"); return; }
     try {
       await refresh();
       renderEntities();
     } catch (e) {
-      message(t(e.message === "not_enrolled" ? "not_enrolled" : "offline"));
+      message(e.message === "not_enrolled" ? "not_enrolled" : "offline");
       if (first !== undefined) setTimeout(() => start(), 10000);
     }
   }
@@ -340,34 +448,44 @@
     }, opts.idle);
   }
 
-  function wire() {
+  // The next citizen touching the screen beside the ticket starts afresh (a touch in the
+  // first moment after it appears is the previous tap's, not a new person's).
+  function touchedTicketScreen(ev) {
+    if ($("s-ticket").hidden || Date.now() - ticketShownAt < 1500) return;
+    if (ev.target.closest(".ticket, .languages, #ticket-done")) return;
+    home();
+  }
+
+  function wireLanguages() {
     for (const b of document.querySelectorAll("button.lang")) {
       b.addEventListener("click", async () => {
         await loadTexts(b.dataset.lang);
-        if (!$("s-entities").hidden && catalog) renderEntities();
-        else if (!$("s-services").hidden) renderServices($("filter-text").value);
-        else if (!$("s-category").hidden) chooseService(choice.service);
+        if (!$("document-error").hidden) documentError();
+        if (shown && catalog) shown();
       });
     }
+  }
+
+  function wire() {
+    wireLanguages();
     document.addEventListener("click", (ev) => {
       const action = ev.target.closest("[data-action]");
-      if (!action) return;
+      if (!action) { touchedTicketScreen(ev); return; }
       const what = action.dataset.action;
       if (what === "home") home();
-      else if (what === "services") show("s-services");
-      else if (what === "category") show("s-category");
+      else if (what === "services") {
+        if (choice.fromSearch) { shown = renderSearch; show("s-search"); }
+        else { shown = renderServices; show("s-services"); }
+      } else if (what === "category") chooseService(choice.service);
     });
+    $("search-open").addEventListener("click", openSearch);
     for (const b of document.querySelectorAll("[data-digit]")) {
       b.addEventListener("click", () => typeDigit(b.dataset.digit));
     }
     $("skip-document").addEventListener("click", () => issue(null));
     $("send-document").addEventListener("click", () => {
       const number = $("document-number").textContent;
-      if (number.length < 8) {
-        $("document-error").textContent = t("invalid_document");
-        $("document-error").hidden = false;
-        return;
-      }
+      if (number.length < 8) { documentError(); return; }
       issue(number);
     });
     for (const kind of ["pointerdown", "keydown"]) {
@@ -381,7 +499,7 @@
   async function main() {
     enrol();
     await loadTexts(opts.language);
-    buildLetters();
+    buildKeyboards();
     wire();
     touched();
     start(true);

@@ -150,8 +150,9 @@
     if (ev) ev.preventDefault();
     const text = $("find-text").value.trim();
     if (!text || !catalog) return;
-    const byLabel = /[A-Za-z]/.test(text) && text.includes("-");
-    const query = byLabel ? `label=${encodeURIComponent(text.toUpperCase())}`
+    // A label as heard or read ("RN-005", "rn 5", "RN005", "5"); the server normalises it.
+    const byLabel = /^[A-Za-z]{0,3}[\s._-]*\d{1,4}$/.test(text);
+    const query = byLabel ? `label=${encodeURIComponent(text)}`
       : `document=${encodeURIComponent(text)}`;
     const r = await api("GET", `/api/v1/tickets?${query}`);
     const box = $("found");
@@ -174,20 +175,69 @@
     node.querySelector(".card-info").textContent =
       `${STATUS[t.status] || t.status} · ${t.entity_name} · ${t.service_name} · ` +
       `${t.preferential ? "Preferente" : "Normal"}${who ? " · " + who : ""}`;
+    fillFacts(node, t);
     const prio = node.querySelector('[data-field="priority"]');
     for (const p of catalog.priorities) prio.appendChild(option(p.code, p.name_es));
     prio.value = t.priority;
     const svc = node.querySelector('[data-field="service"]');
-    for (const s of catalog.services) {
-      const e = catalog.entities.find((x) => x.code === s.entity);
-      svc.appendChild(option(s.id, `${e ? e.short_name : s.entity}: ${s.name}`));
-    }
-    svc.value = t.service_id;
+    fillTransfer(svc, "", t.service_id);
+    node.querySelector('[data-field="service-filter"]').addEventListener("input", (ev) => {
+      fillTransfer(svc, ev.target.value, t.service_id);
+    });
     node.addEventListener("click", (ev) => {
       const b = ev.target.closest("[data-act]");
       if (b) act(t, b.dataset.act, node, b);
     });
     return node;
+  }
+
+  // What the orientador tells the citizen: category, when the ticket was issued (the centre's
+  // clock, whatever the laptop's zone), how many are ahead and how long it should take.
+  function fillFacts(node, t) {
+    const fact = (name, text) => { node.querySelector(`[data-fact="${name}"]`).textContent = text; };
+    const p = catalog.priorities.find((x) => x.code === t.priority);
+    fact("category", p ? p.name_es : t.priority);
+    fact("issued", t.issued_at ? localTime(t.issued_at) : "—");
+    const waiting = t.status === "waiting";
+    fact("ahead", waiting && t.ahead != null ? String(t.ahead) : "—");
+    let wait = "—";
+    if (waiting && t.attention_starts_at) wait = `La atención empieza a las ${localTime(t.attention_starts_at)}`;
+    else if (waiting && t.estimated_wait_minutes != null) wait = `${t.estimated_wait_minutes} min aprox.`;
+    fact("wait", wait);
+  }
+
+  function localTime(iso) {
+    const zone = (catalog.centre && catalog.centre.timezone) || "America/Lima";
+    return new Date(iso).toLocaleTimeString("es-PE", { hour: "2-digit", minute: "2-digit",
+                                                       hour12: false, timeZone: zone });
+  }
+
+  // Accents and case do not matter when looking for a service ("migracion" finds
+  // "Migraciones", "dni" finds "DNIe").
+  function fold(text) {
+    return String(text).normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  }
+
+  // The services to transfer to, one group per entity, only those matching ``filter`` (by
+  // service, entity or queue); the ticket's own service stays so the select is never empty.
+  function fillTransfer(select, filter, currentId) {
+    const words = fold(filter).split(/\s+/).filter(Boolean);
+    const chosen = select.value ? Number(select.value) : currentId;
+    select.replaceChildren();
+    for (const e of catalog.entities) {
+      const group = document.createElement("optgroup");
+      group.label = e.short_name;
+      for (const s of servicesOf(e.code)) {
+        const haystack = fold(`${s.name} ${e.short_name} ${e.name || ""} ${s.queue}`);
+        if (s.id !== currentId && !words.every((w) => haystack.includes(w))) continue;
+        group.appendChild(option(s.id, s.name));
+      }
+      if (group.children.length) select.appendChild(group);
+    }
+    const ids = Array.from(select.options, (o) => Number(o.value));
+    const first = ids.find((id) => id !== currentId);
+    select.value = String(words.length && first !== undefined ? first
+      : (ids.includes(chosen) ? chosen : currentId));
   }
 
   async function act(t, what, node, buttonEl) {

@@ -11,6 +11,16 @@
   const fill = (key, k, v) => (texts[key] || key).replace(`{${k}}`, v);
   const PERIOD_MS = 5000;
 
+  // Before the módulos open the page says when attention starts (the centre's local time,
+  // as the box sends it), not a figure of minutes.
+  function waitText(t) {
+    if (t.attention_starts_at) {
+      return fill("status_starts_at", "time", t.attention_starts_at.slice(11, 16));
+    }
+    return t.estimated_wait_minutes ? fill("minutes", "n", t.estimated_wait_minutes)
+      : texts.soon;
+  }
+
   async function update() {
     try {
       const r = await fetch(`/api/v1/public/tickets/${encodeURIComponent(token)}`,
@@ -28,8 +38,8 @@
       $("ahead-row").hidden = !waiting;
       $("wait-row").hidden = !waiting;
       $("ahead").textContent = t.ahead == null ? "—" : String(t.ahead);
-      $("wait").textContent = t.estimated_wait_minutes
-        ? fill("minutes", "n", t.estimated_wait_minutes) : texts.soon;
+      $("wait").textContent = waitText(t);
+      $("next-step").hidden = t.status !== "no_show";
     } catch {
       // offline for a moment: keep what is shown and try again
     }

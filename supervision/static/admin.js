@@ -50,7 +50,7 @@
         action.appendChild(b);
       }
       tr.append(cell("th", d.name), cell("td", d.role === "kiosk" ? "Quiosco" : "Pantalla de sala"),
-                cell("td", `${d.created_at.slice(0, 10)} ${Sup.clockTime(d.created_at)}`),
+                cell("td", Sup.dateTime(d.created_at)),
                 cell("td", d.revoked_at ? "Revocado" : "Activo"), action);
       rows.appendChild(tr);
     }

@@ -70,6 +70,7 @@
       list.appendChild(li);
     }
     $("alerts").hidden = !list.children.length;
+    renderPublicAddress(floor && floor.public_address);
     const uplink = floor && floor.uplink;
     $("uplink").hidden = !uplink;
     if (uplink) {
@@ -78,6 +79,16 @@
       else if (uplink.backlog) text = `${uplink.backlog} registro(s) por enviar`;
       if (uplink.status !== "ok") text += " — con problemas, vea las alertas";
       $("uplink").textContent = `Envío a la sede central: ${text}.`;
+    }
+  }
+
+  // The QR codes on tickets lead nowhere (the box has no address phones can reach): said
+  // apart from the alerts, as it holds until the configuration changes.
+  function renderPublicAddress(address) {
+    const banner = $("public-address-warning");
+    banner.hidden = !address || address.status === "ok";
+    if (!banner.hidden) {
+      banner.textContent = `Los códigos QR de los tickets no abrirán en los teléfonos: ${address.detail}`;
     }
   }
 

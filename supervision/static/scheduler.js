@@ -7,9 +7,9 @@
   const STATUS = { ok: "Correcta", error: "Con error", never: "Aún no se ejecutó" };
   const KIND = { weekday: "", holiday: "Feriado", closure: "Cierre del centro" };
 
+  // The centre's clock (America/Lima), not the browser's: a run at 07:45 shows as 07:45.
   function when(iso) {
-    return iso ? new Date(iso).toLocaleString("es-PE", { dateStyle: "short", timeStyle: "short" })
-      : "—";
+    return Sup.dateTime(iso);
   }
 
   Sup.refreshScheduler = async function () {

@@ -56,10 +56,24 @@ window.Sup = (function (Staff) {
     return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
   }
 
+  // Times are the centre's (America/Lima), whatever zone the browser's computer is set to.
+  function zone() {
+    return (state.floor && state.floor.timezone) ||
+      (state.catalog && state.catalog.centre && state.catalog.centre.timezone) || "America/Lima";
+  }
+
   function clockTime(iso) {
     if (!iso) return "";
-    const zone = (state.floor && state.floor.timezone) || undefined;
-    return new Date(iso).toLocaleTimeString("es-PE", { hour: "2-digit", minute: "2-digit", timeZone: zone });
+    return new Date(iso).toLocaleTimeString("es-PE", { hour: "2-digit", minute: "2-digit", timeZone: zone() });
+  }
+
+  // "27/11/2026 10:00" in the centre's zone: date and time from the same clock.
+  function dateTime(iso) {
+    if (!iso) return "—";
+    const when = new Date(iso);
+    const date = when.toLocaleDateString("es-PE", { day: "2-digit", month: "2-digit", year: "numeric",
+                                                    timeZone: zone() });
+    return `${date} ${clockTime(iso)}`;
   }
 
   const canManage = () => ["admin", "supervisor"].includes(state.role);
@@ -75,6 +89,11 @@ window.Sup = (function (Staff) {
     return true;
   }
 
+  // The opening list confirmed from the panel at the top: the floor drops its alert at once.
+  window.addEventListener("staff:checklist-confirmed", () => {
+    if (window.Sup && window.Sup.refreshFloor) window.Sup.refreshFloor();
+  });
+
   return { state, $, api, errorText, say, report, option, cell, button, duration, clockTime,
-           canManage, signIn, wireSession: Staff.wireSession };
+           canManage, signIn, wireSession: Staff.wireSession, dateTime, zone };
 })(window.Staff);

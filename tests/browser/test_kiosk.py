@@ -139,21 +139,26 @@ def test_a_closed_queue_is_shown_unavailable_with_its_reason(page: Page, centre:
     expect(sunat).to_contain_text("Sistema de SUNAT caído")
 
 
-def test_a_ticket_that_could_not_be_served_before_closing_sends_the_citizen_to_reception(
+def test_a_queue_full_for_today_says_so_on_its_tiles_and_still_serves_preferential_citizens(
         centre_factory, page: Page):
     # 18:10 in Lima on a Friday (closing 18:30); 15 citizens already wait for SUNAT.
     centre = centre_factory(clock_at=datetime(2026, 11, 27, 23, 10, tzinfo=UTC))
     for _ in range(15):
         tickets.issue_ticket(centre.store, service_id=_sunat_service(centre), channel="reception")
     open_kiosk(page, centre)
-    page.click("[data-entity=SUNAT]")
-    page.locator("#services button").first.click()
-    page.click("[data-category=none]")
+    sunat = page.locator("[data-entity=SUNAT]")
+    expect(sunat).to_contain_text("Hoy ya no alcanzamos a atenderle en este servicio")
+    expect(sunat).to_contain_text("atención preferente")
+    sunat.click()
+    service = page.locator("#services button").first
+    expect(service).to_contain_text("Hoy ya no alcanzamos a atenderle")
+    service.click()
+    expect(page.locator("#category-note")).to_contain_text("Hoy ya no alcanzamos")
+    expect(page.locator("[data-category=none]")).to_be_disabled()
+    page.click("[data-category=adulto_mayor]")
     page.click("#skip-document")
-    expect(page.locator("#s-message")).to_be_visible()
-    expect(page.locator("#message-detail")).to_have_text("Acérquese al orientador, por favor.")
-    expect(page.locator("#h-message")).to_contain_text("antes del cierre")
-    assert len(centre.tickets()) == 15
+    expect(page.locator("#ticket-label")).to_have_text("ST-016")
+    assert len(centre.tickets()) == 16
 
 
 def _sunat_service(centre: Centre) -> int:

@@ -1,0 +1,93 @@
+"""Policy edges of a real day: the anti-starvation wait counts from entering the queue, a
+cita category needs an appointment, and a manual closing still closes yesterday's jornada
+after midnight."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+import pytest
+
+from config.demo import demo_settings
+from config.model import Settings
+from turnero import day, policy, tickets
+from turnero.errors import Conflict
+from turnero.policy import Candidate, QueueRules
+from turnero.store import Store
+
+NOW = 1_800_000_000.0
+LIMIT = QueueRules(max_normal_wait_minutes=30)
+RN = 76
+
+
+def test_a_normal_ticket_that_just_entered_the_queue_does_not_pass_a_preferential_one():
+    # Issued two hours ago (its order key), transferred here a minute ago.
+    transferred = Candidate(1, "RN", False, NOW - 7200, entered_at=NOW - 60)
+    preferential = Candidate(2, "RN", True, NOW - 600, entered_at=NOW - 600)
+    choice = policy.choose_in_queue([transferred, preferential], LIMIT, 0, NOW)
+    assert choice is not None
+    assert (choice.candidate, choice.rule) == (preferential, policy.PREFERENTIAL)
+
+
+def test_the_normal_ticket_waiting_longest_in_the_queue_goes_first_past_the_limit():
+    transferred = Candidate(1, "RN", False, NOW - 7200, entered_at=NOW - 60)
+    starved = Candidate(2, "RN", False, NOW - 3000, entered_at=NOW - 3000)
+    preferential = Candidate(3, "RN", True, NOW - 600)
+    choice = policy.choose_in_queue([transferred, starved, preferential], LIMIT, 0, NOW)
+    assert choice is not None
+    assert (choice.candidate, choice.rule) == (starved, policy.MAX_NORMAL_WAIT)
+
+
+def test_without_an_entry_time_the_wait_counts_from_the_order_key():
+    old = Candidate(1, "RN", False, NOW - 3000)
+    preferential = Candidate(2, "RN", True, NOW - 600)
+    choice = policy.choose_in_queue([old, preferential], LIMIT, 0, NOW)
+    assert choice is not None and choice.rule == policy.MAX_NORMAL_WAIT
+
+
+def test_a_ticket_without_an_appointment_cannot_become_a_cita(login):
+    staff = login("orientador")
+    ticket = staff.post("/api/v1/tickets", {"service_id": RN}).get_json()
+    response = staff.post(f"/api/v1/tickets/{ticket['uid']}/priority", {"priority": "cita"})
+    assert response.status_code == 409
+    assert response.get_json()["error"] == "no_appointment"
+    assert staff.get(f"/api/v1/tickets/{ticket['uid']}").get_json()["priority"] == "normal"
+
+
+def test_a_ticket_issued_with_its_appointment_may_be_moved_to_the_cita_category(login):
+    staff = login("orientador")
+    ticket = staff.post("/api/v1/tickets", {
+        "service_id": RN, "priority": "gestante",
+        "appointment": "2026-11-27T10:00:00-05:00"}).get_json()
+    response = staff.post(f"/api/v1/tickets/{ticket['uid']}/priority", {"priority": "cita"})
+    assert response.status_code == 200 and response.get_json()["priority"] == "cita"
+
+
+@pytest.fixture
+def settings() -> Settings:
+    base = demo_settings()
+    return dataclasses.replace(base, schedule=dataclasses.replace(base.schedule,
+                                                                  close_day="manual"))
+
+
+def test_with_a_manual_closing_yesterdays_jornada_is_closed_after_midnight(
+        open_store_day: Store, clock):
+    tickets.issue_ticket(open_store_day, service_id=RN, channel="reception")
+    yesterday = open_store_day.service_day(clock.now())
+    clock.set(datetime(2026, 11, 28, 5, 30, tzinfo=UTC))  # 00:30 in Lima, the next day
+    closed = day.close_day(open_store_day, actor="supervisor")
+    assert (closed["date"], closed["open"], closed["expired"]) == (yesterday, False, 1)
+    with pytest.raises(Conflict) as refused:
+        day.close_day(open_store_day, actor="supervisor")
+    assert refused.value.code == "day_not_open"
+
+
+def test_the_supervisor_closes_yesterdays_jornada_over_the_api_after_midnight(login, clock):
+    clock.set(datetime(2026, 11, 27, 23, 0, tzinfo=UTC))  # 18:00, the session outlives 00:30
+    staff = login("supervisor")
+    clock.set(datetime(2026, 11, 28, 5, 30, tzinfo=UTC))
+    response = staff.post("/api/v1/day/close")
+    assert response.status_code == 200
+    assert response.get_json()["date"] == "2026-11-27"
+    assert staff.post("/api/v1/day/close").get_json()["error"] == "day_not_open"

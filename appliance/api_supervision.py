@@ -11,7 +11,6 @@ from appliance.http import RECEPTION, STAFF, SUPERVISORS, actor, body, field, re
 from turnero import checklist, messages, overview
 
 bp = Blueprint("api_supervision", __name__, url_prefix="/api/v1")
-bp.record_once(lambda state: floor_alerts.register_health(state.app))
 CHECKLIST_PENDING = ("Lista de apertura pendiente: la jornada se abrió automáticamente y "
                      "nadie ha confirmado aún la lista.")
 

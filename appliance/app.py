@@ -18,6 +18,7 @@ from appliance import (
     api_stream,
     api_tickets,
     desk_workers,
+    floor_alerts,
     memory,
     parts,
     scheduler,
@@ -104,6 +105,7 @@ def create_app(settings: Settings, store: Store, **config: Any) -> Flask:
     if app_parts.desk.devices.devices:
         health["desk_devices"] = app_parts.desk.devices.health
     health["uplink"] = app_parts.uplink.health
+    health["public_address"] = floor_alerts.public_address_view
 
     # Workers started with the app; the uplink and the scheduler are started by the server.
     app_parts.printing.start()

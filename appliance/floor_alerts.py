@@ -7,9 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Flask
-from flask.sansio.app import App
-
 from appliance import parts
 from kiosk import public_address
 from turnero.hours import day_hours
@@ -68,10 +65,3 @@ def paper_alerts() -> list[dict[str, Any]]:
 def public_address_view() -> dict[str, Any]:
     """The address the QR codes carry, with the problem when phones cannot use it."""
     return public_address.current().health()
-
-
-def register_health(app: App) -> None:
-    """Add the ``public_address`` component to ``GET /api/v1/health`` (called when the
-    supervision API is registered on ``app``)."""
-    if isinstance(app, Flask):
-        parts.of(app).health["public_address"] = public_address_view

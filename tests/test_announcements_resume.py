@@ -76,7 +76,8 @@ def test_calls_not_yet_announced_at_a_power_cut_are_announced_after_the_restart(
     assert before.feed.after(0) == []  # the cut comes while the voice is still busy
     after = announcer(restart(), tmp_path / "b")
     assert said(after, 3) == labels
-    assert announcements.announced_seq(store) > 0
+    # The mark is written on its own thread, a moment after the announcements.
+    wait_until(lambda: announcements.announced_seq(store) > 0, what="the announced mark")
     release.set()
     before.stop()
 

@@ -140,13 +140,6 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def serial_printer() -> Iterator[FakeSerialPrinter]:
-    printer = FakeSerialPrinter()
-    yield printer
-    printer.close()
-
-
-@pytest.fixture
 def network_printer() -> Iterator[FakeNetworkPrinter]:
     printer = FakeNetworkPrinter()
     yield printer

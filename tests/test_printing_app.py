@@ -28,13 +28,6 @@ START_ISO = "2026-11-27T15:00:00+00:00"
 
 
 @pytest.fixture
-def serial_printer() -> Iterator[FakeSerialPrinter]:
-    printer = FakeSerialPrinter()
-    yield printer
-    printer.close()
-
-
-@pytest.fixture
 def centre(tmp_path: Path, serial_printer: FakeSerialPrinter) -> Iterator[tuple[Flask, Store]]:
     data = demo_data()
     data["printers"] = [{"name": "recepcion", "transport": "serial",

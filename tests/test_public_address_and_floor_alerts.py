@@ -160,13 +160,6 @@ def test_the_floor_reads_the_real_announcer_and_raises_no_voice_alert_when_idle(
 # --- a printer's roll nearly out -----------------------------------------------------------
 
 @pytest.fixture
-def serial_printer() -> Iterator[FakeSerialPrinter]:
-    printer = FakeSerialPrinter()
-    yield printer
-    printer.close()
-
-
-@pytest.fixture
 def printing_centre(tmp_path: Path, serial_printer: FakeSerialPrinter) -> Iterator[Flask]:
     data = demo_data()
     data["printers"] = [{"name": "recepcion", "transport": "serial",

@@ -298,6 +298,10 @@ def demo(ctx: click.Context, host: str | None, port: int | None,
         click.echo("Dispositivos enrolados (Authorization: Bearer TOKEN):")
         for name, info in creds["devices"].items():
             click.echo(f"  {name:<20} {info['token']}  ({info['role']})")
+        address = public_address.resolve(settings.server.public_url, host,
+                                         server.effective_port)
+        click.echo(f"Código QR de los tickets: {address.url}" if address.url else
+                   f"Aviso: {address.problem} (para probar con un teléfono: --host 0.0.0.0)")
         click.echo("")
 
     run_server(app, store, host, settings.server.port, settings.server.threads,

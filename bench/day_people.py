@@ -142,6 +142,15 @@ class Floor:
             self.holding.pop(counter, None)
 
 
+def _estimate(ticket: dict) -> int | None:
+    """The wait a 201 told the citizen: its estimate, or none at all (0) for a ticket an idle
+    módulo had already called when the answer was read."""
+    minutes = ticket.get("estimated_wait_minutes")
+    if minutes is None and ticket.get("status") in ("called", "serving"):
+        return 0
+    return minutes
+
+
 def _code(raw: bytes) -> str:
     try:
         return str(json.loads(raw).get("error", ""))
@@ -221,7 +230,7 @@ def kiosk(day: Day, k: int) -> None:
             with floor.lock:
                 floor.issued[t["uid"]] = Issued(
                     t["uid"], t["label"], t["queue"], bool(t["preferential"]),
-                    t.get("estimated_wait_minutes"), t.get("ahead"), day.time.now(), channel,
+                    _estimate(t), t.get("ahead"), day.time.now(), channel,
                     1 + len(visitor.visit))
             floor.notify(t["queue"])
 

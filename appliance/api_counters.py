@@ -2,7 +2,8 @@
 
 Asesores act only on módulos of their own entity, and only on the one they opened: the
 módulo records who opened it (``counters.agent``), and an asesor holds one módulo at a time.
-Supervisors and admins act on any.
+Supervisors and admins act on any. Every action hands the caller (a ``Principal``) to the
+engine, which checks this inside its write transaction (``turnero.access.take_desk``).
 """
 
 from __future__ import annotations
@@ -12,39 +13,18 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from appliance.http import STAFF, SUPERVISORS, ApiError, actor, body, field, principal, require
+from appliance.http import STAFF, SUPERVISORS, body, field, principal, require
 from appliance.http import store as get_store
-from turnero import calls, desk_waiting, floor, views
+from turnero import access, calls, desk_waiting, floor, views
 
 bp = Blueprint("api_counters", __name__, url_prefix="/api/v1/counters")
 COUNTER_ROLES = ("agent", *SUPERVISORS)
 
 
-def _own(counter_id: int) -> None:
-    """An asesor acts on a módulo of their entity that they opened, or that a supervisor
-    opened for them (or a closed one, which only opening can change); never on one a
-    colleague holds."""
-    who = principal()
-    if who is not None and who.role == "agent":
-        reader = get_store().reader()
-        row = calls.counter_row(reader, counter_id)
-        if row["entity"] != who.entity:
-            raise ApiError(403, "forbidden", "Este módulo pertenece a otra entidad.")
-        holder = row["agent"]
-        if row["status"] != "closed" and holder not in (None, who.actor) \
-                and _is_asesor(reader, holder):
-            raise ApiError(403, "not_your_modulo", f"El módulo {counter_id} lo abrió otro "
-                           "asesor; solo quien lo abrió puede atender en él.")
-
-
-def _is_asesor(reader: Any, username: str) -> bool:
-    row = reader.execute("SELECT role FROM users WHERE username = ?", (username,)).fetchone()
-    return row is not None and row["role"] == "agent"
-
-
 def _act(counter_id: int, fn: Callable[..., Any], **kwargs: Any) -> Response:
-    _own(counter_id)
-    return jsonify(fn(get_store(), counter_id, actor=actor(), **kwargs))
+    """Run a desk action as the caller; the engine refuses an asesor at a módulo they do not
+    hold (403 ``not_your_modulo``) in the action's own transaction."""
+    return jsonify(fn(get_store(), counter_id, actor=principal(), **kwargs))
 
 
 @bp.get("")
@@ -59,9 +39,7 @@ def index() -> Response:
 @require(*COUNTER_ROLES)
 def open_(counter_id: int) -> Response:
     body()
-    who = principal()
-    return _act(counter_id, floor.change_counter, action="open",
-                one_at_a_time=who is not None and who.role == "agent")
+    return _act(counter_id, floor.change_counter, action="open")
 
 
 @bp.post("/<int:counter_id>/pause")
@@ -90,8 +68,7 @@ def close(counter_id: int) -> Response:
 @require(*COUNTER_ROLES)
 def call_next(counter_id: int) -> Response:
     body()
-    _own(counter_id)
-    ticket = calls.call_next(get_store(), counter_id, actor=actor())
+    ticket = calls.call_next(get_store(), counter_id, actor=principal())
     if ticket is None:
         return Response(status=204)
     return jsonify(ticket)
@@ -108,8 +85,10 @@ def call(counter_id: int) -> Response:
 @bp.get("/<int:counter_id>/waiting")
 @require(*COUNTER_ROLES)
 def waiting(counter_id: int) -> Response:
-    """Who waits in the módulo's queues (first rows, then a count), for its desk."""
-    _own(counter_id)
+    """Who waits in the módulo's queues (first rows, then a count), for its desk: only a
+    read, so the check needs no write transaction."""
+    reader = get_store().reader()
+    access.check_desk(reader, calls.counter_row(reader, counter_id), principal())
     return jsonify(desk_waiting.waiting_list(get_store(), counter_id))
 
 

@@ -74,8 +74,10 @@ def _ends(event: Event, who: Principal) -> bool:
 
 def _public(event: Event, staff: bool) -> dict[str, Any]:
     data = event.as_dict()
-    if not staff:  # TVs and kiosks do not need to know who did what
+    if not staff:  # TVs and kiosks do not need to know who did what, nor staff's notes
         data.pop("actor", None)
+        if "reason_note" in event.payload:
+            data["payload"] = {k: v for k, v in event.payload.items() if k != "reason_note"}
     return data
 
 

@@ -22,7 +22,7 @@ from appliance.http import (
     store,
 )
 from appliance.printing import printing, public_base
-from turnero import access, hours, issuing, tickets, views
+from turnero import access, cancellations, hours, issuing, tickets, views
 from turnero.errors import Conflict
 
 bp = Blueprint("api_tickets", __name__, url_prefix="/api/v1")
@@ -148,12 +148,24 @@ PERSONAL = ("document", "document_type", "name")
 
 def _minimised(ticket: dict[str, Any]) -> dict[str, Any]:
     """An asesor sees a citizen's document and name only while the ticket is with their
-    own entity (Ley 29733: no more personal data than the task needs)."""
+    own entity (Ley 29733: no more personal data than the task needs), and a cancellation's
+    note only when the ticket was cancelled in a queue of their entity."""
     who = principal()
-    if who is not None and who.role == "agent" and ticket["entity"] != who.entity:
-        for key in PERSONAL:
-            ticket.pop(key, None)
+    if who is not None and who.role == "agent":
+        if ticket["entity"] != who.entity:
+            for key in PERSONAL:
+                ticket.pop(key, None)
+        for cancelled in ticket.get("cancellations", ()):
+            if cancelled["entity"] != who.entity:
+                cancelled["note"] = None
     return ticket
+
+
+def _for_staff(ticket: dict[str, Any]) -> dict[str, Any]:
+    """A ticket as staff read it: with its cancellations (reason, note), minimised for the
+    caller."""
+    ticket["cancellations"] = cancellations.for_ticket(store().reader(), ticket["uid"])
+    return _minimised(ticket)
 
 
 @bp.get("/tickets")
@@ -170,7 +182,7 @@ def find() -> Response:
         found = [t for one in _labels(label) for t in views.find_tickets(store(), label=one)]
     else:
         found = views.find_tickets(store(), document=document)
-    return jsonify({"tickets": [_minimised(t) for t in found]})
+    return jsonify({"tickets": [_for_staff(t) for t in found]})
 
 
 TYPED_LABEL = re.compile(r"\s*([A-Za-z]{0,3})[\s._-]*(\d{1,4})\s*")
@@ -191,7 +203,7 @@ def _labels(text: str) -> list[str]:
 @bp.get("/tickets/<uid>")
 @require(*STAFF)
 def show(uid: str) -> Response:
-    return jsonify(_minimised(views.ticket_by_uid(store(), uid)))
+    return jsonify(_for_staff(views.ticket_by_uid(store(), uid)))
 
 
 @bp.get("/public/tickets/<token>")
@@ -203,35 +215,37 @@ def public(token: str) -> Response:
 @bp.post("/tickets/<uid>/cancel")
 @require(*RECEPTION)
 def cancel(uid: str) -> Response:
+    """``reason``: one of ``turnero.cancellations.CANCEL_REASONS`` (400 ``invalid_reason``
+    naming them otherwise); ``note``: optional, for the staff of the ticket's entity only."""
     data = body()
-    return jsonify(tickets.cancel(store(), uid, actor=actor(),
-                                  reason=field(data, "reason", str)))
+    return jsonify(_for_staff(tickets.cancel(store(), uid, reason=data.get("reason"),
+                                             note=data.get("note"), actor=actor())))
 
 
 @bp.post("/tickets/<uid>/reactivate")
 @require(*RECEPTION)
 def reactivate(uid: str) -> Response:
     data = body()
-    return jsonify(tickets.reactivate(store(), uid, actor=actor(),
-                                      position=field(data, "position", str, "arrival")))
+    return jsonify(_for_staff(tickets.reactivate(
+        store(), uid, actor=actor(), position=field(data, "position", str, "arrival"))))
 
 
 @bp.post("/tickets/<uid>/priority")
 @require(*RECEPTION)
 def priority(uid: str) -> Response:
     data = body()
-    return jsonify(tickets.set_priority(store(), uid, field(data, "priority", str,
-                                                           required=True), actor=actor()))
+    return jsonify(_for_staff(tickets.set_priority(
+        store(), uid, field(data, "priority", str, required=True), actor=actor())))
 
 
 @bp.post("/tickets/<uid>/transfer")
 @require(*RECEPTION)
 def transfer(uid: str) -> Response:
     data = body()
-    return jsonify(tickets.transfer_waiting(
+    return jsonify(_for_staff(tickets.transfer_waiting(
         store(), uid, service_id=field(data, "service_id", int),
         queue=field(data, "queue", str), position=field(data, "position", str, "arrival"),
-        actor=actor()))
+        actor=actor())))
 
 
 @bp.post("/tickets/<uid>/reprint")
@@ -248,7 +262,7 @@ def reprint(uid: str) -> Response:
     job = printing().send(ticket) if print_on is not None else None
     if job is not None:
         ticket["print"] = job
-    return jsonify(ticket)
+    return jsonify(_for_staff(ticket))
 
 
 def _last_attention(uid: str) -> tuple[int | None, str | None]:

@@ -19,6 +19,7 @@ from appliance import (
     api_tickets,
     desk_workers,
     floor_alerts,
+    gate,
     memory,
     parts,
     scheduler,
@@ -77,6 +78,7 @@ def create_app(settings: Settings, store: Store, **config: Any) -> Flask:
     ))
 
     # Request hooks: after-request hooks run in reverse order, so the headers come first.
+    gate.install(app)  # the Host allow-list and the staff networks, before anything else
     app.before_request(refuse_cross_site)
     app.before_request(api_devices.cookie_as_bearer)
     app.before_request(api_devices.admit_stream)
@@ -98,7 +100,8 @@ def create_app(settings: Settings, store: Store, **config: Any) -> Flask:
         "Pantalla de sala": "/display/sala-1"})
 
     # Health components (GET /api/v1/health); the server adds the scheduler's when it
-    # starts it, and start-up the safe mode's.
+    # starts it and the front's (it concerns the socket it listens on), and start-up the
+    # safe mode's.
     health["printers"] = app_parts.printing.health
     health["memory"] = lambda: memory.health(store.reader_count)
     health["speaker"] = app_parts.announcing.health

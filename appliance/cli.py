@@ -16,7 +16,16 @@ from typing import Any
 import click
 from flask import Flask
 
-from appliance import __version__, advertising, desk_devices, memory, parts, printing, startup
+from appliance import (
+    __version__,
+    advertising,
+    desk_devices,
+    front,
+    memory,
+    parts,
+    printing,
+    startup,
+)
 from appliance.app import create_app
 from appliance.docs import reference
 from appliance.runtime import DB_NAME, STATE_ENV, open_store, state_dir
@@ -84,7 +93,7 @@ def check_config(file: str) -> None:
     click.echo(f"{file}: OK — {s.centre.name}: {len(s.entities)} entidades, "
                f"{len(s.queues)} colas, {len(s.services)} servicios, "
                f"{len(s.counters)} módulos.")
-    address = public_address.resolve(s.server.public_url, s.server.host, s.server.port)
+    address = public_address.resolve(s.server.public_url, *s.server.lan_endpoint())
     if address.problem:
         click.echo(f"Aviso: {address.problem}", err=True)
     else:
@@ -150,7 +159,10 @@ def _advertise_when_ready(app: Flask, settings: Settings, host: str, flag: bool 
     stop, then call ``then``."""
     def ready(server: Any) -> None:
         if advertising.enabled(flag):
-            adverts = advertising.Advertising(settings, host, int(server.effective_port))
+            lan_host, lan_port = ((host, int(server.effective_port))
+                                  if not settings.server.front_port
+                                  else settings.server.lan_endpoint())
+            adverts = advertising.Advertising(settings, lan_host, lan_port)
             parts.of(app).on_stop.append(adverts.stop)
             adverts.start()
         if callable(then):
@@ -167,10 +179,14 @@ def _advertise_when_ready(app: Flask, settings: Settings, host: str, flag: bool 
 @click.option("--clock-speed", type=float, metavar="N",
               help="Simulations only, with --clock-start: the clock runs N times faster than "
                    "real time (default 1, at most 3600).")
+@click.option("--front-port", type=click.IntRange(0, 65535), default=None,
+              help="Port of the front (nginx) before this server; 0 = none (overrides "
+                   "[server] front_port; the installed unit sets it).")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None,
           local_state: str | None, safe_mode: bool, advertise: bool | None,
-          local_speaker: bool, clock_start: str | None, clock_speed: float | None) -> None:
+          local_speaker: bool, clock_start: str | None, clock_speed: float | None,
+          front_port: int | None) -> None:
     """Run the centre's server."""
     memory.limit_arenas()  # before any thread exists (see appliance.memory)
     ctx.obj["state_dir"] = local_state or ctx.obj["state_dir"]
@@ -182,19 +198,24 @@ def serve(ctx: click.Context, host: str | None, port: int | None,
     clock = _simulated_clock(clock_start, clock_speed)
     boot = _boot(ctx, SERVE_STATE, safe_mode)
     settings, store = _open(ctx, clock)
-    settings = _listening(settings, host, port)
+    settings = _listening(settings, host, port, front_port)
+    front.warn_at_start(settings.server)
     app = create_app(boot.app_settings(settings), store, **_voice(boot, local_speaker))
     boot.attach(app)
     host = settings.server.host
     run_server(app, store, host, settings.server.port, settings.server.threads,
-               on_ready=_advertise_when_ready(app, settings, host, advertise))
+               on_ready=_advertise_when_ready(app, settings, host, advertise),
+               front_port=settings.server.front_port)
 
 
-def _listening(settings: Settings, host: str | None, port: int | None) -> Settings:
+def _listening(settings: Settings, host: str | None, port: int | None,
+               front_port: int | None = None) -> Settings:
     """The settings with the address the server really listens on: the app derives the QR's
     public address from it (a server on loopback only must not print a LAN address)."""
-    server = dataclasses.replace(settings.server, host=host or settings.server.host,
-                                 port=settings.server.port if port is None else port)
+    server = dataclasses.replace(
+        settings.server, host=host or settings.server.host,
+        port=settings.server.port if port is None else port,
+        front_port=settings.server.front_port if front_port is None else front_port)
     return dataclasses.replace(settings, server=server)
 
 

@@ -22,8 +22,14 @@ from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
-M_ARENA_MAX = -8  # mallopt parameter, from glibc's malloc.h
+M_ARENA_MAX = -8  # mallopt parameters, from glibc's malloc.h
+M_MMAP_THRESHOLD = -3
 ARENAS = 2
+# Blocks this large or larger are mapped on their own and unmapped when freed. Setting it
+# turns off glibc's sliding threshold, which after the first freed 16 MiB block (a PIN's
+# scrypt check) served every later one from the heap and kept it: a login flood left
+# +50 MiB behind (measured by bench/front_drill.py).
+MMAP_THRESHOLD = 1 << 20
 TRIM_EVERY = 60.0  # seconds
 
 
@@ -43,7 +49,10 @@ def limit_arenas(arenas: int = ARENAS) -> bool:
     a later call changes nothing (a server measured with the call after its first threads
     had 15 arenas)."""
     libc = _libc()
-    return bool(libc and libc.mallopt(M_ARENA_MAX, arenas) == 1)
+    if libc is None:
+        return False
+    libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+    return bool(libc.mallopt(M_ARENA_MAX, arenas) == 1)
 
 
 def trim() -> bool:

@@ -47,7 +47,8 @@ SCHEMAS: dict[str, Any] = {
         outcome=_nullable("string"), status_url=STR, token=STR, ahead=_nullable("integer"),
         estimated_wait_minutes=_nullable("integer"), attention_starts_at=_nullable("string"),
         document=_nullable("string"), document_type=_nullable("string"), name=_nullable("string"),
-        print={"$ref": "#/components/schemas/PrintJob"}),
+        print={"$ref": "#/components/schemas/PrintJob"},
+        cancellations={"type": "array", "items": _ref("Cancellation")}),
     "PrintJob": _obj(("id", "printer", "ticket", "label", "status"), id=STR, printer=STR,
                      ticket=STR, label=STR,
                      status={"type": "string", "enum": ["queued", "printed", "pending"]}),
@@ -161,7 +162,6 @@ LANGUAGE = {"type": "string", "enum": ["es", "qu", "en"]}
 
 def _ticket_actions() -> dict[str, Any]:
     actions = {
-        "cancel": ("Anular un turno", _obj(reason=STR)),
         "reactivate": ("Reactivar un turno no presentado o anulado", _obj(position=POSITION)),
         "priority": ("Cambiar la categoría preferente", _obj(("priority",), priority=STR)),
         "transfer": ("Derivar un turno en espera", TRANSFER),

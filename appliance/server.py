@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 from waitress.server import create_server
 
-from appliance import memory, parts, systemd
+from appliance import front, memory, parts, systemd
 from appliance.dispatch import HotThreadsDispatcher
 from turnero.store import Store
 
@@ -67,7 +67,7 @@ def returning_readers(app: WSGIApp, store: Store) -> WSGIApp:
 
 
 def serve(app: Flask, store: Store, host: str, port: int, threads: int,
-          on_ready: object = None) -> None:
+          on_ready: object = None, front_port: int = 0) -> None:
     """Serve until SIGTERM or SIGINT, then close the database cleanly."""
     # Every SQLite call releases the GIL; with the default 5 ms switch interval the writer
     # holding the write lock can wait that long to get it back from a thread busy rendering a
@@ -83,18 +83,25 @@ def serve(app: Flask, store: Store, host: str, port: int, threads: int,
     # starting of its threads to the caller.
     dispatcher = HotThreadsDispatcher()
     dispatcher.set_thread_count(threads)
+    # Behind the front the client's address is the one it passes on, believed from the
+    # front's own address only; without a front no forwarding header is believed.
+    proxy: dict[str, Any] = ({"trusted_proxy": front.TRUSTED_FRONT, "trusted_proxy_count": 1,
+                              "trusted_proxy_headers": {"x-forwarded-for"}}
+                             if front_port else {})
     server = create_server(returning_readers(app, store), host=host, port=port,
                            _dispatcher=dispatcher, threads=threads, ident="mac-turnos",
                            connection_limit=max(200, threads * 4), backlog=1024,
                            asyncore_use_poll=True, channel_timeout=120,
                            clear_untrusted_proxy_headers=True,
-                           outbuf_high_watermark=OUTBUF_HIGH_WATERMARK)
+                           outbuf_high_watermark=OUTBUF_HIGH_WATERMARK, **proxy)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
     app_parts = parts.of(app)
+    listening = app_parts.settings.server
+    app_parts.health["front"] = lambda: front.health(listening)
     app_parts.uplink.start()  # does nothing when the uplink is disabled (or in safe mode)
     if callable(on_ready):
         on_ready(server)

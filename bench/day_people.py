@@ -93,6 +93,7 @@ class Floor:
         self.wake = {n: threading.Event() for ns in serves.values() for n in ns}
         self.issued: dict[str, Issued] = {}
         self.holding: dict[int, str] = {}
+        self.sending_on: set[int] = set()
         self.violations: list[str] = []
         self.unexpected: Counter[str] = Counter()
         self.counts: Counter[str] = Counter()
@@ -126,9 +127,12 @@ class Floor:
 
     def hold(self, counter: int, uid: str, label: str) -> None:
         """A módulo got ``uid`` from call-next: nobody else may hold it, and it holds
-        nothing else."""
+        nothing else. A ticket whose holder has sent it on (a transfer, or a finish that
+        leaves the visit's next step waiting) may already be waiting elsewhere before the
+        holder has read the answer: another módulo calling it then is no double call."""
         with self.lock:
-            other = next((n for n, u in self.holding.items() if u == uid), None)
+            other = next((n for n, u in self.holding.items()
+                          if u == uid and n not in self.sending_on), None)
             if other is not None:
                 self.violations.append(f"double call: {label} given to módulo {counter} "
                                        f"while módulo {other} holds it")
@@ -137,9 +141,18 @@ class Floor:
                                        f"{self.holding[counter]}")
             self.holding[counter] = uid
 
+    def send_on(self, counter: int, sending: bool) -> None:
+        """``counter`` is sending its ticket on (True), or is done with that (False)."""
+        with self.lock:
+            if sending:
+                self.sending_on.add(counter)
+            else:
+                self.sending_on.discard(counter)
+
     def release(self, counter: int) -> None:
         with self.lock:
             self.holding.pop(counter, None)
+            self.sending_on.discard(counter)
 
 
 def _estimate(ticket: dict) -> int | None:
@@ -321,14 +334,18 @@ class Asesor:
             target = self.day.plan.other_service(rng, self.entity)
             if target is not None and rng.random() < o.transfer:
                 self.sleep(seconds * rng.uniform(0.3, 0.6))
+                floor.send_on(self.n, True)
                 status, after = self.post(client, "transfer",
                                           {"service_id": target, "position": "arrival"})
+                floor.send_on(self.n, status == 200)
                 if status == 200:
                     floor.count("transferred")
                     floor.notify(after["queue"])
                 return
             self.sleep(seconds)
+            floor.send_on(self.n, True)  # a visit's next step waits at once
             status, after = self.post(client, "finish", {"outcome": "attended"})
+            floor.send_on(self.n, status == 200)
             if status != 200:
                 return
             if after["status"] == "waiting":  # the visit's next trámite

@@ -35,7 +35,7 @@ from bench.common import Figure, cpu_count, emit, fmt, progress
 # when they run: some pull in Playwright or a PostgreSQL cluster helper.
 BENCHMARKS = ("issue", "call_next", "idle_rss", "startup", "render_ticket", "kiosk_tap",
               "desk_click", "speak", "voice_delay", "display_latency", "sse_hold", "sync_drain",
-              "report", "day_sim", "crash_drill")
+              "report", "day_sim", "crash_drill", "front_drill")
 DISTURBED = 5.0  # % of all cores used by other processes that makes a benchmark run again
 BUDGET = 6 * 60.0  # seconds; no second attempt past this
 HERE = Path(__file__).parent

@@ -8,6 +8,7 @@ silently fall back to a default.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import math
 import os
 import re
@@ -27,6 +28,8 @@ from config.model import ARRAYS, SECTIONS, Hours, Settings
 HOURS_FIELDS = tuple(f.name for f in dataclasses.fields(Hours))
 
 ENV_PREFIX = "MAC_TURNOS__"
+HOST_NAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
+                       r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
 
 @dataclass(frozen=True)
@@ -281,6 +284,7 @@ def _cross_check(s: Settings, problems: list[Problem]) -> None:
                 problems.append(Problem(("counters", index, "queues"), f"no queue {code!r}"))
     _check_printers(s, problems)
     _check_ans(s, problems)
+    _check_network(s, problems)
     wrong = [lang for lang in s.display.languages if lang not in ("es", "qu", "en")]
     if wrong or not s.display.languages:
         problems.append(Problem(("display", "languages"), "must list es, qu or en (at least "
@@ -289,6 +293,20 @@ def _cross_check(s: Settings, problems: list[Problem]) -> None:
     if s.priorities and not normal:
         problems.append(Problem(("priorities",), "needs one category that is neither "
                                                   "preferential nor appointment"))
+
+
+def _check_network(s: Settings, problems: list[Problem]) -> None:
+    """Staff networks are CIDR blocks; allowed hosts are DNS names."""
+    for index, text in enumerate(s.security.staff_networks):
+        try:
+            ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            problems.append(Problem(("security", "staff_networks", index),
+                                    f"{text!r} is not a network (e.g. \"192.168.10.0/24\")"))
+    for index, name in enumerate(s.server.allowed_hosts):
+        if not HOST_NAME.match(name):
+            problems.append(Problem(("server", "allowed_hosts", index),
+                                    f"{name!r} is not a host name (e.g. \"turnos.mac.pe\")"))
 
 
 def _check_printers(s: Settings, problems: list[Problem]) -> None:

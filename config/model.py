@@ -70,6 +70,23 @@ class Server:
                           pattern=r"^(https?://[^\s/]+)?$")
     advertise: bool = key(True, "Announce the server on the LAN with zeroconf so TVs find "
                                 "it without setup.")
+    front_port: int = key(0, "Port on which the front (nginx, installed by systemd/install.sh) "
+                             "receives the LAN's requests and passes them to this server, "
+                             "which then listens on loopback and trusts the client address "
+                             "the front passes (from 127.0.0.1 only); the QR codes and zeroconf "
+                             "use this port. 0 = no front: the server faces the LAN itself "
+                             "(health warns when it listens beyond loopback).",
+                          minval=0, maxval=65535)
+    allowed_hosts: list[str] = key([], "Host names browsers may reach the box by, besides IP "
+                                       "addresses, localhost, this machine's own name (and "
+                                       "its .local) and public_url's host; a request naming "
+                                       "another host gets 400 (a web page elsewhere cannot "
+                                       "reach the box through a name it controls).")
+
+    def lan_endpoint(self) -> tuple[str, int]:
+        """The address and port devices on the LAN reach the box by: the front's when there
+        is one (it listens on every address), else the server's own."""
+        return ("0.0.0.0", self.front_port) if self.front_port else (self.host, self.port)
 
 
 @dataclass(frozen=True)
@@ -81,6 +98,10 @@ class Security:
                                  minval=1, maxval=100)
     lockout_minutes: int = key(15, "Minutes an account stays locked for an address after too "
                                    "many failures from it.", minval=1, maxval=1440)
+    staff_networks: list[str] = key([], "Networks (CIDR, e.g. \"192.168.10.0/24\") from which "
+                                        "staff may sign in and the staff pages, the API and "
+                                        "device tokens may be used; empty = any. A ticket's "
+                                        "status page (the QR) stays open to every address.")
     min_pin_length: int = key(4, "Shortest PIN or password accepted for staff (supervisors "
                                  "and admins: at least 6, and not trivial).",
                               minval=4, maxval=64)

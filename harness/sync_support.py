@@ -9,6 +9,7 @@ import http.client
 import http.server
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from waitress.server import create_server
 from harness.live_server import free_port
 from harness.pg_cluster import PgCluster
 from sync.central.app import create_central_app
+from sync.central.auth import LOGIN_COOKIE
 from sync.central.db import Database
 from sync.central.ingest import add_centre
 from sync.central.viewers import add_viewer
@@ -36,11 +38,33 @@ CENTRE = "demo-lima-norte"
 VIEWER_PASSWORD = "clave-de-prueba-larga"
 
 
+def login_token(client: Any, environ_base: dict[str, str] | None = None) -> str:
+    """The central's login-form token for this client, read from the form as a browser
+    does (or from its cookie when the client, logged in already, is not shown the form)."""
+    page = client.get("/login", environ_base=environ_base or {})
+    found = re.search(r'name="csrf" value="([^"]+)"', page.get_data(as_text=True))
+    if found:
+        return found.group(1)
+    cookie = client.get_cookie(LOGIN_COOKIE)
+    assert cookie is not None, page.status_code
+    return str(cookie.value)
+
+
+def post_login(client: Any, name: str, password: str, *,
+               environ_base: dict[str, str] | None = None,
+               headers: dict[str, str] | None = None, **fields: str) -> Any:
+    """POST the central's login form as its page does: the form first, then its token back."""
+    data = {"usuario": name, "contrasena": password,
+            "csrf": login_token(client, environ_base), **fields}
+    return client.post("/login", data=data, environ_base=environ_base or {},
+                       headers=headers or {})
+
+
 def viewer_client(db: Database, name: str = "analista") -> Any:
     """A test client of the central app logged in as a dashboard viewer."""
     add_viewer(db, name, VIEWER_PASSWORD)
     client = create_central_app(db).test_client()
-    response = client.post("/login", data={"usuario": name, "contrasena": VIEWER_PASSWORD})
+    response = post_login(client, name, VIEWER_PASSWORD)
     assert response.status_code == 303, response.get_data(as_text=True)
     return client
 SECRET = b"centre-secret-for-tests"

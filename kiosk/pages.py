@@ -21,6 +21,7 @@ from flask import (
 from appliance import parts
 from kiosk import public_address
 from turnero import views
+from turnero.cancellations import CANCEL_REASONS, NOTE_MAX
 from turnero.errors import NotFound
 
 HERE = Path(__file__).parent
@@ -56,7 +57,8 @@ def kiosk() -> str:
 
 @bp.get("/reception")
 def reception() -> str:
-    return render_template("reception.html", centre=parts.settings().centre.name)
+    return render_template("reception.html", centre=parts.settings().centre.name,
+                           cancel_reasons=CANCEL_REASONS, cancel_note_max=NOTE_MAX)
 
 
 @bp.get("/kiosk/i18n/<language>.json")

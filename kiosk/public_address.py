@@ -151,11 +151,11 @@ def for_request() -> str:
     """The base of the status address for the current request (see the module docstring)."""
     server = parts.settings().server
     interfaces = current_app.config.get(CONFIG_KEY, interface_addresses)
-    return base_for(server.public_url, server.host, request.host_url, interfaces)
+    return base_for(server.public_url, server.lan_endpoint()[0], request.host_url, interfaces)
 
 
 def current() -> PublicAddress:
     """The app's public address as health and supervision report it (in a request)."""
     server = parts.settings().server
     interfaces = current_app.config.get(CONFIG_KEY, interface_addresses)
-    return resolve(server.public_url, server.host, server.port, interfaces)
+    return resolve(server.public_url, *server.lan_endpoint(), interfaces)

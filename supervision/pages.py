@@ -9,6 +9,7 @@ from flask import Blueprint, render_template
 
 from appliance import parts
 from turnero.accounts import ROLES
+from turnero.cancellations import CANCEL_REASONS, NOTE_MAX
 from turnero.checklist import ITEMS
 from turnero.floor import PAUSE_REASONS
 from turnero.reports import GROUPS
@@ -29,7 +30,8 @@ def supervision() -> str:
     return render_template(
         "supervision.html", centre=settings.centre.name, checks=ITEMS,
         roles=[(r, ROLE_NAMES[r]) for r in reversed(ROLES)],  # floor staff first
-        pauses=[(r, PAUSE_NAMES[r]) for r in PAUSE_REASONS])
+        pauses=[(r, PAUSE_NAMES[r]) for r in PAUSE_REASONS],
+        cancel_reasons=CANCEL_REASONS, cancel_note_max=NOTE_MAX)
 
 
 @bp.get("/supervision/reports")

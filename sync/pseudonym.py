@@ -1,9 +1,10 @@
 """What of an event may leave the box, and the keyed hash for what may not leave in clear.
 
 Events carry no document number or name (tickets hold them), but some of their fields are
-written by people: staff usernames (``actor``), the reason typed when cancelling a ticket or
-closing a queue, the text of a TV message. A person may type a citizen's name there. So the
-rule is an allow-list: known structured fields pass as they are; every other payload field,
+written by people: staff usernames (``actor``), the reason typed when closing a queue, the
+text of a TV message. A person may type a citizen's name there. (The note staff may add to
+a cancellation is not in its event at all: it never leaves the box.) So the rule is an
+allow-list: known structured fields pass as they are; every other payload field,
 and every staff username, is replaced by ``HMAC-SHA256(centre secret, value)``. The same
 value gives the same pseudonym within a centre (the central can still count per asesor or
 group equal reasons) but nobody without the centre's secret can go back to the value.
@@ -17,6 +18,7 @@ import hmac
 import json
 from typing import Any
 
+from turnero.cancellations import CANCEL_REASONS
 from turnero.outbox import Outgoing
 
 PREFIX = "h:"
@@ -27,9 +29,10 @@ CLEAR = frozenset({
     "counter_name", "recalls", "outcome", "to_queue", "to_service", "position", "previous",
     "score", "expired", "finished", "state", "pending", "printer", "until",
 })
-# Fields whose value is clear only when it is one of a fixed set of codes.
+# Fields whose value is clear only when it is one of a fixed set of codes: a módulo's pause
+# and closing reasons, and a ticket's cancel reasons (whose note never leaves the box).
 CODES = {"reason": frozenset({"break", "training", "it_support", "entity_system_down", "other",
-                              "day_closed"})}
+                              "day_closed", *CANCEL_REASONS})}
 MACHINE_ACTORS = ("device:", "printer:")
 
 

@@ -18,6 +18,12 @@ UNIT_DIR=/etc/systemd/system
 SYSUSERS=/usr/lib/sysusers.d/mac-turnos.conf
 USER_NAME=mac-turnos
 PACKAGES=(python3 python3-venv espeak-ng libusb-1.0-0 curl sqlite3)
+# The front door (nginx) receives the LAN on FRONT_PORT and passes requests to the server,
+# which listens on APP_ADDRESS only (the server unit says the same: keep them together).
+FRONT_PORT=8080
+APP_ADDRESS=127.0.0.1:8081
+NGINX_DIR=/etc/nginx
+NGINX_LOGS=/var/log/nginx
 
 SOURCE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROOT=""
@@ -114,6 +120,9 @@ install_packages() {
     if [ -n "$KIOSK_USER$TV_USER$TV_CLIENT_USER" ]; then
         wanted+=(chromium)
     fi
+    if [ "$WITH_SERVER" = 1 ]; then
+        wanted+=(nginx)
+    fi
     if [ -n "$ROOT" ]; then
         say "paquetes omitidos con --root: ${wanted[*]}"
         return
@@ -203,6 +212,51 @@ install_files() {
     fi
 }
 
+# The Python of the virtual environment, as its folder under lib/ is named.
+venv_python() {
+    local found
+    found=$(find "$ROOT$VENV/lib" -maxdepth 1 -name 'python3*' -printf '%f\n' 2>/dev/null \
+        | sort | tail -n 1)
+    if [ -z "$found" ]; then
+        found=$(python3 -c 'import sys; print("python%d.%d" % sys.version_info[:2])')
+    fi
+    printf '%s\n' "$found"
+}
+
+# nginx before the server: the site (limits, deadlines, static files, the client's address
+# passed on), enabled, and enough connections per worker for a crowd of phones.
+install_front() {
+    local site conf
+    if [ "$WITH_SERVER" = 0 ]; then
+        return
+    fi
+    site=$(mktemp)
+    sed -e "s|@LISTEN@|$FRONT_PORT|g" -e "s|@APP@|$APP_ADDRESS|g" \
+        -e "s|@SITE@|$VENV/lib/$(venv_python)/site-packages|g" -e "s|@LOGS@|$NGINX_LOGS|g" \
+        "$SOURCE/systemd/nginx-site.conf" >"$site"
+    put "$site" "$NGINX_DIR/sites-available/mac-turnos" 0644
+    rm -f "$site"
+    if [ "$(readlink "$ROOT$NGINX_DIR/sites-enabled/mac-turnos" 2>/dev/null)" != \
+        "$NGINX_DIR/sites-available/mac-turnos" ]; then
+        if [ ! -d "$ROOT$NGINX_DIR/sites-enabled" ]; then
+            run install -d -m 0755 "$ROOT$NGINX_DIR/sites-enabled"
+        fi
+        run ln -sfn "$NGINX_DIR/sites-available/mac-turnos" \
+            "$ROOT$NGINX_DIR/sites-enabled/mac-turnos"
+    fi
+    conf=$ROOT$NGINX_DIR/nginx.conf
+    if [ -f "$conf" ] && grep -q 'worker_connections 768;' "$conf"; then
+        run sed -i -e 's/worker_connections 768;/worker_connections 4096;/' \
+            -e 's/^worker_processes auto;/worker_processes auto;\nworker_rlimit_nofile 10000;/' \
+            "$conf"
+    fi
+    if [ -z "$ROOT" ]; then
+        run nginx -t -q
+        run systemctl enable nginx.service
+        run systemctl reload-or-restart nginx.service
+    fi
+}
+
 first_start() {
     if [ "$WITH_SERVER" = 0 ]; then
         say "sin servidor en este equipo (--no-server)"
@@ -260,6 +314,7 @@ main() {
     create_user
     install_venv
     install_files
+    install_front
     first_start
     enable_units
     say "listo. Estado: systemctl status mac-turnos; registro: journalctl -u mac-turnos"

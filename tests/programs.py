@@ -19,6 +19,7 @@ PROGRAMS = {
     "curl": "curl",
     "espeak-ng": "espeak-ng",
     "ip": "iproute2",
+    "nginx": "nginx",
     "node": "nodejs",
     "npm": "npm",
     "pg_ctl": "postgresql",

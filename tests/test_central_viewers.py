@@ -1,6 +1,7 @@
 """The national dashboard's door, on SQLite and on PostgreSQL: without a viewer's session the
-dashboard and the CSV answer with the login page and no figure; wrong passwords, lockout,
-logout, disabling and expiry end access; the centres' ingest and the health check stay open."""
+dashboard and the CSV answer with the login page and no figure; wrong passwords, lockout (of
+the failing address only), logout, disabling and expiry end access; the centres' ingest and
+the health check stay open. The login's guard in detail: tests/test_central_login_guard.py."""
 
 # ruff: noqa: F811 - the shared fixtures are imported by name, then requested by name
 from __future__ import annotations
@@ -18,6 +19,7 @@ from harness.sync_support import (  # noqa: F401
     central_db,
     pg,
     pg_kind,
+    post_login,
     viewer_client,
 )
 from sync.central import viewers
@@ -30,7 +32,7 @@ NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 
 
 def _login(client, name: str = "analista", password: str = VIEWER_PASSWORD, **extra):  # type: ignore[no-untyped-def]
-    return client.post("/login", data={"usuario": name, "contrasena": password, **extra})
+    return post_login(client, name, password, **extra)
 
 
 @pytest.mark.parametrize("path", ["/?from=2026-11-27&to=2026-11-27", "/export.csv"])
@@ -90,30 +92,37 @@ def test_a_wrong_password_or_an_unknown_name_gets_401_the_same_message_and_no_co
 
 
 def test_an_empty_form_gets_400_with_a_message(central_db: Database) -> None:
-    response = create_central_app(central_db).test_client().post("/login", data={})
+    response = _login(create_central_app(central_db).test_client(), "", "")
     assert response.status_code == 400
     assert "Escriba su usuario y su contraseña." in response.get_data(as_text=True)
 
 
-def test_five_wrong_passwords_lock_the_account_even_for_the_right_one_until_it_expires(
+def test_five_wrong_passwords_lock_that_address_out_of_the_account_until_it_expires(
         central_db: Database) -> None:
     viewers.add_viewer(central_db, "analista", VIEWER_PASSWORD)
-    outcomes = [viewers.login(central_db, "analista", "mala-clave-larga", NOW).outcome
+    clock = [0.0]
+    guard = viewers.LoginGuard(clock=lambda: clock[0])
+
+    def attempt(source: str, password: str) -> viewers.LoginResult:
+        return viewers.guarded_login(central_db, guard, source, "analista", password)
+    outcomes = [attempt("198.51.100.7", "mala-clave-larga").outcome
                 for _ in range(viewers.MAX_FAILED_LOGINS)]
-    assert outcomes == ["bad"] * (viewers.MAX_FAILED_LOGINS - 1) + ["locked"]
-    assert viewers.login(central_db, "analista", VIEWER_PASSWORD,
-                         NOW + timedelta(minutes=1)).outcome == "locked"
-    later = NOW + timedelta(minutes=viewers.LOCKOUT_MINUTES, seconds=1)
-    assert viewers.login(central_db, "analista", VIEWER_PASSWORD, later).outcome == "ok"
+    assert outcomes == ["bad"] * viewers.MAX_FAILED_LOGINS
+    clock[0] += guard.retry_after("198.51.100.7")  # the address's own refusal is over...
+    assert attempt("198.51.100.7", VIEWER_PASSWORD).outcome == "bad"  # ...its lockout not
+    assert attempt("203.0.113.9", VIEWER_PASSWORD).outcome == "ok"  # the owner, elsewhere
+    clock[0] += viewers.LOCKOUT_MINUTES * 60 + 1
+    clock[0] += guard.retry_after("198.51.100.7")
+    assert attempt("198.51.100.7", VIEWER_PASSWORD).outcome == "ok"
 
 
-def test_the_login_page_says_when_the_account_is_locked(central_db: Database) -> None:
+def test_the_login_page_says_when_the_address_failed_too_often(central_db: Database) -> None:
     viewers.add_viewer(central_db, "analista", VIEWER_PASSWORD)
     client = create_central_app(central_db).test_client()
-    for _ in range(viewers.MAX_FAILED_LOGINS):
+    for _ in range(viewers.SOURCE_FREE_FAILURES + 1):
         response = _login(client, password="mala-clave-larga")
-    assert response.status_code == 429
-    assert "Cuenta bloqueada" in response.get_data(as_text=True)
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
+    assert "Demasiados intentos fallidos desde este equipo" in response.get_data(as_text=True)
 
 
 def test_logout_ends_the_session_for_that_cookie(central_db: Database) -> None:

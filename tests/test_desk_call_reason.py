@@ -172,3 +172,15 @@ def test_a_ticket_just_transferred_in_does_not_pass_a_preferential_as_a_long_wai
                                     {"queue": "RN"}).status_code == 200
     called = staff.post(f"/api/v1/counters/{counter}/call-next").get_json()
     assert (called["uid"], called["rule"]) == (elder["uid"], "preferential")
+
+
+def test_the_note_of_a_manual_call_reaches_staff_streams_but_not_the_tvs():
+    from appliance.api_stream import _public
+    from turnero.store import Event
+
+    called = Event(7, "e7", "ticket.called", "2026-12-07T13:00:00Z", "asesor.reniec", 3, "t1",
+                   {"label": "RN-004", "reason": "other", "reason_note": "Pidió volver luego"})
+    assert "reason_note" not in _public(called, staff=False)["payload"]
+    assert _public(called, staff=False)["payload"]["reason"] == "other"
+    assert _public(called, staff=True)["payload"]["reason_note"] == "Pidió volver luego"
+    assert called.payload["reason_note"] == "Pidió volver luego"  # the event itself is kept

@@ -117,10 +117,10 @@ def test_called_ticket_can_be_marked_no_show_and_reactivated_the_same_day(open_s
 
 def test_waiting_and_called_tickets_can_be_cancelled_and_reactivated(open_store_day):
     a, b = issue(open_store_day), issue(open_store_day)
-    assert tickets.cancel(open_store_day, a["uid"])["status"] == "cancelled"
+    assert tickets.cancel(open_store_day, a["uid"], reason="duplicate")["status"] == "cancelled"
     open_counter(open_store_day)
     calls.call_next(open_store_day, 1)
-    assert tickets.cancel(open_store_day, b["uid"])["status"] == "cancelled"
+    assert tickets.cancel(open_store_day, b["uid"], reason="left_centre")["status"] == "cancelled"
     assert tickets.reactivate(open_store_day, a["uid"])["status"] == "waiting"
     # the módulo is free again once its called ticket was cancelled
     assert calls.call_next(open_store_day, 1)["uid"] == a["uid"]
@@ -153,8 +153,8 @@ ILLEGAL = [
     ("finish a called ticket", "called", lambda s, t: calls.finish(s, 1)),
     ("recall a ticket in attention", "serving", lambda s, t: calls.recall(s, 1)),
     ("no-show a ticket in attention", "serving", lambda s, t: calls.no_show(s, 1)),
-    ("cancel a ticket in attention", "serving", lambda s, t: tickets.cancel(s, t)),
-    ("cancel a done ticket", "done", lambda s, t: tickets.cancel(s, t)),
+    ("cancel a ticket in attention", "serving", lambda s, t: tickets.cancel(s, t, reason="other")),
+    ("cancel a done ticket", "done", lambda s, t: tickets.cancel(s, t, reason="other")),
     ("reactivate a waiting ticket", "waiting", lambda s, t: tickets.reactivate(s, t)),
     ("reactivate a done ticket", "done", lambda s, t: tickets.reactivate(s, t)),
     ("call a ticket that is already called", "called",

@@ -24,6 +24,7 @@ from harness.sync_support import (  # noqa: F401
     central_db,
     pg,
     pg_kind,
+    post_login,
     token,
     viewer_client,
 )
@@ -240,8 +241,7 @@ def test_the_dashboard_answers_for_dates_at_the_edge_of_the_calendar(
 
 
 def _login(client: Any, target: str, name: str = "analista") -> Any:
-    return client.post("/login", data={"usuario": name, "contrasena": VIEWER_PASSWORD,
-                                       "next": target})
+    return post_login(client, name, VIEWER_PASSWORD, next=target)
 
 
 @pytest.mark.parametrize("target", ["/\t/evil.example", "/\n/evil.example",

@@ -262,7 +262,7 @@ def _seed(staff: Staff) -> dict[str, str]:
     post("/counters/3/call-next")
     post("/counters/3/start")
     done = post("/counters/3/finish", {"outcome": "attended"})
-    cancelled = post(f"/tickets/{issued[3]['uid']}/cancel", {"reason": "duplicado"})
+    cancelled = post(f"/tickets/{issued[3]['uid']}/cancel", {"reason": "duplicate"})
     waiting = issued[4]
     assert [t["label"] for t in (called, serving, done, cancelled, waiting)] == [
         "RN-001", "RN-002", "RN-003", "RN-004", "RN-005"]

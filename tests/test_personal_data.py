@@ -151,7 +151,8 @@ def _run_a_day(port: int, kiosk_token: str) -> dict[str, Any]:
                     {"priority": "adulto_mayor"}, expect=(200, 400))
     orientador.call("POST", f"/api/v1/tickets/{c['uid']}/transfer", {"queue": "RC"})
     orientador.call("POST", f"/api/v1/tickets/{c['uid']}/reprint")
-    orientador.call("POST", f"/api/v1/tickets/{c['uid']}/cancel", {"reason": "duplicado"})
+    orientador.call("POST", f"/api/v1/tickets/{c['uid']}/cancel",
+                    {"reason": "duplicate", "note": f"{NAME_CE} CE {CE} pidió dos"})
     orientador.call("POST", f"/api/v1/tickets/{c['uid']}/reactivate")
     asesor.call("POST", "/api/v1/counters/1/call-next")
     asesor.call("POST", "/api/v1/counters/1/start")

@@ -141,7 +141,7 @@ def test_a_reprint_is_a_new_job_written_with_the_request(centre):
 def test_a_job_whose_ticket_was_cancelled_before_the_restart_is_not_printed(centre):
     app, store = centre.start()
     kept, cancelled = issue(app), issue(app)
-    tickets.cancel(store, cancelled["uid"], actor="test")
+    tickets.cancel(store, cancelled["uid"], reason="left_centre", actor="test")
     centre.cut_power(app)
     centre.paper.parent.mkdir()
     app2, _ = centre.start()

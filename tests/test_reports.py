@@ -114,7 +114,7 @@ def play_day(store: Store, clock: ManualClock) -> None:
     to(7)
     calls.finish(store, 1, actor="a1")
     to(8)
-    tickets.cancel(store, at["T5"], actor="recep")
+    tickets.cancel(store, at["T5"], reason="left_centre", actor="recep")
     floor.change_counter(store, 2, "pause", actor="a2", reason="break")
     tickets.rate(store, at["T2"], 4)
     to(9)

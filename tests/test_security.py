@@ -705,7 +705,7 @@ def test_the_session_cookie_is_httponly_samesite_strict_and_lasts_session_hours(
     assert "httponly" in cookie and cookie["samesite"] == "Strict" and cookie["path"] == "/"
     assert int(cookie["max-age"]) == settings.security.session_hours * 3600
     assert "secure" not in cookie  # plain http on the LAN: a Secure cookie would be lost
-    over_https = app.test_client().post("/api/v1/auth/login", base_url="https://box.local",
+    over_https = app.test_client().post("/api/v1/auth/login", base_url="https://192.0.2.10",
                                         json={"username": "supervisor", "password": PIN})
     assert "secure" in _cookie(over_https, "mt_session")
 

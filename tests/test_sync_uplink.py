@@ -44,9 +44,9 @@ def test_no_document_number_or_name_leaves_the_box_in_clear(
     for document, name in PEOPLE:
         issued, _ = tickets.issue_ticket(store, service_id=76, document=document, name=name,
                                          channel="reception", actor="orientador")
-    # People type names into free texts too: a cancel reason, a queue closed, a TV message.
-    tickets.cancel(store, issued["uid"], actor="orientador",
-                   reason=f"Duplicado, {PEOPLE[2][1]} DNI {PEOPLE[2][0]}")
+    # People type names into free texts too: a cancel note, a queue closed, a TV message.
+    tickets.cancel(store, issued["uid"], actor="orientador", reason="duplicate",
+                   note=f"Duplicado, {PEOPLE[2][1]} DNI {PEOPLE[2][0]}")
     floor.change_queue(store, "BN", False, actor="supervisor",
                        reason=f"Atiende solo a {PEOPLE[0][1]}")
     messages.broadcast(store, f"{PEOPLE[1][1]} acérquese a informes", actor="supervisor")
@@ -64,7 +64,8 @@ def test_no_document_number_or_name_leaves_the_box_in_clear(
     assert all(e["payload"]["has_document"] for e in issued_events)
     assert {e["actor"] for e in issued_events} == {pseudonym.actor(SECRET, "orientador")}
     cancelled = next(e for e in events if e["kind"] == "ticket.cancelled")
-    assert cancelled["payload"]["reason"].startswith("h:")
+    assert cancelled["payload"]["reason"] == "duplicate"  # a code from the list, in clear
+    assert "note" not in cancelled["payload"]
 
 
 def test_machines_keep_their_names_and_codes_stay_readable() -> None:

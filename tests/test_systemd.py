@@ -94,7 +94,8 @@ def test_the_server_unit_is_notify_with_a_watchdog_restart_state_hardening_and_d
         assert service[key] == "yes", key
     assert service["ProtectSystem"] == "strict"
     assert set(service["SupplementaryGroups"].split()) == {"lp", "dialout", "audio"}
-    assert service["ExecStart"] == "/opt/mac-turnos/venv/bin/mac-turnos serve"
+    assert service["ExecStart"] == ("/opt/mac-turnos/venv/bin/mac-turnos serve --host 127.0.0.1 "
+                                    "--port 8081 --front-port 8080")
     assert unit(SERVER)["Unit"]["StartLimitIntervalSec"] == "0"
 
 

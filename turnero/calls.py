@@ -3,6 +3,9 @@ recall, start, finish, no-show, transfer.
 
 Call next is one serialized transaction that picks the head chosen by the policy and moves it
 from waiting to called; two módulos can never get the same ticket.
+
+Each operation takes its ``actor`` (:data:`turnero.access.Actor`) and checks, in its own write
+transaction, that an asesor holds the módulo (:func:`turnero.access.take_desk`).
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ import json
 import sqlite3
 from typing import Any
 
+from turnero import access, policy
 from turnero import attention as att
-from turnero import policy
+from turnero.access import Actor
 from turnero.clock import from_iso
 from turnero.day import require_open_day
 from turnero.errors import Conflict, InvalidInput, NotFound
@@ -36,8 +40,10 @@ def counter_row(tx: Tx | sqlite3.Connection, counter_id: Any) -> sqlite3.Row:
     return row
 
 
-def _ready_counter(tx: Tx, counter_id: int) -> sqlite3.Row:
+def _ready_counter(tx: Tx, counter_id: int, actor: Actor) -> tuple[sqlite3.Row, str | None]:
+    """The módulo, open and free, that ``actor`` may call at; and the actor's name."""
     counter = counter_row(tx, counter_id)
+    name = access.take_desk(tx, counter, actor)
     if counter["status"] != "open":
         raise Conflict(f"El módulo {counter_id} no está abierto.", "counter_not_open",
                        status=counter["status"])
@@ -46,14 +52,17 @@ def _ready_counter(tx: Tx, counter_id: int) -> sqlite3.Row:
         if current["status"] in ("called", "serving"):
             raise Conflict(f"El módulo {counter_id} aún tiene el turno {current['label']}.",
                            "counter_busy", ticket=current["uid"])
-    return counter
+    return counter, name
 
 
-def _current(tx: Tx, counter_id: int) -> tuple[sqlite3.Row, sqlite3.Row]:
+def _current(tx: Tx, counter_id: int, actor: Actor
+             ) -> tuple[sqlite3.Row, sqlite3.Row, str | None]:
+    """The módulo that ``actor`` may act at, its current attention, and the actor's name."""
     counter = counter_row(tx, counter_id)
+    name = access.take_desk(tx, counter, actor)
     if counter["current"] is None:
         raise Conflict(f"El módulo {counter_id} no tiene un turno en curso.", "no_current_ticket")
-    return counter, att.current_by_attention(tx, counter["current"])
+    return counter, att.current_by_attention(tx, counter["current"]), name
 
 
 _HEAD = ("SELECT * FROM (SELECT id, queue, preferential, order_key, slot, "
@@ -151,16 +160,16 @@ def _choose(tx: Tx, store: Store, day: str, counter_id: int) -> tuple[Any, dict[
     return choice, streaks
 
 
-def call_next(store: Store, counter_id: int, *, actor: str | None = None) -> dict | None:
+def call_next(store: Store, counter_id: int, *, actor: Actor = None) -> dict | None:
     """Call the ticket the policy chooses for this módulo; None when nobody waits."""
     def op(tx: Tx) -> str | None:
         day = require_open_day(tx, store)
-        counter = _ready_counter(tx, counter_id)
+        counter, name = _ready_counter(tx, counter_id, actor)
         choice, streaks = _choose(tx, store, day, counter_id)
         if choice is None:
             return None
         c = choice.candidate
-        return _mark_called(tx, counter, c.id, choice.rule, actor, streaks[c.queue])
+        return _mark_called(tx, counter, c.id, choice.rule, name, streaks[c.queue])
     uid = store.write(op)
     return None if uid is None else current_ticket(store, uid)
 
@@ -207,7 +216,7 @@ def _passed(tx: Tx, day: str, counter_id: int, row: sqlite3.Row) -> list[str]:
 
 
 def call_ticket(store: Store, counter_id: int, uid: str, *, reason: Any = None,
-                note: Any = None, actor: str | None = None) -> dict[str, Any]:
+                note: Any = None, actor: Actor = None) -> dict[str, Any]:
     """Call a given waiting ticket (a supervisor's or asesor's explicit choice). Passing a
     waiting preferential citizen needs a reason from :data:`MANUAL_REASONS`, unless the
     policy itself would call this ticket now."""
@@ -215,7 +224,7 @@ def call_ticket(store: Store, counter_id: int, uid: str, *, reason: Any = None,
 
     def op(tx: Tx) -> str:
         day = require_open_day(tx, store)
-        counter = _ready_counter(tx, counter_id)
+        counter, name = _ready_counter(tx, counter_id, actor)
         row = att.current_by_uid(tx, uid)
         att.require_status(row, "waiting", action="llamar")
         if not tx.one("SELECT 1 FROM counter_queues WHERE counter = ? AND queue = ?",
@@ -232,58 +241,58 @@ def call_ticket(store: Store, counter_id: int, uid: str, *, reason: Any = None,
                                reasons=list(MANUAL_REASONS))
         given = (("reason", reason), ("reason_note", note), ("passed", passed or None))
         extra: dict[str, Any] = {k: v for k, v in given if v is not None}
-        return _mark_called(tx, counter, row["attention_id"], policy.MANUAL, actor, **extra)
+        return _mark_called(tx, counter, row["attention_id"], policy.MANUAL, name, **extra)
     return current_ticket(store, store.write(op))
 
 
-def recall(store: Store, counter_id: int, *, actor: str | None = None) -> dict[str, Any]:
+def recall(store: Store, counter_id: int, *, actor: Actor = None) -> dict[str, Any]:
     def op(tx: Tx) -> str:
-        counter, row = _current(tx, counter_id)
+        counter, row, name = _current(tx, counter_id, actor)
         att.require_status(row, "called", action="volver a llamar")
         tx.execute("UPDATE attentions SET recalls = recalls + 1, last_called_at = ? "
                    "WHERE id = ?", (tx.at, row["attention_id"]))
-        tx.emit("ticket.recalled", actor=actor, counter=counter_id, ticket=row["uid"],
+        tx.emit("ticket.recalled", actor=name, counter=counter_id, ticket=row["uid"],
                 **att.payload(row, counter_name=counter["name"], entity=counter["entity"],
                               entity_name=counter["entity_name"], recalls=row["recalls"] + 1))
         return row["uid"]
     return current_ticket(store, store.write(op))
 
 
-def start(store: Store, counter_id: int, *, actor: str | None = None) -> dict[str, Any]:
+def start(store: Store, counter_id: int, *, actor: Actor = None) -> dict[str, Any]:
     def op(tx: Tx) -> str:
-        _, row = _current(tx, counter_id)
+        _, row, name = _current(tx, counter_id, actor)
         att.require_status(row, "called", action="iniciar la atención de")
         tx.execute("UPDATE attentions SET status = 'serving', started_at = ? WHERE id = ?",
                    (tx.at, row["attention_id"]))
-        tx.emit("ticket.started", actor=actor, counter=counter_id, ticket=row["uid"],
+        tx.emit("ticket.started", actor=name, counter=counter_id, ticket=row["uid"],
                 **att.payload(row))
         return row["uid"]
     return current_ticket(store, store.write(op))
 
 
-def no_show(store: Store, counter_id: int, *, actor: str | None = None) -> dict[str, Any]:
+def no_show(store: Store, counter_id: int, *, actor: Actor = None) -> dict[str, Any]:
     def op(tx: Tx) -> str:
-        _, row = _current(tx, counter_id)
+        _, row, name = _current(tx, counter_id, actor)
         att.require_status(row, "called", action="marcar como no presentado")
         att.end_attention(tx, row, "no_show")
-        tx.emit("ticket.no_show", actor=actor, counter=counter_id, ticket=row["uid"],
+        tx.emit("ticket.no_show", actor=name, counter=counter_id, ticket=row["uid"],
                 **att.payload(row, recalls=row["recalls"]))
         return row["uid"]
     return current_ticket(store, store.write(op))
 
 
 def finish(store: Store, counter_id: int, outcome: Any = "attended", *,
-           actor: str | None = None) -> dict[str, Any]:
+           actor: Actor = None) -> dict[str, Any]:
     """End the attention; a visit with steps left moves on to its next queue by itself."""
     if outcome not in OUTCOMES:
         raise InvalidInput("outcome debe ser attended, pending o not_applicable.",
                            "invalid_outcome")
 
     def op(tx: Tx) -> str:
-        _, row = _current(tx, counter_id)
+        _, row, name = _current(tx, counter_id, actor)
         att.require_status(row, "serving", action="finalizar")
         att.end_attention(tx, row, "done", outcome)
-        tx.emit("ticket.finished", actor=actor, counter=counter_id, ticket=row["uid"],
+        tx.emit("ticket.finished", actor=name, counter=counter_id, ticket=row["uid"],
                 **att.payload(row, outcome=outcome))
         remaining = json.loads(row["visit"])
         if remaining:
@@ -292,7 +301,7 @@ def finish(store: Store, counter_id: int, outcome: Any = "attended", *,
                        (json.dumps(remaining[1:]), row["ticket_id"]))
             key = att.order_key_for(tx, "arrival", target["queue"], row)
             att.start_step(tx, row, target, key)
-            tx.emit("ticket.next_step", actor=actor, ticket=row["uid"],
+            tx.emit("ticket.next_step", actor=name, ticket=row["uid"],
                     **att.payload(row, to_queue=target["queue"], to_service=target["id"]))
         return row["uid"]
     return current_ticket(store, store.write(op))
@@ -300,11 +309,11 @@ def finish(store: Store, counter_id: int, outcome: Any = "attended", *,
 
 def transfer_current(store: Store, counter_id: int, *, service_id: Any = None,
                      queue: Any = None, position: str = "arrival",
-                     actor: str | None = None) -> dict[str, Any]:
+                     actor: Actor = None) -> dict[str, Any]:
     """Derive the módulo's citizen to another queue (error de triaje or a second trámite)."""
     def op(tx: Tx) -> str:
-        _, row = _current(tx, counter_id)
+        _, row, name = _current(tx, counter_id, actor)
         att.require_status(row, "called", "serving", action="derivar")
-        transfer_row(tx, row, service_id, queue, position, actor)
+        transfer_row(tx, row, service_id, queue, position, name)
         return row["uid"]
     return current_ticket(store, store.write(op))

@@ -20,6 +20,13 @@ class InvalidInput(TurneroError):
     code = "invalid"
 
 
+class Forbidden(TurneroError):
+    """The caller may not do this here (an asesor at a colleague's módulo)."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(TurneroError):
     status = 404
     code = "not_found"

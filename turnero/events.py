@@ -192,7 +192,11 @@ KINDS: Mapping[str, EventKind] = _table(
         **_TICKET, **_MOVE, "position": _POSITION,
     }),
     kind("ticket.cancelled", "Staff cancelled a waiting or called ticket.", {
-        **_TICKET, "reason": "Why, as typed by staff; null when none was given.",
+        **_TICKET,
+        "reason": "Why, one of `left_centre`, `wrong_service`, `duplicate`, "
+                  "`documents_missing`, `entity_system_down`, `other`. The note staff may "
+                  "add is never in the event: it is kept for the staff of the ticket's "
+                  "entity (`GET /api/v1/tickets/{uid}`, `cancellations`).",
     }),
     kind("ticket.reactivated", "A no-show or cancelled ticket waits again (same day only).", {
         **_TICKET,

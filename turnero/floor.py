@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from turnero import access
+from turnero.access import Actor
 from turnero.calls import counter_row
 from turnero.errors import Conflict, InvalidInput, NotFound
 from turnero.store import Store, Tx
@@ -24,11 +26,12 @@ _ACTION_ES = {"open": "abrir", "pause": "pausar", "resume": "reanudar", "close":
 _STATUS_ES = {"open": "abierto", "paused": "en pausa", "closed": "cerrado"}
 
 
-def change_counter(store: Store, counter_id: int, action: str, *, actor: str | None = None,
-                   reason: Any = None, one_at_a_time: bool = False) -> dict[str, Any]:
-    """Move a módulo between open, paused and closed; illegal moves are 409. With
-    ``one_at_a_time`` (an asesor), opening is refused while ``actor`` holds another módulo
-    (open or paused), checked in the same transaction as the opening."""
+def change_counter(store: Store, counter_id: int, action: str, *, actor: Actor = None,
+                   reason: Any = None) -> dict[str, Any]:
+    """Move a módulo between open, paused and closed; illegal moves are 409. An asesor
+    (``actor`` a :class:`~turnero.accounts.Principal` of role agent) acts only at a módulo they
+    hold (:func:`turnero.access.take_desk`), and opening is refused while they hold another
+    (open or paused): both checked in the same transaction as the change."""
     allowed, target, kind = _COUNTER_MOVES[action]
     if action == "pause" and reason not in PAUSE_REASONS:
         raise InvalidInput("reason debe ser uno de: " + ", ".join(PAUSE_REASONS) + ".",
@@ -36,28 +39,26 @@ def change_counter(store: Store, counter_id: int, action: str, *, actor: str | N
 
     def op(tx: Tx) -> dict[str, Any]:
         counter = counter_row(tx, counter_id)
+        name = access.take_desk(tx, counter, actor, hold=action not in ("open", "close"))
         if counter["status"] not in allowed:
             raise Conflict(f"No se puede {_ACTION_ES[action]} el módulo {counter_id}: está "
                            f"{_STATUS_ES[counter['status']]}.", "illegal_transition",
                            status=counter["status"])
-        if action == "open" and one_at_a_time:
-            held = tx.one("SELECT id, name FROM counters WHERE agent = ? AND status != 'closed' "
-                          "AND active AND id != ? ORDER BY id LIMIT 1", (actor, counter_id))
-            if held is not None:
-                raise Conflict(f"Usted ya atiende en el módulo {held['name']}; ciérrelo antes "
-                               "de abrir otro.", "already_at_a_modulo", counter=held["id"])
+        if action == "open" and access.is_asesor(actor):
+            access.refuse_second_modulo(tx, name, counter_id)
         if action in ("pause", "close") and counter["current"] is not None:
             busy = tx.one("SELECT status FROM attentions WHERE id = ?", (counter["current"],))
             if busy and busy["status"] in ("called", "serving"):
                 raise Conflict(f"El módulo {counter_id} tiene un turno en curso.",
                                "counter_busy")
-        agent = actor if action == "open" else counter["agent"]
+        # an asesor's pause or resume keeps them the holder (take_desk made them so)
+        agent = name if action == "open" or access.is_asesor(actor) else counter["agent"]
         tx.execute("UPDATE counters SET status = ?, status_reason = ?, status_since = ?, "
                    "agent = ?, current = CASE WHEN ? = 'closed' THEN NULL ELSE current END "
                    "WHERE id = ?",
                    (target, reason if action == "pause" else None, tx.at,
                     None if target == "closed" else agent, target, counter_id))
-        tx.emit(kind, actor=actor, counter=counter_id, previous=counter["status"],
+        tx.emit(kind, actor=name, counter=counter_id, previous=counter["status"],
                 reason=reason if action == "pause" else None, entity=counter["entity"])
         return {"id": counter_id, "status": target, "reason": reason if action == "pause"
                 else None, "since": tx.at, "agent": None if target == "closed" else agent}

@@ -189,5 +189,36 @@ def m009_queued_at(db: Database) -> None:
     db.execute("ALTER TABLE attentions ADD COLUMN queued_at TEXT")
 
 
+# The cancel reasons' codes when m010 was written (turnero.cancellations.CANCEL_REASONS).
+_M010_CODES = ("left_centre", "wrong_service", "duplicate", "documents_missing",
+               "entity_system_down", "other")
+
+
+@migrations()
+def m010_cancellations(db: Database) -> None:
+    """Why each ticket was cancelled: a reason code and a note for staff only, beside the
+    attention it ended (``turnero.cancellations``). A ``ticket.cancelled`` event used to
+    carry the reason as typed, which the live stream sent to every desk and TV: a text that
+    is not one of the codes moves here as the note, and the event keeps `other`."""
+    codes = ", ".join(f"'{c}'" for c in _M010_CODES)
+    typed = "json_extract(e.payload, '$.reason')"
+    # One statement at a time: executescript would commit the migration's transaction.
+    db.execute("CREATE TABLE cancellations("
+               "id INTEGER PRIMARY KEY, attention INTEGER NOT NULL REFERENCES attentions(id), "
+               "reason TEXT NOT NULL, note TEXT, at TEXT NOT NULL, actor TEXT)")
+    db.execute("CREATE INDEX cancellations_attention ON cancellations(attention)")
+    db.execute(f"""
+    INSERT INTO cancellations(attention, reason, note, at, actor)
+        SELECT a.id, CASE WHEN {typed} IN ({codes}) THEN {typed} ELSE 'other' END,
+               CASE WHEN {typed} IN ({codes}) THEN NULL ELSE {typed} END, e.at, e.actor
+        FROM events e JOIN tickets t ON t.uid = e.ticket
+        JOIN attentions a ON a.ticket = t.id AND a.step = json_extract(e.payload, '$.step')
+        WHERE e.kind = 'ticket.cancelled' ORDER BY e.seq""")
+    db.execute(f"""
+    UPDATE events SET payload = json_set(payload, '$.reason', 'other')
+        WHERE kind = 'ticket.cancelled'
+        AND coalesce(json_extract(payload, '$.reason') IN ({codes}), 0) = 0""")
+
+
 def apply(db: Database) -> None:
     migrations.apply(db)

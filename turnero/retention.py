@@ -1,9 +1,10 @@
 """Keeping data no longer than configured.
 
-Personal data (document number, its type, name) is held only for the days a complaint may
-need it (Ley 29733 on personal data): after that the ticket stays, for the indicators, without
-them. Events are the centre's evidence and the uplink's outbox: one is deleted only when it
-is old *and* the central office acknowledged it, never because it was merely sent.
+Personal data (document number, its type, name, and a cancellation's note, which may name
+the citizen) is held only for the days a complaint may need it (Ley 29733 on personal
+data): after that the ticket stays, for the indicators, without them. Events are the
+centre's evidence and the uplink's outbox: one is deleted only when it is old *and* the
+central office acknowledged it, never because it was merely sent.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from turnero.store import Store, Tx
 def prune_personal_data(store: Store, *, keep_days: int,
                         actor: str | None = None) -> dict[str, Any]:
     """Blank document, document type and name of tickets whose service day is more than
-    ``keep_days`` days old, and the digest of the request they came in (a document
-    number's digest can be found again by trying every number)."""
+    ``keep_days`` days old, the digest of the request they came in (a document number's
+    digest can be found again by trying every number) and the notes of their
+    cancellations."""
     def op(tx: Tx) -> dict[str, Any]:
         cutoff = (tx.now.astimezone(store.tz).date() - timedelta(days=keep_days)).isoformat()
         cur = tx.execute(
@@ -27,6 +29,9 @@ def prune_personal_data(store: Store, *, keep_days: int,
             "idempotency_digest = NULL "
             "WHERE day < ? AND (document IS NOT NULL OR document_type IS NOT NULL "
             "OR name IS NOT NULL)", (cutoff,))
+        # A cancellation's note may name the citizen too (turnero.cancellations).
+        tx.execute("UPDATE cancellations SET note = NULL WHERE note IS NOT NULL AND "
+                   "(SELECT day FROM attentions WHERE id = attention) < ?", (cutoff,))
         if cur.rowcount:
             tx.emit("retention.personal_data_pruned", actor=actor, before_day=cutoff,
                     tickets=cur.rowcount)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from turnero import attention as att
-from turnero import documents, issuing, print_jobs
+from turnero import cancellations, documents, issuing, print_jobs
 from turnero.day import require_open_day
 from turnero.errors import Conflict, InvalidInput, TurneroError
 from turnero.print_jobs import PrintRequest
@@ -27,7 +27,6 @@ MAX_VISIT_STEPS = 5
 STATUS_TOKEN_BYTES = 12
 MAX_NAME = 120
 MAX_DOCUMENT = 20
-MAX_REASON = 200
 
 
 class IdempotencyKeyReused(TurneroError):
@@ -204,14 +203,18 @@ def _category(tx: Tx, code: Any, appointment_at: datetime | None) -> Any:
     return row
 
 
-def cancel(store: Store, uid: str, *, actor: str | None = None,
-           reason: str | None = None) -> dict[str, Any]:
+def cancel(store: Store, uid: str, *, reason: Any, note: Any = None,
+           actor: str | None = None) -> dict[str, Any]:
+    """Cancel a waiting or called ticket for one of :data:`cancellations.CANCEL_REASONS`.
+    The event carries the reason's code only; the note stays in ``cancellations``."""
     def op(tx: Tx) -> None:
         row = att.current_by_uid(tx, uid)
+        why = cancellations.check(reason, note)
         att.require_status(row, "waiting", "called", action="anular")
         att.end_attention(tx, row, "cancelled")
+        cancellations.record(tx, row["attention_id"], why, actor)
         tx.emit("ticket.cancelled", actor=actor, ticket=uid, counter=row["counter"],
-                **att.payload(row, reason=line(reason, "reason", MAX_REASON)))
+                **att.payload(row, reason=why.code))
     store.write(op)
     return current_ticket(store, uid, personal=True)
 

@@ -176,6 +176,7 @@
       `${STATUS[t.status] || t.status} · ${t.entity_name} · ${t.service_name} · ` +
       `${t.preferential ? "Preferente" : "Normal"}${who ? " · " + who : ""}`;
     fillFacts(node, t);
+    fillCancelled(node, t);
     const prio = node.querySelector('[data-field="priority"]');
     for (const p of catalog.priorities) prio.appendChild(option(p.code, p.name_es));
     prio.value = t.priority;
@@ -204,6 +205,20 @@
     if (waiting && t.attention_starts_at) wait = `La atención empieza a las ${localTime(t.attention_starts_at)}`;
     else if (waiting && t.estimated_wait_minutes != null) wait = `${t.estimated_wait_minutes} min aprox.`;
     fact("wait", wait);
+  }
+
+  // The last cancellation: its reason as the select names it, and the note when the server
+  // sends it (only to the staff who may read it).
+  function fillCancelled(node, t) {
+    const list = t.cancellations || [];
+    if (!list.length) return;
+    const last = list[list.length - 1];
+    const select = node.querySelector('[data-field="cancel-reason"]');
+    const found = Array.from(select.options).find((o) => o.value === last.reason);
+    const box = node.querySelector(".card-cancelled");
+    box.textContent = `Anulado a las ${localTime(last.at)}: ${found ? found.textContent : last.reason}` +
+      (last.note ? ` — «${last.note}»` : "");
+    box.hidden = false;
   }
 
   function localTime(iso) {
@@ -245,8 +260,15 @@
     const message = node.querySelector(".card-message");
     let data = {};
     if (what === "cancel") {
+      const reason = node.querySelector('[data-field="cancel-reason"]').value;
+      if (!reason) {
+        message.className = "card-message error";
+        message.textContent = "Elija el motivo de la anulación.";
+        return;
+      }
       if (!window.confirm(`¿Anular el turno ${t.label}?`)) return;
-      data = { reason: "Anulado por el orientador" };
+      const note = node.querySelector('[data-field="cancel-note"]').value.trim();
+      data = note ? { reason, note } : { reason };
     } else if (what === "priority") {
       data = { priority: node.querySelector('[data-field="priority"]').value };
     } else if (what === "transfer") {

@@ -38,6 +38,7 @@
     node.querySelector(".card-info").textContent =
       `${STATUS[t.status] || t.status} · ${t.entity_name} · ${t.service_name} · ` +
       `${t.preferential ? "Preferente" : "Normal"}` + (t.counter_name ? ` · ${t.counter_name}` : "");
+    fillCancelled(node, t);
     const counter = node.querySelector('[data-field="counter"]');
     for (const c of countersFor(t.queue)) {
       const word = { open: "abierto", paused: "en pausa", closed: "cerrado" }[c.status];
@@ -59,6 +60,20 @@
     return node;
   }
 
+  // The last cancellation: its reason as the select names it, and the note when the server
+  // sends it (only to the staff who may read it).
+  function fillCancelled(node, t) {
+    const list = t.cancellations || [];
+    if (!list.length) return;
+    const last = list[list.length - 1];
+    const select = node.querySelector('[data-field="cancel-reason"]');
+    const found = Array.from(select.options).find((o) => o.value === last.reason);
+    const box = node.querySelector(".card-cancelled");
+    box.textContent = `Anulado (${last.actor || "—"}): ${found ? found.textContent : last.reason}` +
+      (last.note ? ` — «${last.note}»` : "");
+    box.hidden = false;
+  }
+
   async function act(t, what, node, buttonEl) {
     if (buttonEl.disabled) return;
     const field = (name) => node.querySelector(`[data-field="${name}"]`).value;
@@ -69,7 +84,12 @@
       path = `/api/v1/counters/${field("counter")}/call`;
       data = { uid: t.uid };
     } else if (what === "cancel") {
-      data = { reason: field("reason").trim() || "Anulado por supervisión" };
+      if (!field("cancel-reason")) {
+        Sup.say(node.querySelector(".card-message"), "Elija el motivo de la anulación.", true);
+        return;
+      }
+      const note = field("cancel-note").trim();
+      data = note ? { reason: field("cancel-reason"), note } : { reason: field("cancel-reason") };
     } else if (what === "priority") {
       data = { priority: field("priority") };
     } else if (what === "transfer") {

@@ -18,7 +18,7 @@ from flask import Flask, Response, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from sync import strict_json
-from sync.central import auth, csv_export, indicators
+from sync.central import auth, csv_export, indicators, viewers
 from sync.central.db import Database
 from sync.central.ingest import BadBatch, centre_for, ingest
 
@@ -94,12 +94,14 @@ def _state(centre: dict[str, Any], now: datetime) -> str:
     return "al día" if not centre["backlog"] else "enviando pendientes"
 
 
-def create_central_app(db: Database) -> Flask:
+def create_central_app(db: Database, login_guard: viewers.LoginGuard | None = None) -> Flask:
+    """The receiver on ``db``; ``login_guard`` counts failed logins (a new one unless
+    given: tests give theirs, with its clock)."""
     app = Flask(__name__, static_folder="static")  # the dashboard's stylesheet
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["mac_turnos.central_db"] = db
-    auth.install(app, db)  # the dashboard and the CSV need a viewer's session
+    auth.install(app, db, login_guard)  # the dashboard and the CSV need a viewer's session
 
     @app.post("/api/v1/ingest")
     def receive() -> Response:

@@ -1,10 +1,21 @@
 """The dashboard's door: a login page, a session cookie, and a guard on every page that shows
 data. Centres keep sending with their own tokens (``/api/v1/ingest``), and the health check
 and the stylesheet stay public; nothing else answers without a viewer's session.
+
+Login CSRF (a page elsewhere posting the form to sign the browser into someone else's
+account) is refused twice over: the form carries a token that must equal the pre-session
+cookie ``LOGIN_COOKIE`` (HttpOnly, Secure, SameSite=Strict: another site can neither read it
+nor have it sent; ``__Host-``: nor set it from a sibling subdomain), and a request whose
+``Sec-Fetch-Site`` says it comes from another site, or whose ``Origin`` names another host,
+is refused before the token is read.
+Failed logins are throttled per source address (``viewers.LoginGuard``).
 """
 
 from __future__ import annotations
 
+import hmac
+import re
+import secrets
 from urllib.parse import quote, urlsplit
 
 from flask import Flask, Response, g, jsonify, redirect, render_template, request
@@ -14,13 +25,20 @@ from sync.central import viewers
 from sync.central.db import Database
 
 COOKIE = "central_session"
+LOGIN_COOKIE = "__Host-central_login"  # the login form's pre-session token
+LOGIN_TOKEN_FIELD = "csrf"
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 PUBLIC = ("/api/v1/ingest", "/api/v1/health", "/login", "/static/")
+# Sec-Fetch-Site values of a form sent from this site's own page (or typed by hand).
+SAME_SITE_FETCH = ("same-origin", "none")
+BAD_LOGIN = ("Usuario o contraseña incorrectos. Si sus datos son correctos, hubo demasiados "
+             "intentos fallidos desde este equipo: espere unos minutos.")
 MESSAGES = {
-    "bad": (401, "Usuario o contraseña incorrectos."),
-    "locked": (429, f"Cuenta bloqueada por intentos fallidos; vuelva a intentar en "
-                    f"{viewers.LOCKOUT_MINUTES} minutos."),
+    "bad": (401, BAD_LOGIN),
     "missing": (400, "Escriba su usuario y su contraseña."),
+    "forged": (403, "El formulario de ingreso caducó o no salió de esta página; vuelva a "
+                    "escribir su usuario y su contraseña."),
 }
 
 
@@ -59,12 +77,65 @@ def _form_error(status: int, code: str, message: str) -> Response:
     return response
 
 
+def _throttled_message(seconds: int) -> str:
+    return (f"Demasiados intentos fallidos desde este equipo; espere {seconds} segundos antes "
+            "de volver a intentar.")
+
+
+def _login_token() -> tuple[str, bool]:
+    """The browser's pre-session token, or a new one; and whether it is new (to be set)."""
+    token = request.cookies.get(LOGIN_COOKIE, "")
+    if _TOKEN.match(token):
+        return token, False
+    return secrets.token_urlsafe(32), True
+
+
 def _login_page(status: int, message: str = "", target: str = "/") -> Response:
-    return Response(render_template("login.html", message=message, next=target),
-                    status=status)
+    """The login form, with the pre-session token in a hidden field (and in the cookie,
+    when the browser had none yet)."""
+    token, new = _login_token()
+    response = Response(render_template("login.html", message=message, next=target,
+                                        token_field=LOGIN_TOKEN_FIELD, token=token),
+                        status=status)
+    if new:
+        response.set_cookie(LOGIN_COOKIE, token, path="/", secure=True, httponly=True,
+                            samesite="Strict")
+    return response
 
 
-def install(app: Flask, db: Database) -> None:
+def _from_elsewhere() -> bool:
+    """Whether the browser says this request comes from a page of another site.
+
+    ``Sec-Fetch-Site`` other than same-origin (or none: typed, a bookmark) is refused, a
+    sibling subdomain's ``same-site`` included. An ``Origin`` is compared by host only (a
+    TLS-terminating proxy may hand the scheme on as http); ``Origin: null`` says nothing
+    (browsers send it for a page with ``Referrer-Policy: no-referrer``, as the central's
+    own pages are), and the token decides."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site.strip().lower() not in SAME_SITE_FETCH:
+        return True
+    origin = request.headers.get("Origin")
+    if origin is None or origin.strip() == "null":
+        return False
+    try:
+        host = urlsplit(origin.strip()).netloc
+    except ValueError:
+        return True
+    return host.lower() != request.host.lower()
+
+
+def _token_matches() -> bool:
+    cookie = request.cookies.get(LOGIN_COOKIE, "")
+    sent = request.form.get(LOGIN_TOKEN_FIELD, "")
+    return bool(_TOKEN.match(cookie)) and hmac.compare_digest(cookie.encode(), sent.encode())
+
+
+def install(app: Flask, db: Database, login_guard: viewers.LoginGuard | None = None) -> None:
+    """The guard, ``/login`` and ``/logout``; ``login_guard`` counts the failed logins (tests
+    pass their own, with its clock)."""
+    failures = login_guard or viewers.LoginGuard()
+    app.extensions["mac_turnos.central_login_guard"] = failures
+
     @app.before_request
     def guard() -> BaseResponse | None:
         if _is_public(request.path):
@@ -97,11 +168,19 @@ def install(app: Flask, db: Database) -> None:
             # No one types these in the form; PostgreSQL cannot even look a NUL up.
             return _form_error(400, "invalid_form", "El usuario y la contraseña no pueden "
                                                    "llevar caracteres de control.")
+        if _from_elsewhere() or not _token_matches():
+            return _login_page(*MESSAGES["forged"], target=target)
         if not name or not password:
             return _login_page(*MESSAGES["missing"], target=target)
-        result = viewers.login(db, name, password)
+        result = viewers.guarded_login(db, failures, viewers.source_key(request.remote_addr),
+                                       name, password)
+        if result.outcome == "throttled":
+            # The same for every name: it tells about the source, never about an account.
+            page = _login_page(429, _throttled_message(result.retry_after), target)
+            page.headers["Retry-After"] = str(result.retry_after)
+            return page
         if result.token is None:
-            return _login_page(*MESSAGES[result.outcome], target=target)
+            return _login_page(*MESSAGES["bad"], target=target)
         response = redirect(target, code=303)
         response.set_cookie(COOKIE, result.token, max_age=viewers.SESSION_HOURS * 3600,
                             path="/", secure=True, httponly=True, samesite="Strict")

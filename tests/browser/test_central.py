@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from harness.sync_support import VIEWER_PASSWORD, Central
+from sync.central.auth import BAD_LOGIN
 from sync.central.db import Database
 from sync.central.ingest import add_centre
 from sync.central.viewers import add_viewer
@@ -50,7 +51,7 @@ def test_a_viewer_logs_in_to_the_dashboard_and_out_again(central: Central,
     page.fill("input[name=usuario]", "analista")
     page.fill("input[name=contrasena]", "no-es-la-clave")
     page.click("button[type=submit]")
-    assert page.locator("[role=alert]").inner_text() == "Usuario o contraseña incorrectos."
+    assert page.locator("[role=alert]").inner_text() == BAD_LOGIN
     page.fill("input[name=usuario]", "analista")
     page.fill("input[name=contrasena]", VIEWER_PASSWORD)
     page.click("button[type=submit]")

@@ -139,6 +139,10 @@ def fill_box(centre: Centre) -> dict[str, str]:
     calls.finish(store, counter, actor="asesor")
     calls.call_ticket(store, counter, issued[1]["uid"], actor="asesor")
     calls.call_next(store, 1, actor="asesor.reniec")
+    # The ticket the staff find is cancelled: its card shows the reason and a long note,
+    # with a word longer than a phone's width.
+    tickets.cancel(store, issued[3]["uid"], reason="documents_missing",
+                   note=f"{LONG_NAME} {'DNI40000001' * 6}", actor="orientador")
     token = store.reader().execute("SELECT token FROM tickets WHERE uid = ?",
                                    (issued[2]["uid"],)).fetchone()["token"]
     called_token = store.reader().execute("SELECT token FROM tickets WHERE uid = ?",

@@ -93,9 +93,16 @@ def test_the_orientador_finds_a_ticket_and_changes_transfers_cancels_reactivates
     card = page.locator(f"article.card[data-uid='{issued['uid']}']")
     expect(card).to_contain_text("Banco de la Nación")
 
+    card.locator("[data-act=cancel]").click()  # no reason chosen yet: nothing is sent
+    expect(card.locator(".card-message")).to_have_text("Elija el motivo de la anulación.")
+    card.locator("[data-field=cancel-reason]").select_option("left_centre")
+    card.locator("[data-field=cancel-note]").fill("Volverá mañana")
     card.locator("[data-act=cancel]").click()
     card = page.locator(f"article.card[data-uid='{issued['uid']}']")
     expect(card.locator(".card-info")).to_contain_text("Anulado")
+    expect(card.locator(".card-cancelled")).to_contain_text(
+        "El ciudadano se retiró del centro — «Volverá mañana»")
+    assert events(centre, "ticket.cancelled")[-1]["reason"] == "left_centre"
     card.locator("[data-act=reactivate]").click()
     card = page.locator(f"article.card[data-uid='{issued['uid']}']")
     expect(card.locator(".card-info")).to_contain_text("En espera")

@@ -48,6 +48,8 @@ from turnero.store import Event, Store
 
 log = logging.getLogger(__name__)
 
+MAX_BODY = 64 * 1024  # bytes of a request body; the server and the front refuse more
+
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "media-src 'self'; connect-src 'self'; font-src 'self'; object-src 'none'; "
        "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -59,7 +61,7 @@ def create_app(settings: Settings, store: Store, **config: Any) -> Flask:
     started by the server (``appliance.server``, ``appliance.startup``), so that an app
     built in a test starts nothing that reaches out or runs on the clock."""
     app = Flask(__name__, static_folder=None)
-    app.config.update(MAX_CONTENT_LENGTH=64 * 1024, JSON_SORT_KEYS=False, **config)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, JSON_SORT_KEYS=False, **config)
     app.config.setdefault("STREAM_BUDGET", api_devices.stream_budget(settings.server.threads))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 

@@ -13,6 +13,7 @@ from flask import Flask
 from waitress.server import create_server
 
 from appliance import front, memory, parts, systemd
+from appliance.app import MAX_BODY
 from appliance.dispatch import HotThreadsDispatcher
 from turnero.store import Store
 
@@ -93,6 +94,9 @@ def serve(app: Flask, store: Store, host: str, port: int, threads: int,
                            connection_limit=max(200, threads * 4), backlog=1024,
                            asyncore_use_poll=True, channel_timeout=120,
                            clear_untrusted_proxy_headers=True,
+                           # a longer body is refused from its length, before waitress
+                           # would spool it to a temporary file (past 512 KiB)
+                           max_request_body_size=MAX_BODY,
                            outbuf_high_watermark=OUTBUF_HIGH_WATERMARK, **proxy)
 
     def stop(signum: int, frame: FrameType | None) -> None:

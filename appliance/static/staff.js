@@ -378,8 +378,23 @@ window.Staff = (function () {
     }
   }
 
+  // A ticket card's last cancellation (reception and supervision): its reason as the card's
+  // select names it, and the note when the server sends it (only to the staff who may read
+  // it). `when` says who or when, as the page prefers.
+  function showCancelled(node, t, when) {
+    const list = t.cancellations || [];
+    if (!list.length) return;
+    const last = list[list.length - 1];
+    const select = node.querySelector('[data-field="cancel-reason"]');
+    const named = Array.from(select.options).find((o) => o.value === last.reason);
+    const box = node.querySelector(".card-cancelled");
+    box.textContent = `Anulado ${when(last)}: ${named ? named.textContent : last.reason}` +
+      (last.note ? ` — «${last.note}»` : "");
+    box.hidden = false;
+  }
+
   return {
     $, session, api, errorText, newKey, stream, onReconnect, signIn, retryStart, wireSession,
-    isOffline: () => offline,
+    showCancelled, isOffline: () => offline,
   };
 })();

@@ -207,18 +207,8 @@
     fact("wait", wait);
   }
 
-  // The last cancellation: its reason as the select names it, and the note when the server
-  // sends it (only to the staff who may read it).
   function fillCancelled(node, t) {
-    const list = t.cancellations || [];
-    if (!list.length) return;
-    const last = list[list.length - 1];
-    const select = node.querySelector('[data-field="cancel-reason"]');
-    const found = Array.from(select.options).find((o) => o.value === last.reason);
-    const box = node.querySelector(".card-cancelled");
-    box.textContent = `Anulado a las ${localTime(last.at)}: ${found ? found.textContent : last.reason}` +
-      (last.note ? ` — «${last.note}»` : "");
-    box.hidden = false;
+    Staff.showCancelled(node, t, (last) => `a las ${localTime(last.at)}`);
   }
 
   function localTime(iso) {

@@ -60,18 +60,8 @@
     return node;
   }
 
-  // The last cancellation: its reason as the select names it, and the note when the server
-  // sends it (only to the staff who may read it).
   function fillCancelled(node, t) {
-    const list = t.cancellations || [];
-    if (!list.length) return;
-    const last = list[list.length - 1];
-    const select = node.querySelector('[data-field="cancel-reason"]');
-    const found = Array.from(select.options).find((o) => o.value === last.reason);
-    const box = node.querySelector(".card-cancelled");
-    box.textContent = `Anulado (${last.actor || "—"}): ${found ? found.textContent : last.reason}` +
-      (last.note ? ` — «${last.note}»` : "");
-    box.hidden = false;
+    window.Staff.showCancelled(node, t, (last) => `(${last.actor || "—"})`);
   }
 
   async function act(t, what, node, buttonEl) {

@@ -200,3 +200,17 @@ def test_the_scheduler_panel_names_the_coming_national_holidays(centre_factory, 
     expect(days.nth(3)).to_contain_text("Feriado")
     expect(days.nth(1)).to_contain_text("2026-12-06: cerrado")  # a Sunday
     expect(page.locator("#scheduler-state")).to_contain_text("no están activas")
+
+
+def test_a_ticket_cancelled_from_supervision_shows_its_reason_and_note(page: Page,
+                                                                       centre: Centre):
+    ticket, _ = tickets.issue_ticket(centre.store, service_id=RN, channel="reception")
+    login_supervision(page, centre)
+    page.fill("#find-text", ticket["label"])
+    page.click("#find-form button[type=submit]")
+    card = page.locator(f'#found [data-uid="{ticket["uid"]}"]')
+    card.locator('[data-field="cancel-reason"]').select_option("wrong_service")
+    card.locator('[data-field="cancel-note"]').fill("Venía por un trámite del Banco")
+    card.locator('[data-act="cancel"]').click()
+    expect(card.locator(".card-cancelled")).to_contain_text(
+        "Anulado (supervisor): Trámite o entidad equivocados — «Venía por un trámite del Banco»")

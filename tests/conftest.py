@@ -43,7 +43,7 @@ hypothesis.settings.load_profile("mac-turnos")
 FULL_ONLY_MODULES = {
     # real server processes, kill -9, restarts and simulated days
     "test_live", "test_live_sixty_modulos", "test_crash_drill", "test_day_sim", "test_startup",
-    "test_sync_crash", "test_front",
+    "test_sync_crash", "test_front", "test_budget",
     "test_memory", "test_readers", "test_lean_imports", "test_personal_data",
     # real programs: espeak-ng, systemd-analyze and shellcheck, zeroconf in a namespace
     "test_speaker", "test_announcing", "test_announcements_resume", "test_systemd",

@@ -18,6 +18,7 @@ PROGRAMS = {
     "chromium": "chromium",
     "curl": "curl",
     "espeak-ng": "espeak-ng",
+    "gcc": "gcc",
     "ip": "iproute2",
     "nginx": "nginx",
     "node": "nodejs",

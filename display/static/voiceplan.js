@@ -4,6 +4,7 @@
 // others], said}; times in seconds. See the Python module for the rules.
 (() => {
   "use strict";
+  const MARGIN = 1.0;  // seconds of the bound kept in hand (planner.py's MARGIN)
   const must = (item) => (item.clips[0] || 0) + (item.clips[1] || 0);
 
   function feasible(items, start, deadline) {
@@ -55,7 +56,9 @@
       finished = [current.seq];
     }
     const limit = rules.capacity == null ? waiting.length : rules.capacity;
-    while (waiting.length && (waiting.length > limit || !feasible(waiting, now, rules.bound))) {
+    // The bound less the margin kept in hand for the player's start-up (as in planner.py).
+    const planned = Math.max(0, rules.bound - (rules.margin == null ? MARGIN : rules.margin));
+    while (waiting.length && (waiting.length > limit || !feasible(waiting, now, planned))) {
       dropped.push(waiting.shift().seq);
     }
     return { play: waiting.length ? [waiting[0].seq, 0] : null, finished, dropped, merged };

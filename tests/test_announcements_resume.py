@@ -154,7 +154,9 @@ def test_the_mark_is_written_once_per_pause_not_once_per_call(
         calls.call_ticket(store, counter, ticket["uid"])
     assert len(said(voice, 20)) == 20
     voice.stop()
-    # The first announcement is marked at once; the other nineteen wait for the pause to
-    # end, and the stop writes them in one go.
-    assert len(writes) == 2
+    # The first announcement is marked at once; the others wait for the pause to end, and
+    # the stop writes them in one go. On a busy machine the first write may come after
+    # several were said, and then the stop has nothing newer to write: one or two writes,
+    # never one per call.
+    assert 1 <= len(writes) <= 2
     assert writes == sorted(writes) and writes[-1] == announcements.announced_seq(store)

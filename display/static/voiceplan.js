@@ -5,13 +5,14 @@
 (() => {
   "use strict";
   const MARGIN = 1.0;  // seconds of the bound kept in hand (planner.py's MARGIN)
+  const CALL_START = 0.5;  // seconds to start a call's clips (planner.py's CALL_START)
   const must = (item) => (item.clips[0] || 0) + (item.clips[1] || 0);
 
   function feasible(items, start, deadline) {
     let t = start;
     for (const item of items) {
       if (t > item.made + deadline + 1e-9) return false;
-      t += must(item);
+      t += must(item) + CALL_START;
     }
     return true;
   }

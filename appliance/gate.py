@@ -23,9 +23,10 @@ import socket
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, request
 
 from appliance import parts
+from appliance.http import error_response
 
 CITIZEN_PREFIXES = ("/t/", "/api/v1/public/", "/static/kiosk/", "/kiosk/i18n/",
                     "/kiosk/logos/")
@@ -66,12 +67,6 @@ def in_networks(address: str | None, networks: Iterable[Network]) -> bool:
     return any(ip in network for network in networks)
 
 
-def _refusal(status: int, code: str, message: str) -> Response:
-    response = jsonify({"error": code, "message": message})
-    response.status_code = status
-    return response
-
-
 def install(app: Flask) -> None:
     """Register the checks on ``app`` (first among its before-request hooks)."""
     settings = parts.of(app).settings
@@ -84,13 +79,13 @@ def install(app: Flask) -> None:
 
     def check() -> Response | None:
         if not host_allowed(request.host, allowed):
-            return _refusal(400, "host_not_allowed",
+            return error_response(400, "host_not_allowed",
                             "Este equipo no atiende con ese nombre. Use su dirección IP o "
                             "agregue el nombre en [server] allowed_hosts.")
         path = request.path
         if (networks and not path.startswith(CITIZEN_PREFIXES) and path not in ALWAYS_OPEN
                 and not in_networks(request.remote_addr, networks)):
-            return _refusal(403, "outside_staff_network",
+            return error_response(403, "outside_staff_network",
                             "Esta función solo está disponible desde la red del personal "
                             "del centro.")
         return None

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import socket
 import threading
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from bench.common import Figure, arguments, cli, command, percentile, progress, rss_kib
+from harness import front
 from harness.front import Front
 from harness.live_server import PIN, LiveServer, free_port, write_config
 
@@ -44,37 +44,18 @@ class Pair:
                 headers: dict[str, str] | None = None) -> tuple[int, dict, float]:
         """(status, JSON body, seconds); status 0 when the connection failed."""
         began = time.perf_counter()
-        conn = http.client.HTTPConnection("127.0.0.1", self.front.port, timeout=20,
-                                          source_address=(source, 0))
         try:
-            conn.request(method, path, body=None if body is None else json.dumps(body),
-                         headers={"Content-Type": "application/json", **(headers or {})})
-            response = conn.getresponse()
-            raw = response.read()
-            data = json.loads(raw) if raw[:1] == b"{" else {}
-            return response.status, data, time.perf_counter() - began
-        except (OSError, http.client.HTTPException):
-            return 0, {}, time.perf_counter() - began
-        finally:
-            conn.close()
+            status, data, _ = front.request(self.front.port, source, method, path, body,
+                                            headers)
+        except (OSError, http.client.HTTPException, ValueError):
+            status, data = 0, {}
+        return status, data, time.perf_counter() - began
 
     def login(self, source: str, username: str) -> dict[str, str] | None:
-        conn = http.client.HTTPConnection("127.0.0.1", self.front.port, timeout=20,
-                                          source_address=(source, 0))
         try:
-            conn.request("POST", "/api/v1/auth/login",
-                         body=json.dumps({"username": username, "password": PIN}),
-                         headers={"Content-Type": "application/json"})
-            response = conn.getresponse()
-            data = json.loads(response.read() or b"{}")
-            if response.status != 200:
-                return None
-            return {"Cookie": response.getheader("Set-Cookie", "").split(";")[0],
-                    "X-CSRF-Token": data["csrf_token"]}
+            return front.login(self.front.port, source, username, PIN)
         except (OSError, http.client.HTTPException, ValueError):
             return None
-        finally:
-            conn.close()
 
 
 @contextmanager
@@ -91,15 +72,15 @@ def pair() -> Iterator[Pair]:
         tv = server.cli("device", "add", "tv-1", "--role", "display").split()[-1]
         other = server.cli("device", "add", "tv-2", "--role", "display").split()[-1]
         server.start()
-        front = Front(work / "nginx", server.port, front_port)
-        front.start()
+        door = Front(work / "nginx", server.port, front_port)
+        door.start()
         try:
-            found = Pair(server, front, kiosk, tv, other)
+            found = Pair(server, door, kiosk, tv, other)
             found.request(STAFF, "POST", "/api/v1/day/open", {},
                           found.login(STAFF, "supervisor"))
             yield found
         finally:
-            front.stop()
+            door.stop()
             server.stop()
 
 
@@ -224,23 +205,12 @@ def flood(p: Pair, seconds: float) -> tuple[list[float], int, int, float]:
     return kiosk_lat, kiosk_failed[0], owner_failed[0], peak[0]
 
 
-def written(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            text = Path(f"/proc/{pid}/io").read_text()
-            total += int(text.split("write_bytes:")[1].split()[0])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
-
-
 def huge_body(p: Pair) -> tuple[int, int]:
     """(status, bytes written to disk by the front and the server meanwhile)."""
     assert p.server.proc is not None
     from bench.common import service_pids
     pids = p.front.pids() + service_pids(p.server.proc.pid)
-    before = written(pids)
+    before = front.written_bytes(pids)
     s = socket.create_connection(("127.0.0.1", p.front.port), source_address=(ATTACKER, 0))
     s.sendall(b"POST /api/v1/tickets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
               b"application/json\r\nContent-Length: 1073741824\r\n\r\n")
@@ -259,7 +229,7 @@ def huge_body(p: Pair) -> tuple[int, int]:
     s.close()
     time.sleep(1.0)  # let the page cache's write-back be counted
     status = int(answer.split()[1]) if answer.startswith(b"HTTP/") else 0
-    return status, written(pids) - before
+    return status, front.written_bytes(pids) - before
 
 
 def streams(p: Pair) -> tuple[int, int]:

@@ -3,6 +3,8 @@ file ``systemd/install.sh`` installs, for the front's tests and its drill (``ben
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import re
 import shutil
@@ -97,3 +99,41 @@ class Front:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+
+
+def request(port: int, source: str, method: str, path: str, body: object = None,
+            headers: dict[str, str] | None = None) -> tuple[int, dict, dict[str, str]]:
+    """One request from the loopback address ``source`` (the drill's attacker or staff):
+    status, JSON body (empty when there is none) and headers."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20, source_address=(source, 0))
+    try:
+        conn.request(method, path, body=None if body is None else json.dumps(body),
+                     headers={"Content-Type": "application/json", **(headers or {})})
+        response = conn.getresponse()
+        raw = response.read()
+        data = json.loads(raw) if raw.lstrip()[:1] == b"{" else {}
+        return response.status, data, dict(response.getheaders())
+    finally:
+        conn.close()
+
+
+def login(port: int, source: str, username: str, pin: str) -> dict[str, str] | None:
+    """Headers of a staff session opened from ``source``, or None when refused."""
+    status, data, headers = request(port, source, "POST", "/api/v1/auth/login",
+                                    {"username": username, "password": pin})
+    if status != 200:
+        return None
+    return {"Cookie": headers.get("Set-Cookie", "").split(";")[0],
+            "X-CSRF-Token": data["csrf_token"]}
+
+
+def written_bytes(pids: list[int]) -> int:
+    """Bytes these processes have sent to the disk so far (``/proc/<pid>/io``)."""
+    total = 0
+    for pid in pids:
+        try:
+            text = Path(f"/proc/{pid}/io").read_text()
+            total += int(text.split("write_bytes:")[1].split()[0])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total

@@ -8,7 +8,6 @@ behaviour: what the attacker gets, that staff are served meanwhile, what reaches
 from __future__ import annotations
 
 import http.client
-import json
 import socket
 import subprocess
 import threading
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import front
 from harness.front import Front, main_config, render_site
 from harness.live_server import PIN, LiveServer, free_port, write_config
 from tests.programs import require_program
@@ -37,31 +37,12 @@ class Box:
 
     def request(self, source: str, method: str, path: str, body: object = None,
                 headers: dict[str, str] | None = None) -> tuple[int, dict, dict[str, str]]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.front.port, timeout=20,
-                                          source_address=(source, 0))
-        try:
-            data = json.dumps(body) if body is not None else None
-            conn.request(method, path, body=data,
-                         headers={"Content-Type": "application/json", **(headers or {})})
-            response = conn.getresponse()
-            raw = response.read()
-            parsed = json.loads(raw) if raw and raw.lstrip()[:1] == b"{" else {}
-            return response.status, parsed, dict(response.getheaders())
-        finally:
-            conn.close()
+        return front.request(self.front.port, source, method, path, body, headers)
 
     def login(self, source: str, username: str, pin: str = PIN) -> dict[str, str]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.front.port, timeout=20,
-                                          source_address=(source, 0))
-        conn.request("POST", "/api/v1/auth/login",
-                     body=json.dumps({"username": username, "password": pin}),
-                     headers={"Content-Type": "application/json"})
-        response = conn.getresponse()
-        data = json.loads(response.read())
-        conn.close()
-        assert response.status == 200, data
-        cookie = response.getheader("Set-Cookie", "").split(";")[0]
-        return {"Cookie": cookie, "X-CSRF-Token": data["csrf_token"]}
+        found = front.login(self.front.port, source, username, pin)
+        assert found is not None, f"{username} could not log in from {source}"
+        return found
 
 
 @pytest.fixture(scope="module")
@@ -78,16 +59,16 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
     tv = server.cli("device", "add", "tv-1", "--role", "display").strip().split()[-1]
     other_tv = server.cli("device", "add", "tv-2", "--role", "display").strip().split()[-1]
     server.start()
-    front = Front(work / "nginx", server.port, front_port)
-    front.start()
-    found = Box(server, front, kiosk, tv, other_tv)
+    door = Front(work / "nginx", server.port, front_port)
+    door.start()
+    found = Box(server, door, kiosk, tv, other_tv)
     status, _, _ = found.request(STAFF, "POST", "/api/v1/day/open", {},
                                  found.login(STAFF, "supervisor"))
     assert status == 200
     try:
         yield found
     finally:
-        front.stop()
+        door.stop()
         server.stop()
 
 
@@ -181,17 +162,6 @@ def test_a_login_flood_from_one_address_is_refused_and_the_owner_logs_in_from_an
     assert status == 429 and body["error"] and headers.get("Retry-After")
 
 
-def written_bytes(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            text = Path(f"/proc/{pid}/io").read_text()
-        except OSError:
-            continue
-        total += int(text.split("write_bytes:")[1].split()[0])
-    return total
-
-
 def server_pids(box: Box) -> list[int]:
     assert box.server.proc is not None
     out = subprocess.run(["pgrep", "-g", str(box.server.proc.pid)], capture_output=True,
@@ -205,7 +175,7 @@ def test_a_one_gib_body_is_refused_with_nothing_written_to_disk(box, via, chunke
     """Through the front; and straight to the server too (a box run without its front):
     waitress refuses it from its length instead of spooling it to a temporary file."""
     pids = box.front.pids() + server_pids(box)
-    before = written_bytes(pids)
+    before = front.written_bytes(pids)
     port = box.front.port if via == "front" else box.server.port
     s = socket.create_connection(("127.0.0.1", port), source_address=(STAFF, 0))
     # Straight to the server: one byte under 1 GiB, as the finding had it (waitress's own
@@ -244,7 +214,7 @@ def test_a_one_gib_body_is_refused_with_nothing_written_to_disk(box, via, chunke
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     if via == "front":
         assert b'"error":"body_too_large"' in answer
-    assert written_bytes(pids) - before < 1_000_000
+    assert front.written_bytes(pids) - before < 1_000_000
     assert not any((box.front.work / "client_body").rglob("*.*"))
 
 

@@ -248,8 +248,11 @@ class Announcing:
     def _start(self) -> Announcer:
         """Start the workers (under ``_lock``) and queue first the calls owed since before
         the start (``turnero.announcements``)."""
+        # A call the TVs would drop for sure is not synthesized (hardware.speaker.announcer):
+        # in a burst of calls the voice's work stays what the TVs can say.
         announcer = Announcer(self.synthesizer, self.languages, self._ready,
-                              templates=voice_templates())
+                              templates=voice_templates(), max_age=self.rules.bound,
+                              supersede=True)
         announcer.start()
         self.announcer = announcer
         self.mark.start()
@@ -274,6 +277,9 @@ class Announcing:
 
     def _ready(self, announcement: Announcement) -> None:
         """On the announcer's thread: hand the announcement to the TVs and return."""
+        if announcement.skipped:
+            self._skipped(announcement)
+            return
         files = dict(zip(announcement.languages, announcement.files, strict=True))
         durations = {"chime": CHIME_SECONDS, **{
             lang: self._seconds(name) for lang, name in files.items()}}
@@ -290,6 +296,16 @@ class Announcing:
                                              strict=True)),
                            "seconds": announcement.seconds, "durations": durations,
                            "error": announcement.error})
+
+    def _skipped(self, announcement: Announcement) -> None:
+        """A call the announcer did not synthesize (no TV could say it): counted as dropped,
+        and the mark moves past it, so a restart does not owe it."""
+        with self._lock:
+            meta = self._calls.pop(announcement.seq, {})
+            self._made.pop(announcement.seq, None)
+            self._drops.append(time.monotonic())
+        if meta:
+            self.mark.advance(meta["event"])
 
     def _seconds(self, name: str) -> float:
         try:

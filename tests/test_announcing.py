@@ -125,10 +125,11 @@ def test_the_voice_child_stops_when_nobody_is_called_and_the_next_call_is_still_
 
 def test_the_bus_listener_only_queues_so_a_call_never_waits_for_the_voice(
         open_store_day: Store, tmp_path: Path):
-    release = threading.Event()
+    release, entered = threading.Event(), threading.Event()
 
     class Slow:
         def synthesize(self, text: str, voice: str, rate: int, path: str) -> None:
+            entered.set()
             release.wait(120)
             raise announcing.SynthesisError("late")
 
@@ -143,6 +144,9 @@ def test_the_bus_listener_only_queues_so_a_call_never_waits_for_the_voice(
 
     def call_and_recall() -> None:
         calls.call_ticket(open_store_day, counter, ticket["uid"])
+        # the recall comes while the call is being voiced (queued before, the recall would
+        # supersede it and the call would not be synthesized at all)
+        entered.wait(30)
         calls.recall(open_store_day, counter)
         done.set()
 

@@ -489,6 +489,62 @@ def test_calls_submitted_from_many_threads_get_distinct_numbers_in_queue_order(s
     assert [(a.seq, a.call) for a in ready] == sorted(submitted, key=lambda item: item[0])
 
 
+def test_a_backlogged_announcer_skips_a_call_superseded_at_its_modulo_or_for_its_ticket(
+        synthesizer):
+    """Calls queued behind a slow voice: the earlier call of a módulo that called again, and
+    a ticket's call followed by its recall, are not synthesized (no TV would say them); the
+    others are, in order."""
+    ready: list[Announcement] = []
+    announcer = Announcer(synthesizer, ["es"], ready.append, supersede=True)
+    calls = [Call("RN-023", "12"), Call("BN-105", "3"), Call("RN-024", "12"),
+             Call("BN-105", "3", recall=True), Call("SN-001", "21")]
+    for call in calls:  # all waiting before the worker takes the first
+        announcer.submit(call)
+    announcer.start()
+    try:
+        assert announcer.wait_idle(30)
+    finally:
+        announcer.stop()
+    assert [a.call for a in ready] == calls
+    assert [a.skipped for a in ready] == ["superseded", "superseded", None, None, None]
+    assert ready[0].files == () and ready[1].files == ()
+    assert ready[2].files == expected_files(synthesizer, calls[2])[:1]
+    assert announcer.skipped == 2 and synthesizer.synthesized == 3
+
+
+def test_a_call_that_waited_longer_than_the_voice_bound_is_skipped(synthesizer):
+    now = [100.0]
+    ready: list[Announcement] = []
+    announcer = Announcer(synthesizer, ["es"], ready.append, max_age=30.0,
+                          clock=lambda: now[0])
+    announcer.submit(Call("RN-023", "12"))
+    now[0] += 20.0
+    announcer.submit(Call("BN-105", "3"))
+    now[0] += 11.0  # the first has waited 31 s, the second 11 s
+    announcer.start()
+    try:
+        assert announcer.wait_idle(30)
+    finally:
+        announcer.stop()
+    assert [(a.call.label, a.skipped) for a in ready] == [("RN-023", "expired"),
+                                                          ("BN-105", None)]
+    assert synthesizer.synthesized == 1
+
+
+def test_without_the_options_a_backlog_is_announced_whole(synthesizer):
+    ready: list[Announcement] = []
+    announcer = Announcer(synthesizer, ["es"], ready.append)
+    calls = [Call("RN-023", "12"), Call("RN-024", "12"), Call("RN-024", "12", recall=True)]
+    for call in calls:
+        announcer.submit(call)
+    announcer.start()
+    try:
+        assert announcer.wait_idle(30)
+    finally:
+        announcer.stop()
+    assert [a.skipped for a in ready] == [None, None, None] and all(a.ok for a in ready)
+
+
 def test_an_announcer_refuses_languages_it_cannot_speak(synthesizer):
     with pytest.raises(ValueError):
         Announcer(synthesizer, ["es", "fr"], print)

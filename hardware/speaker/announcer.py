@@ -6,12 +6,21 @@ So announcements never overlap and each carries only its own files: a failure (a
 cannot be read aloud, a synthesis error) becomes an announcement with `error` set, and the
 next call goes on. `on_ready` runs on the worker thread; it should hand the announcement on
 (to the displays' feed) and return, since the next call waits for it.
+
+When calls come faster than they can be synthesized, work no display could use is skipped
+(if the announcer is built with ``max_age`` / ``supersede``): a call that waited longer than
+the voice's bound (every display's planner drops a call it cannot start within the bound
+of being made), and a call whose módulo or ticket already has a later call waiting here
+(the planner keeps the latest call per módulo and per ticket). A skipped call still reaches
+``on_ready``, as an announcement with ``skipped`` set and no files, so its caller can count
+it and move its mark on. In a centre's normal pace nothing waits and nothing is skipped.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +48,7 @@ class Announcement:
     texts: tuple[str, ...]
     seconds: float
     error: str | None = None
+    skipped: str | None = None  # "expired" or "superseded": not synthesized (module doc)
 
     @property
     def ok(self) -> bool:
@@ -50,7 +60,9 @@ class Announcer:
 
     def __init__(self, synthesizer: Synthesizer, languages: Sequence[str],
                  on_ready: Callable[[Announcement], None],
-                 templates: Mapping[str, Templates] | None = None) -> None:
+                 templates: Mapping[str, Templates] | None = None, *,
+                 max_age: float | None = None, supersede: bool = False,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         unknown = [language for language in languages if language not in LANGUAGES]
         if not languages or unknown:
             raise ValueError(f"languages must be some of {LANGUAGES}, got {list(languages)}")
@@ -58,9 +70,13 @@ class Announcer:
         self.languages = tuple(languages)
         self.on_ready = on_ready
         self.templates = templates
+        self.max_age, self.supersede, self.clock = max_age, supersede, clock
+        self.skipped = 0
         self.chime = ensure_chime(synthesizer.cache_dir)
         self._changed = threading.Condition()
-        self._pending: deque[tuple[int, Call]] = deque()
+        self._pending: deque[tuple[int, Call, float]] = deque()
+        # the latest waiting call per módulo and per ticket, for ``supersede``
+        self._latest: dict[tuple[str, str], int] = {}
         self._busy = False
         self._running = False
         self._last_seq = 0
@@ -78,7 +94,10 @@ class Announcer:
         """Queue a call; returns its sequence number. Never waits for synthesis."""
         with self._changed:  # numbering and queueing together: seq order is queue order
             self._last_seq += 1
-            self._pending.append((self._last_seq, call))
+            self._pending.append((self._last_seq, call, self.clock()))
+            if self.supersede:
+                self._latest[("counter", call.counter)] = self._last_seq
+                self._latest[("ticket", call.label)] = self._last_seq
             self._changed.notify_all()
             return self._last_seq
 
@@ -94,6 +113,7 @@ class Announcer:
             thread, self._thread = self._thread, None
             self._running = False
             self._pending.clear()
+            self._latest.clear()
             self._changed.notify_all()
         if thread is not None:
             thread.join(timeout)
@@ -123,16 +143,37 @@ class Announcer:
         return Announcement(seq, call, tuple(files), tuple(done), tuple(texts),
                             round(seconds, 3), "; ".join(errors) or None)
 
+    def _skip(self, seq: int, call: Call, submitted: float) -> str | None:
+        """Why a call just taken from the queue is not worth synthesizing, if it is not
+        (under ``_changed``; see the module doc)."""
+        superseded = False
+        for key in (("counter", call.counter), ("ticket", call.label)):
+            latest = self._latest.get(key)
+            if latest == seq:
+                del self._latest[key]
+            elif latest is not None:
+                superseded = True
+        if superseded:
+            return "superseded"
+        if self.max_age is not None and self.clock() - submitted > self.max_age:
+            return "expired"
+        return None
+
     def _run(self) -> None:
         while True:
             with self._changed:
                 self._changed.wait_for(lambda: self._pending or not self._running)
                 if not self._running:
                     return
-                seq, call = self._pending.popleft()
+                seq, call, submitted = self._pending.popleft()
+                skip = self._skip(seq, call, submitted)
                 self._busy = True
             try:
-                announcement = self.announce(seq, call)
+                if skip:
+                    self.skipped += 1
+                    announcement = Announcement(seq, call, (), (), (), 0.0, skipped=skip)
+                else:
+                    announcement = self.announce(seq, call)
                 if announcement.error:
                     log.warning("announcement %d (%s): %s", seq, call.label, announcement.error)
                 try:

@@ -17,14 +17,15 @@ from harness.live_server import KeepAliveClient as Client
 pytestmark = pytest.mark.slow
 
 
-def test_10000_tickets_from_16_clients_survive_kill_9_without_repeats_or_losses(live):
+def test_5000_tickets_from_16_clients_survive_kill_9_without_repeats_or_losses(live):
     server = live(queues=4, counters=4)
     kiosk_token, _ = server.setup()
     server.start()
     assert server.request("POST", "/api/v1/day/open", {}, server.login())[0] == 200
-    # 10,000 (it was 20,000) to keep the suite within its time on two cores; the crash drill
-    # (bench/crash_drill.py) kills the server 30 times under a heavier mixed load.
-    target, kill_at = 10_000, 4_000
+    # 5,000 (it was 20,000, then 10,000) to keep the whole suite within six minutes on the
+    # two cores of CI; the crash drill (bench/crash_drill.py) kills the server 30 times
+    # under a heavier mixed load.
+    target, kill_at = 5_000, 2_000
     issued: dict[str, str] = {}  # uid -> label, every ticket the server confirmed
     lock = threading.Lock()
     deadline = time.monotonic() + 300

@@ -20,6 +20,8 @@ from __future__ import annotations
 import argparse
 import random
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from bench.common import (
     COUNTERS,
@@ -30,7 +32,7 @@ from bench.common import (
     arguments,
     cli,
     command,
-    cpu_seconds,
+    cpu_split,
     crowd,
     flat,
     issue_many,
@@ -113,22 +115,52 @@ def single(bench: Bench, calls: int) -> list[float]:
     return lat
 
 
+@dataclass
+class PhaseFigures:
+    """A phase's figures: latency, rate, and the service's CPU per call-next + no-show
+    (all of it, and the voice's child process alone)."""
+
+    latency: Latency
+    rate: Figure
+    cpu: Figure
+    voice_cpu: Figure
+
+    @classmethod
+    def of(cls, key: str, label: str, cmd: str) -> PhaseFigures:
+        return cls(Latency.of(f"call_next.{key}", label, cmd),
+                   Figure(f"call_next.{key}.rate", f"{label}: calls achieved", "calls/s",
+                          None, cmd),
+                   Figure(f"call_next.{key}.cpu", f"{label}: server CPU per call-next + "
+                          "no-show", "ms", ("<=", 3), cmd),
+                   Figure(f"call_next.{key}.voice_cpu", f"{label}: of which the voice's "
+                          "synthesis (espeak-ng child)", "ms", None, cmd))
+
+    def __iter__(self) -> Iterator[Figure]:
+        return iter((*self.latency, self.rate, self.cpu, self.voice_cpu))
+
+
 def phase(bench: Bench, args: argparse.Namespace, n: int, name: str, think: float,
-          latency: Latency, rate_figure: Figure, refill: int) -> int:
+          figures: PhaseFigures, refill: int) -> int:
     """One many-módulo phase of run ``n``, after topping the queue up by ``refill`` tickets
-    (call-next's cost depends on how many wait); returns how many calls it made."""
+    (call-next's cost depends on how many wait); returns how many calls it made. The CPU is
+    the server's and its children's over the phase, per call-next + no-show."""
     issue_many(bench, refill, clients=16, deadline=args.deadline)
-    before = cpu_seconds(bench.pid)
+    own_before, children_before = cpu_split(bench.pid)
     rate, lat, frees, totals = counters_loop(bench, args.counters, args.calls, think,
                                              args.deadline, seed=n)
-    cpu = (cpu_seconds(bench.pid) - before) / max(1, len(lat)) * 1000
-    latency.add(lat)
-    rate_figure.add(rate)
+    own_after, children_after = cpu_split(bench.pid)
+    per = 1000 / max(1, len(lat))
+    voice = max(0.0, children_after - children_before) * per
+    cpu = (own_after - own_before) * per + voice
+    figures.latency.add(lat)
+    figures.rate.add(rate)
+    figures.cpu.add(cpu)
+    figures.voice_cpu.add(voice)
     if totals["empty"] or totals["errors"] or len(lat) < args.calls:
-        latency.p99.notes.append(f"run {n}: {len(lat)} calls, {totals}")
+        figures.latency.p99.notes.append(f"run {n}: {len(lat)} calls, {totals}")
     progress(f"call-next {name} run {n}: {rate:.0f} calls/s, {p50_p99(lat)}; no-show p99 "
-             f"{ms(frees, 99):.1f} ms; server CPU {cpu:.2f} ms per call-next + no-show; "
-             f"{totals}")
+             f"{ms(frees, 99):.1f} ms; server CPU {cpu:.2f} ms per call-next + no-show "
+             f"({voice:.2f} ms of it the voice); {totals}")
     return len(lat)
 
 
@@ -138,12 +170,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> list[Figure]:
     paced = f"call-next, {m} módulos, think 0–{think:g} ms"
     closed = f"call-next, {m} módulos, closed loop (no think)"
     single_lat = Latency.of("call_next.single", "call-next, 1 módulo alone", cmd)
-    paced_lat = Latency.of("call_next.paced", paced, cmd, ("<=", 25))
-    paced_rate = Figure("call_next.paced.rate", f"{paced}: calls achieved", "calls/s", None,
-                        cmd)
-    closed_lat = Latency.of("call_next.closed", closed, cmd)
-    closed_rate = Figure("call_next.closed.rate", f"{closed}: calls achieved", "calls/s",
-                         None, cmd)
+    # Capacity, not a target of latency: a centre's peak is a few calls a second, where
+    # these phases offer hundreds (issue 20 withdrew the p99 target of the paced phase).
+    paced_figures = PhaseFigures.of("paced", paced, cmd)
+    closed_figures = PhaseFigures.of("closed", closed, cmd)
     rss = Figure("call_next.rss", "Server RSS after the call-next load", "MiB", None, cmd)
     waiting = max(args.tickets, args.calls + m)
     for n in range(1, args.runs + 1):
@@ -157,11 +187,11 @@ def run(args: argparse.Namespace, argv: list[str]) -> list[Figure]:
             lat = single(bench, args.single_calls)
             single_lat.add(lat)
             progress(f"call-next alone run {n}: {p50_p99(lat, digits=2)} ({waiting} waiting)")
-            called = phase(bench, args, n, "paced", think / 1000, paced_lat, paced_rate,
+            called = phase(bench, args, n, "paced", think / 1000, paced_figures,
                            refill=len(lat))
-            phase(bench, args, n, "closed", 0.0, closed_lat, closed_rate, refill=called)
+            phase(bench, args, n, "closed", 0.0, closed_figures, refill=called)
             rss.add(rss_kib(bench.pid)[0] / 1024)
-    return [*single_lat, *paced_lat, paced_rate, *closed_lat, closed_rate, rss]
+    return [*single_lat, *paced_figures, *closed_figures, rss]
 
 
 def main(argv: list[str] | None = None) -> list[Figure]:

@@ -115,7 +115,13 @@ def rss_kib(pid: int) -> tuple[int, int]:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds used by the service's processes, from /proc/<pid>/stat."""
-    total = 0.0
+    return sum(cpu_split(pid))
+
+
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(the server process's, its child processes') user + system CPU seconds: the children
+    are the voice's espeak-ng worker (and a printer's helper, if any)."""
+    own, children = 0.0, 0.0
     for each in service_pids(pid):
         try:
             with open(f"/proc/{each}/stat", encoding="ascii") as stat:
@@ -124,8 +130,12 @@ def cpu_seconds(pid: int) -> float:
             if each == pid:
                 raise
             continue  # a child that ended since it was listed
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+        seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        if each == pid:
+            own += seconds
+        else:
+            children += seconds
+    return own, children
 
 
 # --------------------------------------------------------------------------- client

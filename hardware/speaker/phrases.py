@@ -40,6 +40,9 @@ class Call:
     label: str
     counter: str
     recall: bool = False
+    # Which TVs hear the call, for pacing the voice (``hardware.speaker.pacing``): the
+    # módulo's zone and entity; calls of one group are heard by the same TVs.
+    group: str = ""
 
 
 @dataclass(frozen=True)

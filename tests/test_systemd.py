@@ -148,7 +148,8 @@ def test_the_browser_wrapper_runs_the_display_client_in_the_session_with_its_chr
 @needs
 def test_the_shell_scripts_are_shellcheck_clean():
     out = subprocess.run(["shellcheck", str(INSTALL), str(UNITS / "mac-turnos-browser"),
-                          str(ROOT / "scripts" / "check-arm64-deps")],
+                          str(ROOT / "scripts" / "check-arm64-deps"),
+                          str(ROOT / "scripts" / "arm64-demo")],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout
 

@@ -30,3 +30,15 @@ def sse_frames(response: Any) -> Iterator[tuple[str, Any]]:
                           if ": " in line and not line.startswith(":"))
             if "event" in fields:
                 yield fields["event"], json.loads(fields["data"])
+
+
+def announce_backlog(announcer: Any, calls: list[Any]) -> None:
+    """Queue every call before the announcer's worker starts (a backlog, as in a burst),
+    then let it work through them and stop it."""
+    for call in calls:
+        announcer.submit(call)
+    announcer.start()
+    try:
+        assert announcer.wait_idle(30)
+    finally:
+        announcer.stop()

@@ -33,6 +33,7 @@ from hardware.speaker.chime import write_tone
 from hardware.speaker.numbers import english, quechua, spanish
 from hardware.speaker.phrases import Templates, parse_label
 from hardware.speaker.tts import cache_key
+from tests.helpers import announce_backlog
 from tests.programs import require_program
 from tests.waiting import wait_until
 
@@ -498,13 +499,7 @@ def test_a_backlogged_announcer_skips_a_call_superseded_at_its_modulo_or_for_its
     announcer = Announcer(synthesizer, ["es"], ready.append, supersede=True)
     calls = [Call("RN-023", "12"), Call("BN-105", "3"), Call("RN-024", "12"),
              Call("BN-105", "3", recall=True), Call("SN-001", "21")]
-    for call in calls:  # all waiting before the worker takes the first
-        announcer.submit(call)
-    announcer.start()
-    try:
-        assert announcer.wait_idle(30)
-    finally:
-        announcer.stop()
+    announce_backlog(announcer, calls)  # all waiting before the worker takes the first
     assert [a.call for a in ready] == calls
     assert [a.skipped for a in ready] == ["superseded", "superseded", None, None, None]
     assert ready[0].files == () and ready[1].files == ()
@@ -535,13 +530,7 @@ def test_without_the_options_a_backlog_is_announced_whole(synthesizer):
     ready: list[Announcement] = []
     announcer = Announcer(synthesizer, ["es"], ready.append)
     calls = [Call("RN-023", "12"), Call("RN-024", "12"), Call("RN-024", "12", recall=True)]
-    for call in calls:
-        announcer.submit(call)
-    announcer.start()
-    try:
-        assert announcer.wait_idle(30)
-    finally:
-        announcer.stop()
+    announce_backlog(announcer, calls)
     assert [a.skipped for a in ready] == [None, None, None] and all(a.ok for a in ready)
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from hardware.speaker import Announcement, Announcer, Call, Pace, Rules, Synthesizer
 from hardware.speaker.tts import VirtualVoice
+from tests.helpers import announce_backlog
 
 
 def test_the_budget_of_a_voice_is_what_fits_in_its_bound_at_the_shortest_call():
@@ -65,11 +66,5 @@ def test_within_its_budget_every_call_of_a_burst_is_synthesized_in_order(tones):
     ready: list[Announcement] = []
     announcer = Announcer(tones, ["es"], ready.append, pace=Pace.for_rules(Rules()))
     calls = [Call(f"RN-{n:03d}", str(n), group=f"|E{n % 4}") for n in range(1, 41)]
-    for call in calls:
-        announcer.submit(call)
-    announcer.start()
-    try:
-        assert announcer.wait_idle(30)
-    finally:
-        announcer.stop()
+    announce_backlog(announcer, calls)
     assert [a.call for a in ready] == calls and all(a.skipped is None for a in ready)

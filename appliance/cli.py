@@ -179,6 +179,12 @@ def _advertise_when_ready(app: Flask, settings: Settings, host: str, flag: bool 
 @click.option("--clock-speed", type=float, metavar="N",
               help="Simulations only, with --clock-start: the clock runs N times faster than "
                    "real time (default 1, at most 3600).")
+@click.option("--clock-speed-after", type=float, metavar="N",
+              help="Simulations only, with --clock-start and --clock-speed-change: from that "
+                   "instant on the clock runs N times faster than real time (at most 3600).")
+@click.option("--clock-speed-change", metavar="ISO",
+              help="Simulations only: the simulated instant (ISO 8601 with its UTC offset, not "
+                   "before --clock-start) when the clock's speed becomes --clock-speed-after.")
 @click.option("--front-port", type=click.IntRange(0, 65535), default=None,
               help="Port of the front (nginx) before this server; 0 = none (overrides "
                    "[server] front_port; the installed unit sets it).")
@@ -186,6 +192,7 @@ def _advertise_when_ready(app: Flask, settings: Settings, host: str, flag: bool 
 def serve(ctx: click.Context, host: str | None, port: int | None,
           local_state: str | None, safe_mode: bool, advertise: bool | None,
           local_speaker: bool, clock_start: str | None, clock_speed: float | None,
+          clock_speed_after: float | None, clock_speed_change: str | None,
           front_port: int | None) -> None:
     """Run the centre's server."""
     memory.limit_arenas()  # before any thread exists (see appliance.memory)
@@ -195,7 +202,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None,
                    err=True)
         sys.exit(2)
     _settings(ctx.obj["config"])  # a broken config exits 2 before anything is written
-    clock = _simulated_clock(clock_start, clock_speed)
+    clock = _simulated_clock(clock_start, clock_speed, clock_speed_change, clock_speed_after)
     boot = _boot(ctx, SERVE_STATE, safe_mode)
     settings, store = _open(ctx, clock)
     settings = _listening(settings, host, port, front_port)
@@ -219,25 +226,35 @@ def _listening(settings: Settings, host: str | None, port: int | None,
     return dataclasses.replace(settings, server=server)
 
 
-def _simulated_clock(start: str | None, speed: float | None) -> ScaledClock | None:
-    """The accelerated clock of a simulated day (``bench.day_sim``), or None for the real
-    one; exit 2 naming what is wrong with the options."""
+def _simulated_clock(start: str | None, speed: float | None, change: str | None = None,
+                     speed_after: float | None = None) -> ScaledClock | None:
+    """The accelerated clock of a simulated day (``bench.day_sim``, ``bench.busiest_day``),
+    or None for the real one; exit 2 naming what is wrong with the options."""
     if start is None:
-        if speed is not None:
-            click.echo("--clock-speed needs --clock-start.", err=True)
-            sys.exit(2)
+        for given, name in ((speed, "--clock-speed"), (speed_after, "--clock-speed-after"),
+                            (change, "--clock-speed-change")):
+            if given is not None:
+                click.echo(f"{name} needs --clock-start.", err=True)
+                sys.exit(2)
         return None
+    if (change is None) != (speed_after is None):
+        click.echo("--clock-speed-after and --clock-speed-change go together.", err=True)
+        sys.exit(2)
     try:
-        clock = ScaledClock.parse(start, 1.0 if speed is None else speed)
+        clock = ScaledClock.parse(start, 1.0 if speed is None else speed, change, speed_after)
     except ValueError as exc:
-        click.echo(f"--clock-start/--clock-speed: {exc}.", err=True)
+        names = "--clock-start/--clock-speed" + (
+            "" if change is None else "/--clock-speed-change/--clock-speed-after")
+        click.echo(f"{names}: {exc}.", err=True)
         sys.exit(2)
     if not is_plausible(clock.start):
         click.echo(f"--clock-start: {start} is before {BUILD_DATE}; no day could be opened.",
                    err=True)
         sys.exit(2)
+    then = ("" if clock.change_at is None else
+            f", then {clock.speed_after:g}x from {clock.change_at.isoformat()}")
     click.echo(f"SIMULATED CLOCK from {clock.start.isoformat()} at {clock.speed:g}x real "
-               "time: not for a centre.", err=True)
+               f"time{then}: not for a centre.", err=True)
     return clock
 
 

@@ -10,7 +10,8 @@ import socket
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,33 +36,60 @@ from turnero.clock import from_iso
 
 class SimTime:
     """The simulated instant on the clients' side, in step with the server's clock: read
-    once from /api/v1/health, then carried on by the monotonic clock at the same speed."""
+    once from /api/v1/health, then carried on by the monotonic clock at the same speed, or
+    at the same two speeds when the server's clock changes speed at ``change_at`` (epoch
+    seconds; ``serve --clock-speed-after``)."""
 
     def __init__(self, server_now: float, at_real: float, speed: float,
-                 uncertainty: float = 0.0) -> None:
+                 uncertainty: float = 0.0, *, change_at: float | None = None,
+                 speed_after: float | None = None) -> None:
+        if change_at is not None and speed_after is not None and server_now >= change_at:
+            speed, change_at = speed_after, None  # read after the change: one speed left
         self.origin, self.real, self.speed = server_now, at_real, speed
+        self.change_at = change_at if speed_after is not None else None
+        self.speed_after: float = speed_after if speed_after is not None else speed
         # Simulated seconds either way: the server read its clock somewhere inside the
         # request, and a real millisecond is `speed` simulated ones.
         self.uncertainty = uncertainty
 
     @classmethod
-    def of_server(cls, server: LiveServer, speed: float) -> SimTime:
+    def of_server(cls, server: LiveServer, speed: float, *, change_at: float | None = None,
+                  speed_after: float | None = None) -> SimTime:
         before = time.monotonic()
         status, health = server.request("GET", "/api/v1/health")
         after = time.monotonic()
         assert status == 200 and isinstance(health, dict)
         now = from_iso(health["components"]["clock"]["now"]).timestamp()
-        return cls(now, (before + after) / 2, speed, (after - before) / 2 * speed)
+        return cls(now, (before + after) / 2, speed, (after - before) / 2 * speed,
+                   change_at=change_at, speed_after=speed_after)
 
     def now(self) -> float:
-        return self.origin + (time.monotonic() - self.real) * self.speed
+        elapsed = time.monotonic() - self.real
+        if self.change_at is None:
+            return self.origin + elapsed * self.speed
+        to_change = (self.change_at - self.origin) / self.speed  # real seconds
+        if elapsed <= to_change:
+            return self.origin + elapsed * self.speed
+        return self.change_at + (elapsed - to_change) * self.speed_after
+
+    def real_at(self, at: float) -> float:
+        """The monotonic instant of the simulated instant ``at``."""
+        if self.change_at is None or at <= self.change_at:
+            return self.real + (at - self.origin) / self.speed
+        return self.real + (self.change_at - self.origin) / self.speed \
+            + (at - self.change_at) / self.speed_after
 
     def real_seconds(self, simulated: float) -> float:
-        return max(0.0, simulated / self.speed)
+        """Real seconds that ``simulated`` seconds from now take."""
+        if self.change_at is None:
+            return max(0.0, simulated / self.speed)
+        return max(0.0, self.real_at(self.now() + simulated) - time.monotonic())
 
     def sleep_until(self, at: float, stop: threading.Event) -> bool:
         """Wait for the simulated instant ``at``; False if ``stop`` came first."""
-        return not stop.wait(self.real_seconds(at - self.now()))
+        if self.change_at is None:
+            return not stop.wait(self.real_seconds(at - self.now()))
+        return not stop.wait(max(0.0, self.real_at(at) - time.monotonic()))
 
 
 # ----------------------------------------------------------------------------- the floor
@@ -85,7 +113,10 @@ class Issued:
 class Floor:
     """What the simulated people share: the tickets confirmed to them, which módulo holds
     which ticket as far as they know, the wake-ups of idle módulos (a real desk hears of a
-    new ticket on its live stream), and everything that went wrong."""
+    new ticket on its live stream), and everything that went wrong. Also what a benchmark
+    reads of it: each request's seconds by what it was (``timings``), when each call-next
+    answer came (``calls``, monotonic), the unexpected statuses, and ``on_issued``, told of
+    every ticket a 201 gave (its JSON)."""
 
     def __init__(self, serves: dict[str, list[int]]) -> None:
         self.lock = threading.Lock()
@@ -99,6 +130,10 @@ class Floor:
         self.counts: Counter[str] = Counter()
         self.stop_calls = threading.Event()  # asesores stop calling (the day is over)
         self.stop_all = threading.Event()  # every thread stops now (deadline or failure)
+        self.timings: defaultdict[str, list[float]] = defaultdict(list)
+        self.calls: list[tuple[str, float]] = []  # (ticket uid, monotonic) per call-next 200
+        self.statuses: Counter[int] = Counter()  # unexpected statuses (0: no answer)
+        self.on_issued: Callable[[dict[str, Any]], None] | None = None
 
     def notify(self, queue: str) -> None:
         for n in self.serves.get(queue, ()):
@@ -107,6 +142,9 @@ class Floor:
     def count(self, what: str, n: int = 1) -> None:
         with self.lock:
             self.counts[what] += n
+
+    def timed(self, what: str, seconds: float) -> None:
+        self.timings[what].append(seconds)  # list.append holds the GIL: no lock needed
 
     def violation(self, text: str) -> None:
         with self.lock:
@@ -117,6 +155,8 @@ class Floor:
         dropped connection is a violation, other statuses are unexpected answers."""
         if status in expected:
             return True
+        with self.lock:
+            self.statuses[status] += 1
         text = f"{what}: {status} {raw[:160].decode('utf-8', 'replace')}"
         if status == 0 or status >= 500:
             self.violation(f"server error on {text}")
@@ -140,6 +180,7 @@ class Floor:
                 self.violations.append(f"módulo {counter} got {label} while holding "
                                        f"{self.holding[counter]}")
             self.holding[counter] = uid
+            self.calls.append((uid, time.monotonic()))
 
     def send_on(self, counter: int, sending: bool) -> None:
         """``counter`` is sending its ticket on (True), or is done with that (False)."""
@@ -221,6 +262,8 @@ def kiosk(day: Day, k: int) -> None:
         while not day.over() and (visitor := day.take_visitor()) is not None:
             if not day.time.sleep_until(visitor.at, floor.stop_all):
                 return
+            # simulated seconds the kiosk is behind its citizen (busy with the one before)
+            floor.timed("kiosk_behind", day.time.now() - visitor.at)
             body: dict[str, Any] = {"service_id": visitor.service,
                                     "language": visitor.language}
             if visitor.priority:
@@ -228,11 +271,13 @@ def kiosk(day: Day, k: int) -> None:
             if visitor.visit:
                 body["visit"] = list(visitor.visit)
             key = {"Idempotency-Key": uuid.uuid4().hex}
-            status, raw, _ = client.post("/api/v1/tickets", body, key)
+            status, raw, seconds = client.post("/api/v1/tickets", body, key)
+            floor.timed("issue", seconds)
             channel = "kiosk"
             if status == 409 and _code(raw) == "after_closing":
                 floor.count("refused_at_kiosk")
-                status, raw, _ = desk.post("/api/v1/tickets", body, key)
+                status, raw, seconds = desk.post("/api/v1/tickets", body, key)
+                floor.timed("issue_at_reception", seconds)
                 channel = "reception"
             if status == 409 and _code(raw) == "after_hours":
                 floor.count("turned_away_after_hours")
@@ -246,6 +291,8 @@ def kiosk(day: Day, k: int) -> None:
                     _estimate(t), t.get("ahead"), day.time.now(), channel,
                     1 + len(visitor.visit))
             floor.notify(t["queue"])
+            if floor.on_issued is not None:
+                floor.on_issued(t)
 
 
 class Asesor:
@@ -273,7 +320,8 @@ class Asesor:
 
     def post(self, client: Client, action: str, body: object | None = None,
              expected: tuple[int, ...] = (200,)) -> tuple[int, dict[str, Any]]:
-        status, raw, _ = client.post(f"{self.base()}/{action}", body or {})
+        status, raw, seconds = client.post(f"{self.base()}/{action}", body or {})
+        self.floor.timed(action, seconds)
         self.floor.answer(f"{action} (módulo {self.n})", status, raw, expected)
         return status, _json(raw)
 
@@ -352,8 +400,9 @@ class Asesor:
                 floor.count("next_steps")
                 floor.notify(after["queue"])
             elif rng.random() < o.rating:
-                code, raw, _ = client.post(f"/api/v1/tickets/{uid}/rating",
-                                           {"score": rng.choice((3, 4, 4, 5, 5, 5))})
+                code, raw, seconds = client.post(f"/api/v1/tickets/{uid}/rating",
+                                                 {"score": rng.choice((3, 4, 4, 5, 5, 5))})
+                floor.timed("rating", seconds)
                 if floor.answer("rating", code, raw, (200,)):
                     floor.count("ratings")
         finally:

@@ -21,13 +21,16 @@ without swap), and 50 fsyncs inside must take at least 50 × 5 ms.
 
     sudo .venv/bin/python -m bench.pi_budget [--budget pi4|pi5|both] [--steps 200000]
 
-Only the budget and its check for now: the busiest day under it is still to come.
+The busiest day under it is ``bench.busiest_day --budget pi4`` (its calibration is
+``calibrated_budgets``: the n-body steps' CPU time, not their wall time, so that a shared
+machine's other load does not skew it).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -95,6 +98,23 @@ def nbody_seconds(steps: int, runner: Held | None = None, copies: int = 1) -> fl
         if proc.wait() != 0:
             raise RuntimeError("the n-body run failed")
     return time.monotonic() - began
+
+
+def calibrate(steps: int = 200_000) -> tuple[float, float]:
+    """(CPU seconds of ``steps`` n-body steps in one process here, ``factor``: how many Pi 4
+    cores one core of this machine is). CPU time rather than wall time, so that other load
+    on a shared machine does not make its cores look slower than they are."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    nbody_seconds(steps)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, PI4_NBODY_SECONDS / PI4_NBODY_STEPS / (cpu / steps)
+
+
+def calibrated_budgets(steps: int = 200_000) -> tuple[float, dict[str, Budget]]:
+    """(factor, the budgets) from a calibration run now (``calibrate``)."""
+    factor = calibrate(steps)[1]
+    return factor, budgets(factor)
 
 
 def budgets(factor: float) -> dict[str, Budget]:

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 PIN = "246810"
@@ -57,10 +58,14 @@ def write_config(path: Path, queues: int = 4, counters: int = 8, threads: int = 
 
 class LiveServer:
     def __init__(self, state: Path, config: Path, port: int | None = None,
-                 serve_args: tuple[str, ...] = ()) -> None:
-        """``serve_args`` are more options of ``serve`` (e.g. the simulated clock's)."""
+                 serve_args: tuple[str, ...] = (),
+                 launcher: Callable[..., subprocess.Popen] = subprocess.Popen) -> None:
+        """``serve_args`` are more options of ``serve`` (e.g. the simulated clock's);
+        ``launcher`` starts the process (``Popen``'s arguments), e.g. inside a budget of
+        ``bench.budget``."""
         self.state, self.config = state, config
         self.serve_args = serve_args
+        self.launcher = launcher
         self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
         self.log = state / "server.log"
@@ -82,7 +87,7 @@ class LiveServer:
         began = time.monotonic()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
+            self.proc = self.launcher(
                 [sys.executable, "-m", "appliance", "--config", str(self.config),
                  "--state-dir", str(self.state), "serve", "--host", "127.0.0.1",
                  "--port", str(self.port), *self.serve_args], stdout=log, stderr=log,

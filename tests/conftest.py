@@ -43,7 +43,7 @@ hypothesis.settings.load_profile("mac-turnos")
 FULL_ONLY_MODULES = {
     # real server processes, kill -9, restarts and simulated days
     "test_live", "test_live_sixty_modulos", "test_crash_drill", "test_day_sim", "test_startup",
-    "test_sync_crash", "test_front", "test_budget",
+    "test_sync_crash", "test_front", "test_budget", "test_busiest_day",
     "test_memory", "test_readers", "test_lean_imports", "test_personal_data",
     # real programs: espeak-ng, systemd-analyze and shellcheck, zeroconf in a namespace
     "test_speaker", "test_announcing", "test_announcements_resume", "test_systemd",
@@ -58,7 +58,8 @@ FULL_ONLY_FIXTURES = {"pg", "browser", "page", "live"}
 # these start first and the short ones fill the gaps: the suite ends when its longest module
 # does, not when a long one started last does.
 SLOWEST_FIRST = (
-    "test_live_sixty_modulos", "test_live", "test_day_sim", "test_crash_drill", "test_front",
+    "test_live_sixty_modulos", "test_live", "test_day_sim", "test_busiest_day",
+    "test_crash_drill", "test_front",
     "test_sync_crash", "browser/test_counter", "test_display_discovery", "test_startup",
     "browser/test_kiosk_search", "browser/test_display", "browser/test_kiosk",
     "browser/test_opening_burst", "browser/test_reception", "browser/test_offline",

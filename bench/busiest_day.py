@@ -68,7 +68,7 @@ from bench.crash_drill import print_jobs_written
 from bench.day_checks import POST_DAY_CHECKS, Check, DayEvidence, run_checks
 from bench.day_people import Asesor, Day, Floor, SimTime, kiosk
 from bench.day_plan import TZ, Options, Plan, plan_day, toml_text
-from bench.day_sim import _announcer_settled, _floor_is_empty, _join, _threads
+from bench.day_sim import _announcer_settled, _join, _threads, end_of_day
 from bench.run_all import busy_seconds
 from harness.live_server import PIN, LiveServer
 
@@ -264,7 +264,7 @@ def _run_day(o: BusyOptions, plan: Plan, server: LiveServer, people: dict[str, A
             server.port, supervisor, floor, floor.stop_all, deadline, o.seed), daemon=True)
         watcher.start()
         threads = [*workers, *kiosks, watcher]
-        _end_of_day(day, supervisor, workers, kiosks, deadline)
+        end_of_day(day, supervisor, workers, kiosks, deadline)
         announced = _announcer_settled(server, time.monotonic() + 60)
         acked = _uplink_settled(server, time.monotonic() + 120)
         cpu_end, wall = cpu_seconds(pid), time.monotonic() - began
@@ -295,28 +295,6 @@ def _run_day(o: BusyOptions, plan: Plan, server: LiveServer, people: dict[str, A
         "peak_kib": sampler.peak_kib, "cgroup_peak": cgroup_peak, "rush": sampler.rush,
         "cpu_at": cpu_at, "cpu_began": cpu_began, "announced": announced,
         "central_events": len(central.received())})
-
-
-def _end_of_day(day: Day, staff: dict[str, str], desks: list[threading.Thread],
-                kiosks: list[threading.Thread], deadline: float) -> None:
-    """As ``bench.day_sim``: the kiosks end with the last visitor; after closing time the
-    day is closed as soon as nobody waits (at the latest the grace later)."""
-    plan, t, floor, server = day.plan, day.time, day.floor, day.server
-    _join(kiosks, deadline)
-    end = max(plan.closes_at, t.now()) + plan.options.close_grace_minutes * 60
-    while t.now() < end and not day.over():
-        if t.now() >= plan.closes_at and _floor_is_empty(day, staff):
-            break
-        t.sleep_until(t.now() + 120, floor.stop_all)
-    floor.stop_calls.set()
-    for event in floor.wake.values():
-        event.set()
-    if not _join(desks, deadline):
-        floor.violation("asesores still busy at the deadline")
-        floor.stop_all.set()
-    status, closed = server.request("POST", "/api/v1/day/close", {}, staff)
-    if status != 200:
-        floor.violation(f"day/close answered {status}: {closed}")
 
 
 def _uplink_settled(server: LiveServer, deadline: float) -> int:

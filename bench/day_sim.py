@@ -198,6 +198,28 @@ def _sample_memory(server: LiveServer, t: SimTime, plan: Plan, stop: threading.E
     return thread
 
 
+def end_of_day(day: Day, staff: dict[str, str], desks: list[threading.Thread],
+               kiosks: list[threading.Thread], deadline: float) -> None:
+    """The kiosks end with the last visitor; after closing time the day is closed as soon
+    as nobody waits (at the latest the grace later), then the desks stop."""
+    plan, t, floor, server = day.plan, day.time, day.floor, day.server
+    _join(kiosks, deadline)
+    end = max(plan.closes_at, t.now()) + plan.options.close_grace_minutes * 60
+    while t.now() < end and not day.over():
+        if t.now() >= plan.closes_at and _floor_is_empty(day, staff):
+            break
+        t.sleep_until(t.now() + 120, floor.stop_all)
+    floor.stop_calls.set()
+    for event in floor.wake.values():
+        event.set()
+    if not _join(desks, deadline):
+        floor.violation("asesores still busy at the deadline")
+        floor.stop_all.set()
+    status, closed = server.request("POST", "/api/v1/day/close", {}, staff)
+    if status != 200:
+        floor.violation(f"day/close answered {status}: {closed}")
+
+
 def _run_day(plan: Plan, server: LiveServer, creds: dict[str, Any],
              say: Callable[[str], None]) -> DayResult:
     o = plan.options
@@ -233,21 +255,7 @@ def _run_day(plan: Plan, server: LiveServer, creds: dict[str, Any],
         t.sleep_until(plan.opens_at + 3600, floor.stop_all)
         rss_first_hour = rss_kib(server.proc.pid)[0] if server.proc else 0
         say(f"first hour: {len(floor.issued)} tickets, RSS {rss_first_hour / 1024:.1f} MiB")
-        _join(kiosks, deadline)
-        end = max(plan.closes_at, t.now()) + o.close_grace_minutes * 60
-        while t.now() < end and not day.over():
-            if t.now() >= plan.closes_at and _floor_is_empty(day, staff):
-                break
-            t.sleep_until(t.now() + 120, floor.stop_all)
-        floor.stop_calls.set()
-        for event in floor.wake.values():
-            event.set()
-        if not _join(desks, deadline):
-            floor.violation("asesores still busy at the deadline")
-            floor.stop_all.set()
-        status, closed = server.request("POST", "/api/v1/day/close", {}, staff)
-        if status != 200:
-            floor.violation(f"day/close answered {status}: {closed}")
+        end_of_day(day, staff, desks, kiosks, deadline)
         closed_at = t.now()
         announced = _announcer_settled(server, time.monotonic() + 60)
         rss_end = rss_kib(server.proc.pid)[0] if server.proc else 0

@@ -451,7 +451,8 @@ def uplink() -> None:
 @uplink.command("send")
 @click.pass_context
 def uplink_send(ctx: click.Context) -> None:
-    """Send the pending events now, until none is left or the central fails (exit 1)."""
+    """Send the pending events now, until none is left (exit 0) or the central fails
+    (exit 1, with the error)."""
     settings, store = _open(ctx)
     link = uplink_service.Uplink(store, settings)
     try:
@@ -459,11 +460,14 @@ def uplink_send(ctx: click.Context) -> None:
             click.echo("El envío a la sede central no está habilitado ([uplink] enabled).",
                        err=True)
             sys.exit(2)
-        outcome = link.run_round()
+        outcome = link.run_round(drain=True)
         s = link.status()
         click.echo(f"local {s['local_seq']}, confirmado {s['acked_seq']}, pendientes "
-                   f"{s['backlog']}, rechazados {s['rejected']}"
-                   + (f"; error: {s['last_error']}" if outcome == "failed" else ""))
+                   f"{s['backlog']}, rechazados {s['rejected']}")
+        if outcome == "idle":
+            click.echo("Todo enviado: la sede central confirmó cada evento.")
+        else:
+            click.echo(f"Envío detenido por un error: {s['last_error'] or outcome}", err=True)
     finally:
         link.stop()
         store.close()
@@ -494,7 +498,8 @@ def backup_command(ctx: click.Context, folder: str | None) -> None:
     target = Path(folder or settings.schedule.backup_dir or db.parent / "backups")
     now = datetime.now().replace(microsecond=0)
     try:
-        path = backup.take(db, target, now, settings.centre.code)
+        path = backup.take(db, target, now, settings.centre.code,
+                           uplink_service.secret_files(settings.uplink, db.parent))
     except (backup.BackupError, sqlite3.Error, OSError) as exc:
         click.echo(f"No se pudo copiar: {exc}", err=True)
         sys.exit(1)
@@ -508,9 +513,10 @@ def backup_command(ctx: click.Context, folder: str | None) -> None:
 @click.pass_context
 def restore_command(ctx: click.Context, file: str) -> None:
     """Replace the database by the backup FILE (the server must be stopped)."""
-    _, db = _database(ctx)
+    settings, db = _database(ctx)
     try:
-        aside = backup.restore(db, Path(file), datetime.now())
+        aside = backup.restore(db, Path(file), datetime.now(),
+                               uplink_service.secret_files(settings.uplink, db.parent))
     except (backup.BackupError, sqlite3.Error, OSError) as exc:
         click.echo(f"No se restauró: {exc}", err=True)
         sys.exit(1)

@@ -27,6 +27,7 @@ from flask import Flask
 
 from appliance import parts
 from config.model import Settings
+from sync.service import secret_files
 from turnero import backup, retention, schedule
 from turnero.clock import to_iso
 from turnero.store import Store
@@ -132,7 +133,8 @@ class Jobs:
 
     def backup(self) -> dict[str, Any]:
         local = self.store.now().astimezone(self.calendar.tz).replace(tzinfo=None)
-        path = backup.take(self.store.path, self.backup_dir, local, self.settings.centre.code)
+        path = backup.take(self.store.path, self.backup_dir, local, self.settings.centre.code,
+                           secret_files(self.settings.uplink, self.store.path.parent))
         removed = backup.prune(self.backup_dir, self.settings.schedule.backup_keep_days, local)
         return {"action": "backup", "file": path.name, "bytes": path.stat().st_size,
                 "removed": [p.name for p in removed]}

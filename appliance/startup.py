@@ -73,6 +73,9 @@ def configure_logging(environ: Mapping[str, str] | None = None) -> None:
     else:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                                                        "%(message)s")
+    # APScheduler says two INFO lines each time a job runs (the uplink's every few seconds:
+    # ~17,000 a day); its warnings and errors stay. Our jobs log their own changes of state.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 class StartGuard:

@@ -68,6 +68,17 @@ class PgCluster:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def copy_database(self, url: str) -> str:
+        """A copy of the database at ``url`` as it is now (PostgreSQL's template copy: no one
+        may be connected to it meanwhile), as a backup would keep it; returns its URL."""
+        import psycopg
+
+        name = "t_" + uuid.uuid4().hex[:12]
+        source = url.rsplit("/", 1)[1]
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+        return self.url(name)
+
     def stop(self) -> None:
         try:
             self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate",

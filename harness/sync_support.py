@@ -188,7 +188,9 @@ class FaultProxy(http.server.ThreadingHTTPServer):
     sender gives up); ``slow`` (answers after ``delay`` s); ``duplicate`` (delivered twice);
     ``lost_answer`` (delivered, the answer never comes back); ``hold_before`` and
     ``hold_after`` (wait ``hold`` s before or after delivering: a window to kill someone);
-    ``partial_answer`` (the answer loses half of its uids). Every body is kept, unzipped."""
+    ``partial_answer`` (the answer loses half of its uids); ``trickle`` (an answer one byte
+    every ``delay`` s, ``trickle_bytes`` of them, then the line is dropped; ``trickle_cut`` is
+    set when the sender hung up first). Every body is kept, unzipped."""
 
     daemon_threads = True
 
@@ -201,6 +203,8 @@ class FaultProxy(http.server.ThreadingHTTPServer):
         self.bodies: list[bytes] = []
         self.inflight = 0
         self.released = threading.Event()  # ends a held `timeout` at once
+        self.trickle_bytes = 60
+        self.trickle_cut = threading.Event()
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
 
@@ -251,6 +255,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _trickle(self, p: FaultProxy) -> None:
+        head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 4096\r\n\r\n")
+        try:
+            for i in range(p.trickle_bytes):
+                self.wfile.write(head[i:i + 1] if i < len(head) else b" ")
+                self.wfile.flush()
+                time.sleep(p.delay)
+        except OSError:
+            p.trickle_cut.set()  # the sender gave up on the answer before it was over
+            self.close_connection = True
+            return
+        self._hang_up()
+
     def _hang_up(self) -> None:
         self.close_connection = True
         self.connection.close()
@@ -284,6 +302,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if mode == "timeout":
             p.released.wait(p.hold)
             return self._hang_up()
+        if mode == "trickle":
+            return self._trickle(p)
         if mode == "hold_before":
             time.sleep(p.hold)
         if mode == "slow":

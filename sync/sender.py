@@ -10,7 +10,13 @@ for a person to look at.
 
 While the central fails, attempts back off exponentially (with jitter, up to a cap), and the
 log gets one line when the uplink starts failing, one when the kind of failure changes and
-one when it recovers — never one per attempt.
+one when it recovers — never one per attempt; refused events get one line per batch.
+
+Each batch says which seq it continues (``after``: the watermark it was read from), and the
+central answers how far it holds the centre's log without a gap (``held``). A central
+restored from an older copy, or lost and registered again, holds less than the box has
+sent: the watermark goes back to ``held`` and the rest is sent again (once more for what
+the central still has, which it answers as duplicates), so a restore loses nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import logging
 import random
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +74,7 @@ class Sender:
         self._queues_sent: str | None = None
         self._pending_queues: str | None = None
         self._retry: tuple[int, list[bytes], list[outbox.Outgoing]] | None = None
+        self.stopping = False
 
     # ------------------------------------------------------------------ rounds
 
@@ -80,8 +88,14 @@ class Sender:
             return "waiting"
         while True:
             outcome = self.send_batch()
-            if outcome != "sent" or (budget is not None and self.clock() - began > budget):
+            if outcome != "sent" or self.stopping or (
+                    budget is not None and self.clock() - began > budget):
                 return outcome
+
+    def stop(self) -> None:
+        """The box is stopping: cut the request in flight and write nothing more."""
+        self.stopping = True
+        self.transport.abort()
 
     def reset_backoff(self) -> None:
         """"Enviar ahora": the next round tries at once."""
@@ -102,22 +116,37 @@ class Sender:
             parts, sent = self._encode(outbox.pending(self._conn, acked,
                                                       self.options.batch_events))
         self._retry = (acked, parts, sent)
-        body = self._body(batch_id, parts, backlog)
+        body = self._body(batch_id, acked, parts, backlog)
         self.last_attempt = to_iso(self.store.now())
         try:
             answer = self.transport.post(INGEST, gzip.compress(body, compresslevel=5), {
                 "Content-Type": "application/json", "Content-Encoding": "gzip",
                 "Authorization": f"Bearer {self.options.token}",
                 "X-Backlog": str(backlog), "X-Batch-Id": batch_id})
-            settled, refused = self._settle(answer, batch_id, sent)
+            settled, refused, held = self._settle(answer, batch_id, sent)
         except SendError as exc:
+            if self.stopping:
+                return "stopped"  # cut on purpose: the store may be closing under us
             self._failed(exc)
             return "failed"
         self._retry = None
         new_acked = sent[settled - 1].seq if settled else acked
         outbox.acknowledge(self.store, self.options.destination, new_acked, refused)
         self._recovered()
+        if held is not None and held < acked:
+            self._rewind(held, new_acked)
+            return "sent"
         return "sent" if sent else "idle"
+
+    def _rewind(self, held: int, sent_up_to: int) -> None:
+        """The central holds the log only up to ``held``: send again from there."""
+        oldest = self._conn.execute("SELECT MIN(seq) FROM events").fetchone()[0]
+        outbox.rewind(self.store, self.options.destination, held, sent_up_to)
+        self._queues_sent = None  # a new copy of the central lacks the ANS targets too
+        lost = (f"; the events up to seq {oldest - 1} were already deleted here by "
+                f"retention and cannot be sent again" if oldest and oldest > held + 1 else "")
+        log.warning("the central holds this centre's events only up to seq %d (sent up to "
+                    "%d): sending again from seq %d%s", held, sent_up_to, held + 1, lost)
 
     # ------------------------------------------------------------------ the batch
 
@@ -136,9 +165,10 @@ class Sender:
             size += len(part) + 1
         return parts, events[:len(parts)]
 
-    def _body(self, batch_id: str, parts: list[bytes], backlog: int) -> bytes:
+    def _body(self, batch_id: str, after: int, parts: list[bytes], backlog: int) -> bytes:
         head: dict[str, Any] = {"centre": self.options.centre, "batch_id": batch_id,
-                                "backlog": backlog, "sent_at": to_iso(self.store.now())}
+                                "after": after, "backlog": backlog,
+                                "sent_at": to_iso(self.store.now())}
         queues = json.dumps(outbox.queue_targets(self._conn), ensure_ascii=False,
                             sort_keys=True)
         if queues != self._queues_sent:
@@ -149,10 +179,11 @@ class Sender:
         text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]
         return (text + ',"events":[').encode("utf-8") + b",".join(parts) + b"]}"
 
-    def _settle(self, answer: Answer, batch_id: str,
-                sent: list[outbox.Outgoing]) -> tuple[int, list[tuple[int, str, str]]]:
-        """(length of the answered prefix of ``sent``, refused events in it) — or
-        SendError if this is not the central's answer to this batch."""
+    def _settle(self, answer: Answer, batch_id: str, sent: list[outbox.Outgoing]
+                ) -> tuple[int, list[tuple[int, str, str]], int | None]:
+        """(length of the answered prefix of ``sent``, refused events in it, the seq up to
+        which the central holds the log if it says) — or SendError if this is not the
+        central's answer to this batch."""
         if answer.status != 200:
             raise SendError(f"http_{answer.status}", _snippet(answer.body))
         if "json" not in answer.content_type.lower():
@@ -164,6 +195,10 @@ class Sender:
                 raise ValueError("batch_id distinto")
             accepted = set(data["accepted"]) | set(data["duplicates"])
             refused = {r["uid"]: str(r["reason"]) for r in data["rejected"]}
+            held = data.get("held")
+            if held is not None and (not isinstance(held, int) or isinstance(held, bool)
+                                     or held < 0):
+                raise ValueError(f"held inválido: {held!r}")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SendError("bad_answer", f"respuesta no válida: {exc}") from None
         settled = 0
@@ -176,9 +211,12 @@ class Sender:
         if self._pending_queues is not None:
             self._queues_sent = self._pending_queues
         rejects = [(e.seq, e.uid, refused[e.uid]) for e in sent[:settled] if e.uid in refused]
-        for seq, uid, reason in rejects:
-            log.warning("central rejected event %s (seq %d): %s", uid, seq, reason)
-        return settled, rejects
+        if rejects:  # one line per batch: each event and its reason are in sync_rejects
+            reasons = Counter(reason for _, _, reason in rejects)
+            log.warning("the central refused %d event(s) (seq %d to %d): %s", len(rejects),
+                        rejects[0][0], rejects[-1][0],
+                        "; ".join(f"{n} × {reason}" for reason, n in reasons.most_common(3)))
+        return settled, rejects, held
 
     # ------------------------------------------------------------------ state changes
 

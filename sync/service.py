@@ -31,6 +31,7 @@ SECRET_NAME = "uplink-secret"
 JOB_ID = "uplink"
 STALE_FACTOR = 6  # failing longer than this many intervals turns health to "warning"
 ROUND_SHARE = 0.9  # of the interval a round may spend draining before it yields
+STOP_WAIT_S = 2.0  # for a cut round to end (it reads or writes the local store only)
 
 
 def load_secret(config: UplinkSettings, state_dir: Path) -> bytes:
@@ -44,6 +45,15 @@ def load_secret(config: UplinkSettings, state_dir: Path) -> bytes:
         with os.fdopen(fd, "w", encoding="ascii") as out:
             out.write(secrets.token_hex(32) + "\n")
     return path.read_text(encoding="utf-8").strip().encode("utf-8")
+
+
+def secret_files(config: UplinkSettings, state_dir: Path) -> dict[str, Path]:
+    """The pseudonymization key's file, for backups to carry (none when the key is written
+    in the configuration itself, which the operator keeps)."""
+    if config.secret:
+        return {}
+    return {SECRET_NAME: Path(config.secret_file) if config.secret_file
+            else state_dir / SECRET_NAME}
 
 
 def load_token(config: UplinkSettings) -> str:
@@ -88,13 +98,18 @@ class Uplink:
     def enabled(self) -> bool:
         return self.sender is not None
 
-    def run_round(self) -> str:
-        """One round, unless one is already running (then it has nothing to add)."""
+    def run_round(self, *, drain: bool = False) -> str:
+        """One round, unless one is already running (then it has nothing to add). The
+        scheduled round yields after most of its interval, so that a long drain never
+        overlaps the next one; ``drain`` goes on until nothing is pending or a failure."""
         if self.sender is None or not self._busy.acquire(blocking=False):
             return "busy"
         try:
-            return self.sender.round(budget=ROUND_SHARE * self.config.interval_seconds)
+            return self.sender.round(
+                budget=None if drain else ROUND_SHARE * self.config.interval_seconds)
         except Exception:  # a bug must not kill the job: log it and try next interval
+            if self.sender.stopping:
+                return "stopped"  # the store closed under a round cut short: not a bug
             log.exception("uplink round failed")
             return "failed"
         finally:
@@ -113,10 +128,14 @@ class Uplink:
                  self.config.interval_seconds)
 
     def stop(self) -> None:
+        """Stop without waiting for the network: the request in flight is cut, so the
+        round ends at once and writes nothing after the store is closed."""
+        if self.sender is not None:
+            self.sender.stop()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
-        if self.sender is not None and self._busy.acquire(timeout=1.0):
+        if self.sender is not None and self._busy.acquire(timeout=STOP_WAIT_S):
             self.sender.close()
             self._busy.release()
 
@@ -148,6 +167,9 @@ class Uplink:
                 self.store.now() - datetime.fromisoformat(since.replace("Z", "+00:00"))
             ).total_seconds() > STALE_FACTOR * self.config.interval_seconds
             status = "warning" if stale else "ok"
+        rewound = data.get("rewound")
+        if self.enabled and rewound and rewound["resending"]:
+            status = "warning"  # the central lost events: they are on their way again
         keep = ("enabled", "local_seq", "acked_seq", "backlog", "last_success", "last_error",
-                "rejected", "failures")
-        return {"status": status, **{k: data[k] for k in keep}}
+                "rejected", "failures", "rewound")
+        return {"status": status, **{k: data.get(k) for k in keep}}

@@ -3,12 +3,19 @@
 Plain http is allowed only to the loopback addresses (the tests' receiver and proxy): a
 centre's events must never cross a network in clear. Every failure comes back as
 :class:`SendError` with a short text for the operator, never as a stray exception.
+
+``timeout`` is a deadline for the whole request, not a limit per read: a central that
+trickles its answer a byte at a time would otherwise hold the sender for as long as it
+likes. At the deadline, or when the box stops (``abort``), the socket is shut down under
+the request, which ends any read or write in progress at once.
 """
 
 from __future__ import annotations
 
 import http.client
+import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -32,6 +39,37 @@ class Answer:
     body: bytes
 
 
+class _Cut:
+    """The request in flight, and the one way to end it early: shut its socket down."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.conn: http.client.HTTPConnection | None = None
+        self.why: str | None = None  # "deadline" or "stopped", once cut
+
+    def attach(self, conn: http.client.HTTPConnection) -> None:
+        with self.lock:
+            self.conn = conn
+            if self.why is not None:
+                _shut(conn)
+
+    def cut(self, why: str) -> None:
+        with self.lock:
+            if self.why is None:
+                self.why = why
+            if self.conn is not None:
+                _shut(self.conn)
+
+
+def _shut(conn: http.client.HTTPConnection) -> None:
+    sock = conn.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed or never connected: nothing left to end
+
+
 class Transport:
     def __init__(self, base_url: str, *, ca_file: str = "", timeout: float = 30.0) -> None:
         parts = urlsplit(base_url)
@@ -46,8 +84,35 @@ class Transport:
         self.context: ssl.SSLContext | None = None
         if parts.scheme == "https":
             self.context = ssl.create_default_context(cafile=ca_file or None)
+        self._lock = threading.Lock()
+        self._inflight: _Cut | None = None
+        self._stopped = False
+
+    def abort(self) -> None:
+        """The box is stopping: end the request in flight now and refuse any later one."""
+        with self._lock:
+            self._stopped = True
+            inflight = self._inflight
+        if inflight is not None:
+            inflight.cut("stopped")
 
     def post(self, path: str, body: bytes, headers: dict[str, str]) -> Answer:
+        cut = _Cut()
+        with self._lock:
+            if self._stopped:
+                raise SendError("stopped", "el equipo se está deteniendo")
+            self._inflight = cut
+        deadline = threading.Timer(self.timeout, cut.cut, args=("deadline",))
+        deadline.daemon = True
+        deadline.start()
+        try:
+            return self._request(cut, path, body, headers)
+        finally:
+            deadline.cancel()
+            with self._lock:
+                self._inflight = None
+
+    def _request(self, cut: _Cut, path: str, body: bytes, headers: dict[str, str]) -> Answer:
         conn: http.client.HTTPConnection
         if self.context is not None:
             conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,
@@ -55,21 +120,38 @@ class Transport:
         else:
             conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
+            conn.connect()
+            cut.attach(conn)
             conn.request("POST", self.base + path, body=body, headers=headers)
             response = conn.getresponse()
             data = response.read(MAX_ANSWER + 1)
+            if cut.why is not None:
+                raise self._cut_error(cut.why)
             if len(data) > MAX_ANSWER:
                 raise SendError("bad_answer", "respuesta demasiado grande")
             return Answer(response.status, response.getheader("Content-Type") or "", data)
+        except SendError:
+            raise
         except ssl.SSLCertVerificationError as exc:
             raise SendError("tls", f"certificado no válido: {exc.verify_message}") from None
-        except ssl.SSLError as exc:
-            raise SendError("tls", str(exc)) from None
-        except TimeoutError:
-            raise SendError("timeout", f"sin respuesta en {self.timeout:g} s") from None
-        except ConnectionRefusedError:
-            raise SendError("refused", "conexión rechazada") from None
         except (OSError, http.client.HTTPException) as exc:
-            raise SendError("network", f"{type(exc).__name__}: {exc}") from None
+            if cut.why is not None:  # the shut-down socket's own error: say why it was shut
+                raise self._cut_error(cut.why) from None
+            raise _network_error(exc, self.timeout) from None
         finally:
             conn.close()
+
+    def _cut_error(self, why: str) -> SendError:
+        if why == "stopped":
+            return SendError("stopped", "envío interrumpido: el equipo se está deteniendo")
+        return SendError("timeout", f"sin respuesta completa en {self.timeout:g} s")
+
+
+def _network_error(exc: BaseException, timeout: float) -> SendError:
+    if isinstance(exc, ssl.SSLError):
+        return SendError("tls", str(exc))
+    if isinstance(exc, TimeoutError):
+        return SendError("timeout", f"sin respuesta en {timeout:g} s")
+    if isinstance(exc, ConnectionRefusedError):
+        return SendError("refused", "conexión rechazada")
+    return SendError("network", f"{type(exc).__name__}: {exc}")

@@ -49,7 +49,7 @@ FULL_ONLY_MODULES = {
     "test_speaker", "test_announcing", "test_announcements_resume", "test_systemd",
     "test_discovery", "test_display_discovery", "test_test_tools", "test_staff_script",
     # the OpenAPI fuzzing with schemathesis, and the uplink against a misbehaving central
-    "test_fuzz", "test_sync_faults",
+    "test_fuzz", "test_sync_faults", "test_uplink_deadline_and_stop",
 }
 FULL_ONLY_FIXTURES = {"pg", "browser", "page", "live"}
 

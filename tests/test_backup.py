@@ -17,8 +17,10 @@ from click.testing import CliRunner
 from appliance.cli import main
 from appliance.runtime import DB_NAME, open_store
 from config.demo import demo_settings
+from sync import pseudonym
+from sync.service import SECRET_NAME, load_secret
 from tests.waiting import wait_until
-from turnero import backup, retention, tickets
+from turnero import backup, outbox, retention, tickets
 from turnero.clock import ManualClock
 from turnero.store import Store
 
@@ -130,6 +132,35 @@ def test_the_backup_and_restore_commands_round_trip_and_keep_the_replaced_databa
     aside = next(state.glob("reemplazada-*"))
     assert (aside / DB_NAME).exists()
     assert backup.integrity(state / DB_NAME) == "ok"
+
+
+def test_a_restored_box_gets_its_pseudonym_secret_back_and_pseudonymizes_as_before(
+        tmp_path: Path):
+    state = tmp_path / "state"
+    state.mkdir()
+    store = open_store(demo_settings(), state)
+    store.close()
+    secret = load_secret(demo_settings().uplink, state)  # created once, in the state folder
+    before = pseudonym.describe(secret, _event("asesor.ana"))
+    runner = CliRunner()
+    out = runner.invoke(main, ["--state-dir", str(state), "backup", "--dir",
+                               str(tmp_path / "copies")])
+    assert out.exit_code == 0, out.output
+    copy = next((tmp_path / "copies").glob("mac-turnos-*.sqlite"))
+    (state / SECRET_NAME).unlink()  # a new SD card: the state folder is gone
+    done = runner.invoke(main, ["--state-dir", str(state), "restore", str(copy)])
+    assert done.exit_code == 0, done.output
+    assert (state / SECRET_NAME).stat().st_mode & 0o777 == 0o600
+    again = load_secret(demo_settings().uplink, state)
+    assert again == secret and pseudonym.describe(again, _event("asesor.ana")) == before
+    with sqlite3.connect(state / DB_NAME) as conn:  # the secret stays out of the live data
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'backup_secrets'"
+                            ).fetchone() is None
+
+
+def _event(actor: str) -> outbox.Outgoing:
+    return outbox.Outgoing(seq=1, uid="u1", kind="desk.paused", at="2026-12-07T13:00:00.000000Z",
+                           actor=actor, counter=1, ticket=None, payload='{"reason": "break"}')
 
 
 # --- retention ------------------------------------------------------------------------------

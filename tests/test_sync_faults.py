@@ -158,6 +158,19 @@ def test_refused_events_are_kept_with_the_reason_and_do_not_stall_the_rest(
     assert outbox.status(store.reader(), "central")["rejected"] == 2
 
 
+def test_refused_events_get_one_log_line_per_batch_not_one_each(
+        open_store_day: Store, proxy: FaultProxy, central_db, token: str, uplink_log) -> None:
+    store = open_store_day
+    add_events(store, 100, kind="Not.A.Kind")  # the real receiver refuses every one
+    clock = FakeTime()
+    sender = make_sender(store, proxy.url, token, clock=clock, batch_events=50)
+    assert drain(sender, clock) == "idle"
+    assert outbox.status(store.reader(), "central")["rejected"] == 100
+    refusals = [r.getMessage() for r in uplink_log if "refused" in r.getMessage()]
+    # The log holds the day's opening too: 101 events, three batches of at most 50.
+    assert len(refusals) == 3 and all("× kind inválido" in m for m in refusals), refusals
+
+
 def test_the_watermark_survives_a_restart_and_nothing_is_sent_twice(
         open_store_day: Store, proxy: FaultProxy, central_db, token: str) -> None:
     store = open_store_day

@@ -12,6 +12,12 @@ takes the same lock, so it refuses while a server is running.
 Backups, like the database, are for the server's account only: files 0600 in a folder 0700
 (an existing folder open to others is tightened, with a line in the log), whatever the
 umask of the process that takes them.
+
+A backup also carries the secrets the data depends on (``secrets``: the uplink's
+pseudonymization key), in a table of the copy only: a box restored on a new SD card must
+pseudonymize as before, or the central could no longer compare its asesores across the
+restore. Restoring puts each secret back where the box now keeps it (a different one there
+is kept aside with the replaced database) and drops the table from the live database.
 """
 
 from __future__ import annotations
@@ -80,8 +86,13 @@ def integrity(path: Path) -> str:
     return "; ".join(str(r[0]) for r in rows)
 
 
-def take(db_path: Path, folder: Path, when: datetime, centre: str) -> Path:
-    """Copy the live database into ``folder``; returns the checked copy's path."""
+SECRETS_TABLE = "backup_secrets"
+
+
+def take(db_path: Path, folder: Path, when: datetime, centre: str,
+         secrets: dict[str, Path] | None = None) -> Path:
+    """Copy the live database into ``folder``, with the ``secrets`` files that exist (name →
+    file); returns the checked copy's path."""
     private_files.create_folder(folder)
     private_files.tighten_all([folder], log, "Backup folder")
     final = folder / f"{PREFIX}{centre}-{when:%Y%m%d-%H%M%S}{SUFFIX}"
@@ -92,6 +103,7 @@ def take(db_path: Path, folder: Path, when: datetime, centre: str) -> Path:
     target = sqlite3.connect(partial)
     try:
         source.backup(target)  # pages=-1: one step, one consistent snapshot
+        _keep_secrets(target, secrets or {})
         target.execute("PRAGMA journal_mode=DELETE")  # a single self-contained file
     finally:
         target.close()
@@ -136,10 +148,49 @@ def prune(folder: Path, keep_days: int, now: datetime) -> list[Path]:
     return removed
 
 
-def restore(db_path: Path, backup: Path, when: datetime) -> Path:
-    """Put ``backup`` in place of the database; returns the folder where the replaced files
-    (database, WAL and shared memory, together so the old data can still be opened) were
-    kept. Refuses while a server holds the database or if the copy is not sound."""
+def _keep_secrets(target: sqlite3.Connection, secrets: dict[str, Path]) -> None:
+    rows = [(name, path.read_text(encoding="utf-8")) for name, path in secrets.items()
+            if path.is_file()]
+    with target:
+        target.execute(f"CREATE TABLE {SECRETS_TABLE}(name TEXT PRIMARY KEY, "
+                       "content TEXT NOT NULL)")
+        target.executemany(f"INSERT INTO {SECRETS_TABLE}(name, content) VALUES (?, ?)", rows)
+
+
+def _put_back_secrets(db_path: Path, aside: Path, secrets: dict[str, Path]) -> list[str]:
+    """The restored database's secrets written where the box keeps them (0600); returns
+    their names. The table leaves the live database."""
+    conn = sqlite3.connect(db_path)
+    try:
+        table = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                             (SECRETS_TABLE,)).fetchone()
+        kept = dict(conn.execute(f"SELECT name, content FROM {SECRETS_TABLE}").fetchall()
+                    ) if table else {}
+        with conn:
+            conn.execute(f"DROP TABLE IF EXISTS {SECRETS_TABLE}")
+    finally:
+        conn.close()
+    restored = []
+    for name, path in secrets.items():
+        if name not in kept:
+            continue
+        if path.is_file() and path.read_text(encoding="utf-8") != kept[name]:
+            shutil.move(path, aside / path.name)
+        if not path.is_file():
+            private_files.create_file(path)
+            path.write_text(kept[name], encoding="utf-8")
+            _fsync(path)
+        restored.append(name)
+    return restored
+
+
+def restore(db_path: Path, backup: Path, when: datetime,
+            secrets: dict[str, Path] | None = None) -> Path:
+    """Put ``backup`` in place of the database, and the secrets it carries where
+    ``secrets`` (name → file) says; returns the folder where the replaced files (database,
+    WAL and shared memory, together so the old data can still be opened, and any secret
+    that differed) were kept. Refuses while a server holds the database or if the copy is
+    not sound."""
     if not backup.is_file():
         raise BackupError(f"No existe el archivo {backup}.")
     found = integrity(backup)
@@ -168,6 +219,7 @@ def restore(db_path: Path, backup: Path, when: datetime) -> Path:
         _fsync(db_path)
         if integrity(db_path) != "ok":  # pragma: no cover - the copy was checked above
             raise BackupError("La base restaurada no pasó la verificación de integridad.")
+        _put_back_secrets(db_path, aside, secrets or {})
         return aside
     finally:
         lock.release()

@@ -220,5 +220,15 @@ def m010_cancellations(db: Database) -> None:
         AND coalesce(json_extract(payload, '$.reason') IN ({codes}), 0) = 0""")
 
 
+@migrations()
+def m011_uplink_rewind(db: Database) -> None:
+    """The last time the central said it holds less than the box had sent it (restored
+    from an older copy, or lost and registered again), and the watermark went back: from
+    which seq to which, and when. Health shows the resend until it has passed that seq."""
+    db.execute("ALTER TABLE sync_state ADD COLUMN rewound_from INTEGER")
+    db.execute("ALTER TABLE sync_state ADD COLUMN rewound_to INTEGER")
+    db.execute("ALTER TABLE sync_state ADD COLUMN rewound_at TEXT")
+
+
 def apply(db: Database) -> None:
     migrations.apply(db)

@@ -54,7 +54,8 @@ def pending(conn: sqlite3.Connection, after: int, limit: int) -> list[Outgoing]:
 def status(conn: sqlite3.Connection, destination: str) -> dict[str, Any]:
     """Local vs acknowledged, as the operator needs to see it."""
     local = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
-    row = conn.execute("SELECT acked_seq, last_success, last_error, last_error_at "
+    row = conn.execute("SELECT acked_seq, last_success, last_error, last_error_at, "
+                       "rewound_from, rewound_to, rewound_at "
                        "FROM sync_state WHERE destination = ?", (destination,)).fetchone()
     acked = int(row["acked_seq"]) if row else 0
     backlog = conn.execute("SELECT COUNT(*) FROM events WHERE seq > ?", (acked,)).fetchone()[0]
@@ -64,7 +65,18 @@ def status(conn: sqlite3.Connection, destination: str) -> dict[str, Any]:
             "rejected": int(rejected),
             "last_success": row["last_success"] if row else None,
             "last_error": row["last_error"] if row else None,
-            "last_error_at": row["last_error_at"] if row else None}
+            "last_error_at": row["last_error_at"] if row else None,
+            "rewound": _rewound(row, acked)}
+
+
+def _rewound(row: sqlite3.Row | None, acked: int) -> dict[str, Any] | None:
+    """The central's last gap as the box met it: events resent from ``to`` + 1 because the
+    central held nothing past ``to`` though the box had sent up to ``from``; ``resending``
+    until the watermark is back past ``from``."""
+    if row is None or row["rewound_at"] is None:
+        return None
+    return {"from": row["rewound_from"], "to": row["rewound_to"], "at": row["rewound_at"],
+            "resending": acked < row["rewound_from"]}
 
 
 def rejects(conn: sqlite3.Connection, destination: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -100,6 +112,18 @@ def acknowledge(store: Store, destination: str, acked: int,
         tx.conn.executemany(
             "INSERT OR REPLACE INTO sync_rejects(destination, seq, uid, reason, at) "
             "VALUES (?,?,?,?,?)", [(destination, s, u, r, tx.at) for s, u, r in refused])
+    store.write(op)
+
+
+def rewind(store: Store, destination: str, held: int, sent_up_to: int) -> None:
+    """The central holds this centre's log only up to ``held`` (a restored or new copy of
+    it): the one move of the watermark backwards, so everything after ``held`` goes again
+    (what the central still has comes back as duplicates)."""
+    def op(tx: Tx) -> None:
+        _ensure(tx, destination)
+        tx.execute("UPDATE sync_state SET acked_seq = ?, rewound_from = ?, rewound_to = ?, "
+                   "rewound_at = ? WHERE destination = ?",
+                   (held, sent_up_to, held, tx.at, destination))
     store.write(op)
 
 

@@ -86,6 +86,9 @@ def _range() -> tuple[str, str]:
 def _state(centre: dict[str, Any], now: datetime) -> str:
     if centre["revoked_at"]:
         return "revocado"
+    if centre.get("gap_until") is not None:
+        return (f"recuperando eventos perdidos aquí (seq {centre['gap_after'] + 1} a "
+                f"{centre['gap_until']})")
     if not centre["last_contact"]:
         return "sin contacto"
     last = datetime.strptime(centre["last_contact"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)

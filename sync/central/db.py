@@ -52,6 +52,15 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             created_at TEXT NOT NULL, expires_at TEXT NOT NULL)""",
         "CREATE INDEX viewer_sessions_viewer ON viewer_sessions(viewer)",
     ]),
+    # How far the central holds each centre's log without a gap (NULL: not known yet, for
+    # a centre from before this: its next batch tells), and the gap it last found: a
+    # restored or lost copy holds less than the box has sent, and says so.
+    (3, "held log and gaps", [
+        "ALTER TABLE centres ADD COLUMN held_seq BIGINT",
+        "ALTER TABLE centres ADD COLUMN gap_after BIGINT",
+        "ALTER TABLE centres ADD COLUMN gap_until BIGINT",
+        "ALTER TABLE centres ADD COLUMN gap_seen_at TEXT",
+    ]),
 ]
 
 

@@ -6,6 +6,12 @@ Each event is judged on its own: a bad one is refused with a reason and the rest
 is stored. The whole batch is one transaction, committed before the answer: if the receiver
 dies before the commit nothing was stored and the centre sends again; if it dies after, the
 events come back as duplicates.
+
+A batch says which seq of the centre's log it continues (``after``); the central keeps how
+far it holds that log without a gap (``held_seq``) and answers it (``held``). A batch that
+continues past ``held`` reveals a gap — this copy was restored from an older one, or lost
+and the centre registered again — which is kept (``gap_after``, ``gap_until``) until the
+centre has sent the missing part again.
 """
 
 from __future__ import annotations
@@ -50,8 +56,8 @@ def add_centre(db: Database, code: str, name: str = "") -> str:
             tx.execute("UPDATE centres SET token_hash = ?, revoked_at = NULL WHERE code = ?",
                        (digest(token), code))
         else:
-            tx.execute("INSERT INTO centres(code, name, token_hash, created_at) "
-                       "VALUES (?,?,?,?)", (code, name, digest(token), now_iso()))
+            tx.execute("INSERT INTO centres(code, name, token_hash, created_at, held_seq) "
+                       "VALUES (?,?,?,?,0)", (code, name, digest(token), now_iso()))
     return token
 
 
@@ -128,10 +134,15 @@ def ingest(db: Database, centre: str, batch: Any) -> dict[str, Any]:
     rejected: list[dict[str, str]] = []
     candidates: dict[str, dict[str, Any]] = {}
     repeated: list[str] = []
+    answered_up_to, prefix = 0, True  # the last seq of the prefix answered by uid
     for event in batch["events"]:
         uid = event.get("uid") if isinstance(event, dict) else None
         if not isinstance(uid, str) or not UID.match(uid):
+            prefix = False
             continue  # nothing to answer by: the sender will send it again and see it stall
+        seq = event.get("seq")
+        if prefix and isinstance(seq, int) and not isinstance(seq, bool) and seq > 0:
+            answered_up_to = max(seq, answered_up_to)
         reason = problem(event)
         if reason:
             rejected.append({"uid": uid, "reason": reason})
@@ -153,8 +164,37 @@ def ingest(db: Database, centre: str, batch: Any) -> dict[str, Any]:
                 if isinstance(backlog, int) and not isinstance(backlog, bool) else None)
         tx.execute("UPDATE centres SET last_contact = ?, last_batch = ?, backlog = ? "
                    "WHERE code = ?", (received, batch_id, left, centre))
-    return {"batch_id": batch_id, "accepted": [e["uid"] for e in fresh],
-            "duplicates": sorted(existing) + repeated, "rejected": rejected}
+        held = _hold(tx, centre, batch.get("after"), answered_up_to, received)
+    answer: dict[str, Any] = {"batch_id": batch_id, "accepted": [e["uid"] for e in fresh],
+                              "duplicates": sorted(existing) + repeated, "rejected": rejected}
+    if held is not None:
+        answer["held"] = held
+    return answer
+
+
+def _hold(tx: Conn, centre: str, after: Any, answered_up_to: int,
+          received: str) -> int | None:
+    """How far the central now holds ``centre``'s log without a gap (None when the batch
+    does not say which seq it continues: a box from before this)."""
+    if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+        return None
+    lock = " FOR UPDATE" if tx.postgres else ""
+    row = tx.query(f"SELECT held_seq, gap_until FROM centres WHERE code = ?{lock}",
+                   (centre,))[0]
+    held, gap_until = row["held_seq"], row["gap_until"]
+    if held is None:
+        held = after  # a centre from before the held log: its box is believed once
+    if after > held:  # this copy lacks (held, after]: the box will send it again
+        tx.execute("UPDATE centres SET held_seq = ?, gap_after = ?, gap_until = ?, "
+                   "gap_seen_at = ? WHERE code = ?",
+                   (held, held, max(after, gap_until or 0), received, centre))
+        return int(held)
+    held = max(held, answered_up_to)
+    if gap_until is not None and held >= gap_until:
+        gap_until = None  # what was missing has come again
+    tx.execute("UPDATE centres SET held_seq = ?, gap_until = ? WHERE code = ?",
+               (held, gap_until, centre))
+    return int(held)
 
 
 def _existing(tx: Conn, centre: str, uids: list[str]) -> set[str]:

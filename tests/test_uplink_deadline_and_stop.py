@@ -1,0 +1,138 @@
+"""The uplink never holds the box: its timeout is a deadline for the whole request (a
+central trickling its answer is cut there), a stop cuts a hung send instead of waiting for
+it, a running box logs changes of state rather than every round, and ``uplink send`` sends
+until nothing is pending or a real error, and says which."""
+
+# ruff: noqa: F811 - the shared fixtures are imported by name, then requested by name
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from appliance.runtime import open_store
+from config import load_settings
+from harness.live_server import LiveServer, write_config
+from harness.sync_support import (  # noqa: F401
+    FaultProxy,
+    add_events,
+    central,
+    central_db,
+    make_sender,
+    pg,
+    pg_kind,
+    proxy,
+    token,
+)
+from sync.central.db import Database
+from sync.central.ingest import add_centre
+from tests.waiting import wait_until
+from turnero import outbox
+from turnero.store import Store
+
+SQLITE_ONLY = pytest.mark.parametrize("pg_kind", ["sqlite"])  # the box's side: one is enough
+
+
+def _box(tmp_path: Path, central_url: str, token: str, **uplink: object) -> tuple[Path, Path]:
+    config = write_config(tmp_path / "centre.toml", queues=2, counters=2)
+    keys = {"enabled": True, "central_url": central_url, "token": token, "secret": "s3cret",
+            **uplink}
+    with config.open("a", encoding="utf-8") as out:
+        out.write("\n[uplink]\n" + "".join(
+            f"{k} = {_toml(v)}\n" for k, v in keys.items()))
+    state = tmp_path / "state"
+    state.mkdir()
+    return config, state
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+@SQLITE_ONLY
+def test_a_central_trickling_its_answer_is_cut_at_the_deadline(
+        open_store_day: Store, proxy: FaultProxy, token: str) -> None:
+    store = open_store_day
+    add_events(store, 5)
+    proxy.default, proxy.delay = "trickle", 0.25  # 60 bytes at 4 a second: 15 s of answer
+    sender = make_sender(store, proxy.url, token, timeout=1.0)
+    assert sender.send_batch() == "failed"
+    assert outbox.status(store.reader(), "central")["last_error"].startswith("timeout")
+    assert proxy.trickle_cut.wait(10), "the sender waited for the trickle to end"
+    assert outbox.acked_seq(store.reader(), "central") == 0
+
+
+@SQLITE_ONLY
+def test_a_stop_during_a_hung_send_ends_the_server_at_once_and_cleanly(
+        tmp_path: Path, proxy: FaultProxy, central_db: Database) -> None:
+    config, state = _box(tmp_path, proxy.url, add_centre(central_db, "bench"),
+                         interval_seconds=1, timeout_seconds=60)
+    proxy.default, proxy.hold = "timeout", 120  # the central takes the batch and never answers
+    server = LiveServer(state, config)
+    server.start()
+    try:
+        wait_until(lambda: proxy.inflight >= 1, timeout=30, what="a send in flight")
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGTERM)
+        # Well before the send's own 60 s limit, or the central's 120 s: it must not wait.
+        assert server.proc.wait(timeout=20) == 0
+    finally:
+        proxy.released.set()
+        server.stop()
+    log = server.log.read_text(encoding="utf-8")
+    assert "Traceback" not in log and "closed database" not in log, log[-3000:]
+
+
+@SQLITE_ONLY
+def test_a_running_box_logs_the_uplink_once_not_every_round(
+        tmp_path: Path, proxy: FaultProxy, central_db: Database) -> None:
+    config, state = _box(tmp_path, proxy.url, add_centre(central_db, "bench"),
+                         interval_seconds=1)
+    server = LiveServer(state, config)
+    server.start()
+    try:
+        wait_until(lambda: len(proxy.bodies) >= 5, timeout=60, what="five uplink rounds")
+    finally:
+        server.stop()
+    lines = server.log.read_text(encoding="utf-8").splitlines()
+    assert [line for line in lines if "apscheduler" in line] == []
+    uplink = [line for line in lines if "sync.uplink" in line]
+    assert len(uplink) == 1 and "every 1 s" in uplink[0], uplink
+
+
+def _send(config: Path, state: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "appliance", "--config", str(config),
+                           "--state-dir", str(state), "uplink", "send"],
+                          capture_output=True, text=True, timeout=120)
+
+
+@SQLITE_ONLY
+def test_uplink_send_sends_everything_however_long_it_takes(
+        tmp_path: Path, proxy: FaultProxy, central_db: Database) -> None:
+    config, state = _box(tmp_path, proxy.url, add_centre(central_db, "bench"),
+                         interval_seconds=1, batch_events=20)
+    store = open_store(load_settings(config), state)
+    add_events(store, 600)
+    store.close()
+    proxy.default, proxy.delay = "slow", 0.05  # 30 batches: longer than the interval
+    done = _send(config, state)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "pendientes 0" in done.stdout and "Todo enviado" in done.stdout
+
+
+@SQLITE_ONLY
+def test_uplink_send_stops_on_a_real_error_and_says_it(
+        tmp_path: Path, proxy: FaultProxy, central_db: Database) -> None:
+    config, state = _box(tmp_path, proxy.url, add_centre(central_db, "bench"))
+    store = open_store(load_settings(config), state)
+    add_events(store, 30)
+    store.close()
+    proxy.default = "500"
+    done = _send(config, state)
+    assert done.returncode == 1
+    assert "http_500" in done.stderr and "pendientes 30" in done.stdout

@@ -94,7 +94,9 @@ def open_day() -> Response:
     checks = field(data, "checks", dict)
     if checks is not None:  # a person opening the day records the whole check list
         checks = checklist.validate(checks)
-    return jsonify(day.open_day(store(), actor=actor(), checks=checks))
+    confirmed = field(data, "clock_confirmed", bool, False)  # the log is ahead of the clock
+    return jsonify(day.open_day(store(), actor=actor(), checks=checks,
+                                clock_confirmed=bool(confirmed)))
 
 
 @bp.post("/day/close")

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify
 
 from appliance import floor_alerts, parts
 from appliance.http import RECEPTION, STAFF, SUPERVISORS, actor, body, field, require, store
-from turnero import checklist, messages, overview
+from turnero import checklist, clock_trust, messages, overview
 
 bp = Blueprint("api_supervision", __name__, url_prefix="/api/v1")
 CHECKLIST_PENDING = ("Lista de apertura pendiente: la jornada se abrió automáticamente y "
@@ -48,6 +48,11 @@ def floor() -> Response:
     if uplink is not None and uplink.get("status") != "ok":
         view["alerts"].append({"kind": "uplink", "severity": uplink.get("status", "warning"),
                                "message": _uplink_text(uplink)})
+    clock = clock_trust.state(store())
+    if clock["problems"]:
+        view["alerts"].append({"kind": "clock", "severity": "warning", "message": (
+            "Reloj del equipo: " + "; ".join(clock["problems"]) + ". Corríjalo (NTP) antes de "
+            "abrir la jornada.")})
     if view["day"]["open"] and checklist.pending(view["day"]["checks"]):
         view["alerts"].append({"kind": "checklist", "severity": "warning",
                                "message": CHECKLIST_PENDING})

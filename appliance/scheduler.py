@@ -30,6 +30,7 @@ from config.model import Settings
 from sync.service import secret_files
 from turnero import backup, retention, schedule
 from turnero.clock import to_iso
+from turnero.errors import TurneroError
 from turnero.store import Store
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,10 @@ class Jobs:
         try:
             result: dict[str, Any] = getattr(self, name)()
             status, error = "ok", None
+        except TurneroError as exc:  # refused by the rules (a clock in doubt): no traceback
+            if self.records[name].error != exc.message:
+                log.warning("scheduler job %s refused: %s", name, exc.message)
+            result, status, error = {}, "error", exc.message
         except Exception as exc:  # a job's failure must show in health, not kill the thread
             log.exception("scheduler job %s failed", name)
             result, status = {}, "error"

@@ -27,12 +27,14 @@ CLEAR = frozenset({
     "label", "queue", "service", "priority", "preferential", "step", "day", "channel",
     "number", "visit", "entity", "entity_name", "appointment", "has_document", "rule",
     "counter_name", "recalls", "outcome", "to_queue", "to_service", "position", "previous",
-    "score", "expired", "finished", "state", "pending", "printer", "until",
+    "score", "expired", "finished", "state", "pending", "printer", "until", "log_until",
+    "clock_was",
 })
 # Fields whose value is clear only when it is one of a fixed set of codes: a módulo's pause
 # and closing reasons, and a ticket's cancel reasons (whose note never leaves the box).
 CODES = {"reason": frozenset({"break", "training", "it_support", "entity_system_down", "other",
-                              "day_closed", *CANCEL_REASONS})}
+                              "day_closed", *CANCEL_REASONS}),
+         "by": frozenset({"central", "staff"})}
 MACHINE_ACTORS = ("device:", "printer:")
 
 

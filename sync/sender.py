@@ -30,6 +30,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sync import pseudonym
@@ -40,6 +41,7 @@ from turnero.store import Store
 
 log = logging.getLogger("sync.uplink")
 INGEST = "/api/v1/ingest"
+CENTRAL_TIME_FRESH_S = 24 * 3600.0  # a central's time older than this is no opinion
 BACKOFF_BASE_S = 1.0
 
 
@@ -75,6 +77,7 @@ class Sender:
         self._pending_queues: str | None = None
         self._retry: tuple[int, list[bytes], list[outbox.Outgoing]] | None = None
         self.stopping = False
+        self._central_time: tuple[datetime, float] | None = None  # its Date, our monotonic
 
     # ------------------------------------------------------------------ rounds
 
@@ -124,6 +127,8 @@ class Sender:
                 "Authorization": f"Bearer {self.options.token}",
                 "X-Backlog": str(backlog), "X-Batch-Id": batch_id})
             settled, refused, held = self._settle(answer, batch_id, sent)
+            if answer.date is not None:
+                self._central_time = (answer.date, time.monotonic())
         except SendError as exc:
             if self.stopping:
                 return "stopped"  # cut on purpose: the store may be closing under us
@@ -242,6 +247,16 @@ class Sender:
                      self.failures, self.failing_since)
         self.failures, self.next_attempt = 0, 0.0
         self.failing_since = self._error_kind = None
+
+    def central_time(self) -> datetime | None:
+        """The central's time now, from the Date of its last answer and the monotonic time
+        since (a jump of the box's clock does not move it); None until the central answered
+        or when that answer is too old to say much."""
+        if self._central_time is None:
+            return None
+        said, at = self._central_time
+        elapsed = time.monotonic() - at
+        return said + timedelta(seconds=elapsed) if elapsed < CENTRAL_TIME_FRESH_S else None
 
     def state(self) -> dict[str, Any]:
         """What only this process knows (the rest is in the database)."""

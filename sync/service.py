@@ -24,6 +24,7 @@ from config.model import Uplink as UplinkSettings
 from sync.sender import Options, Sender
 from sync.transport import Transport
 from turnero import outbox
+from turnero.clock import SystemClock
 from turnero.store import Store
 
 log = logging.getLogger("sync.uplink")
@@ -124,6 +125,8 @@ class Uplink:
                                 max_instances=1, misfire_grace_time=None,
                                 next_run_time=datetime.now(UTC))
         self._scheduler.start()
+        if isinstance(self.store.clock, SystemClock):  # a simulated day has its own time
+            self.store.time_witness = self.sender.central_time
         log.info("uplink to %s every %d s", self.config.central_url,
                  self.config.interval_seconds)
 

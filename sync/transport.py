@@ -17,6 +17,8 @@ import socket
 import ssl
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -37,6 +39,18 @@ class Answer:
     status: int
     content_type: str
     body: bytes
+    date: datetime | None = None  # the central's clock, from its Date header
+
+
+def _date(value: str | None) -> datetime | None:
+    """An HTTP Date header as an aware datetime, or None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 class _Cut:
@@ -129,7 +143,8 @@ class Transport:
                 raise self._cut_error(cut.why)
             if len(data) > MAX_ANSWER:
                 raise SendError("bad_answer", "respuesta demasiado grande")
-            return Answer(response.status, response.getheader("Content-Type") or "", data)
+            return Answer(response.status, response.getheader("Content-Type") or "", data,
+                          _date(response.getheader("Date")))
         except SendError:
             raise
         except ssl.SSLCertVerificationError as exc:

@@ -52,7 +52,7 @@ def stored(db: Database) -> list[str]:
 def test_migrations_are_numbered_and_applied_once(central_db: Database) -> None:
     assert central_db.migrate() == []
     rows = central_db.conn().query("SELECT number FROM schema_migrations ORDER BY number")
-    assert [r["number"] for r in rows] == [1, 2, 3]
+    assert [r["number"] for r in rows] == [1, 2, 3, 4]
 
 
 def test_a_batch_is_answered_per_event_and_a_repeat_is_answered_as_duplicates(
@@ -153,3 +153,23 @@ def test_the_cli_registers_a_centre_and_prints_a_token_that_works(tmp_path) -> N
         assert post(db, tok, batch(event(1))).get_json()["accepted"]
     finally:
         db.close()
+
+
+def test_a_centre_whose_clock_is_far_off_is_flagged_until_it_is_right_again(
+        central_db: Database, token: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sync.central.app import _state
+    from sync.central.db import iso
+
+    ahead = iso(datetime.now(UTC) + timedelta(days=4 * 365))
+    answer = post(central_db, token, batch(event(1, at=ahead), event(2, at=ahead), event(3),
+                                           sent_at=ahead))
+    assert answer.status_code == 200 and len(answer.get_json()["accepted"]) == 3  # kept
+    centre = central_db.conn().query("SELECT * FROM centres WHERE code = ?", (CENTRE,))[0]
+    assert centre["clock_skew_seconds"] > 3 * 365 * 86400 and centre["future_events"] == 2
+    assert _state(centre, datetime.now(UTC)) == "reloj del centro desfasado (+4 años)"
+    post(central_db, token, batch(event(4), sent_at=iso(datetime.now(UTC))))
+    centre = central_db.conn().query("SELECT * FROM centres WHERE code = ?", (CENTRE,))[0]
+    assert centre["clock_skew_seconds"] is None and centre["future_events"] == 2
+    assert _state(centre, datetime.now(UTC)) == "al día"

@@ -153,3 +153,26 @@ def _login(app: Flask):
     response = client.post("/api/v1/auth/login", json={"username": "jefa", "password": "482916"})
     client.csrf = response.get_json()["csrf_token"]
     return client
+
+
+def test_the_sender_keeps_the_central_time_as_a_witness_for_the_clock(
+        settings: Settings, open_store_day: Store, central: Central, central_db,
+        token: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from turnero.clock import SystemClock
+
+    link = Uplink(open_store_day, _enabled(settings, central.url, token))
+    assert link.sender is not None and link.sender.central_time() is None
+    assert link.run_round(drain=True) == "idle"
+    said = link.sender.central_time()
+    assert said is not None and abs(said - datetime.now(UTC)) < timedelta(minutes=1)
+    # The witness is the box's only with the real clock: a simulated day keeps its own.
+    link.start()
+    link.stop()
+    assert open_store_day.time_witness is None  # the tests' store runs a manual clock
+    open_store_day.clock = SystemClock()
+    link = Uplink(open_store_day, _enabled(settings, central.url, token))
+    link.start()
+    link.stop()
+    assert open_store_day.time_witness is not None

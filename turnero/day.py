@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from turnero import checklist, print_jobs
+from turnero import checklist, clock_trust, print_jobs
 from turnero.clock import BUILD_DATE, is_plausible
 from turnero.errors import Conflict
 from turnero.store import Store, Tx
@@ -20,12 +20,16 @@ def require_open_day(tx: Tx, store: Store) -> str:
 
 
 def open_day(store: Store, *, actor: str | None = None,
-             checks: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Open today's jornada; refused while the clock is implausible (no RTC after boot)."""
+             checks: dict[str, Any] | None = None, clock_confirmed: bool = False
+             ) -> dict[str, Any]:
+    """Open today's jornada; refused while the clock is implausible (no RTC after boot) or
+    contradicted by the central's time (``turnero.clock_trust``). ``clock_confirmed``: a
+    supervisor vouches for the clock although the log is ahead of it."""
     now = store.clock.now()
     if not is_plausible(now):
         raise Conflict(f"La hora del equipo ({now:%Y-%m-%d %H:%M}) no es creíble: es anterior "
                        f"a {BUILD_DATE}. Corrija el reloj antes de abrir.", "clock_implausible")
+    clock_trust.check_before_opening(store, actor=actor, confirmed=clock_confirmed)
 
     def op(tx: Tx) -> dict[str, Any]:
         day = store.service_day(tx.now)
@@ -75,8 +79,9 @@ def close_day(store: Store, *, actor: str | None = None) -> dict[str, Any]:
 
 
 def _close_earlier_days(tx: Tx, today: str, actor: str | None) -> None:
-    """A jornada left open (power cut overnight) is closed before a new one opens."""
-    for row in tx.execute("SELECT day FROM days WHERE closed_at IS NULL AND day < ?",
+    """A jornada left open on another date is closed before today's opens: an earlier one
+    (a power cut overnight), or a later one (a clock that had run ahead)."""
+    for row in tx.execute("SELECT day FROM days WHERE closed_at IS NULL AND day <> ?",
                           (today,)).fetchall():
         _finish_day(tx, row["day"], actor)
 

@@ -136,6 +136,12 @@ KINDS: Mapping[str, EventKind] = _table(
         "day": "The service day, `YYYY-MM-DD`.",
         "closes_at": "The closing time, local ISO time to the minute.",
     }),
+    kind("clock.corrected", "The clock had run ahead and was put right: the box went back to "
+         "the clock's time, although the log holds later times (turnero.clock_trust).", {
+        "clock_was": "The latest time in the log before the correction, ISO.",
+        "by": "Who vouched for the clock: `central` (its Date header) or `staff` (a "
+              "supervisor opening the day).",
+    }),
     kind("day.closed", "The service day was closed; what still waited expired and what was "
          "in progress was ended (their own events come first).", {
         "day": "The service day, `YYYY-MM-DD`.",

@@ -29,7 +29,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -130,6 +130,9 @@ class Store:
         self.tz = ZoneInfo(timezone)
         self.policy = policy or Policy()
         self.clock = clock or SystemClock()
+        # Another opinion of the time, when the box has one (the central's, by its answers'
+        # Date header): ``turnero.clock_trust`` checks the clock against it before a day opens.
+        self.time_witness: Callable[[], datetime | None] | None = None
         self.bus = bus or Bus()
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -151,6 +154,24 @@ class Store:
         if self._last is not None and now < self._last:
             return self._last
         return now
+
+    def log_ahead(self) -> timedelta:
+        """How far the last recorded change is ahead of the clock (zero when it is not): a
+        clock that ran ahead and was put right leaves the log in its future."""
+        now = self.clock.now()
+        return self._last - now if self._last is not None and self._last > now else timedelta()
+
+    def rebase_time(self, fn: Callable[[Tx], T]) -> T:
+        """Run ``fn`` in one write at the clock's own time, even though the log is ahead of
+        it: the one way back from a clock that ran ahead (``turnero.clock_trust``)."""
+        with self._lock:
+            kept, self._last = self._last, None
+        try:
+            return self.write(fn)
+        except BaseException:
+            with self._lock:
+                self._last = kept if self._last is None else self._last
+            raise
 
     def service_day(self, when: datetime) -> str:
         """The local date that a moment belongs to (the centre's jornada)."""

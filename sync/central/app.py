@@ -83,9 +83,23 @@ def _range() -> tuple[str, str]:
     return day_from.isoformat(), day_to.isoformat()
 
 
+def _span(seconds: int) -> str:
+    """A clock's offset for people: +4 años, −3 h 20 min, +12 min."""
+    sign, left = ("+" if seconds > 0 else "−"), abs(int(seconds))
+    days, left = divmod(left, 86400)
+    if days >= 365:
+        return f"{sign}{days // 365} año{'s' if days >= 730 else ''}"
+    if days:
+        return f"{sign}{days} d"
+    hours, left = divmod(left, 3600)
+    return f"{sign}{hours} h {left // 60} min" if hours else f"{sign}{left // 60} min"
+
+
 def _state(centre: dict[str, Any], now: datetime) -> str:
     if centre["revoked_at"]:
         return "revocado"
+    if centre.get("clock_skew_seconds"):
+        return f"reloj del centro desfasado ({_span(centre['clock_skew_seconds'])})"
     if centre.get("gap_until") is not None:
         return (f"recuperando eventos perdidos aquí (seq {centre['gap_after'] + 1} a "
                 f"{centre['gap_until']})")

@@ -61,6 +61,13 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "ALTER TABLE centres ADD COLUMN gap_until BIGINT",
         "ALTER TABLE centres ADD COLUMN gap_seen_at TEXT",
     ]),
+    # A centre whose clock is far from the central's: how far (its batch's sent_at against
+    # the central's receipt) and how many of its events were dated in the central's future.
+    (4, "centre clocks", [
+        "ALTER TABLE centres ADD COLUMN clock_skew_seconds BIGINT",
+        "ALTER TABLE centres ADD COLUMN clock_skew_seen_at TEXT",
+        "ALTER TABLE centres ADD COLUMN future_events BIGINT NOT NULL DEFAULT 0",
+    ]),
 ]
 
 

@@ -91,5 +91,5 @@ def centres(db: Database) -> list[dict[str, Any]]:
     counts = {r["centre"]: r["n"] for r in conn.query(
         "SELECT centre, COUNT(*) AS n FROM events GROUP BY centre")}
     return [{**c, "events": counts.get(c["code"], 0)} for c in conn.query(
-        "SELECT code, name, last_contact, backlog, revoked_at, held_seq, gap_after, gap_until "
-        "FROM centres ORDER BY code")]
+        "SELECT code, name, last_contact, backlog, revoked_at, held_seq, gap_after, gap_until, "
+        "clock_skew_seconds, future_events FROM centres ORDER BY code")]

@@ -20,7 +20,7 @@ import hashlib
 import json
 import re
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sync.central.db import Conn, Database, now_iso
@@ -32,6 +32,7 @@ KIND = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 CODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 PERSONAL = ("document", "name", "full_name", "document_number")
 CHUNK = 500
+CLOCK_SKEW = timedelta(minutes=10)  # a centre's clock further than this is flagged
 
 
 class BadBatch(Exception):
@@ -165,11 +166,40 @@ def ingest(db: Database, centre: str, batch: Any) -> dict[str, Any]:
         tx.execute("UPDATE centres SET last_contact = ?, last_batch = ?, backlog = ? "
                    "WHERE code = ?", (received, batch_id, left, centre))
         held = _hold(tx, centre, batch.get("after"), answered_up_to, received)
+        _clock(tx, centre, batch.get("sent_at"), fresh, received)
     answer: dict[str, Any] = {"batch_id": batch_id, "accepted": [e["uid"] for e in fresh],
                               "duplicates": sorted(existing) + repeated, "rejected": rejected}
     if held is not None:
         answer["held"] = held
     return answer
+
+
+def _clock(tx: Conn, centre: str, sent_at: Any, fresh: list[dict[str, Any]],
+           received: str) -> None:
+    """Flag a centre whose clock is far from the central's: the batch's ``sent_at`` against
+    the receipt (kept while it lasts, cleared when it is right again), and events dated
+    in the central's future (counted; they are stored, being the centre's record)."""
+    now = _parse(received)
+    assert now is not None
+    sent = _parse(sent_at) if _is_time(sent_at) else None
+    skew = round((sent - now).total_seconds()) if sent is not None else None
+    limit = CLOCK_SKEW.total_seconds()
+    future = sum(1 for e in fresh if (_parse(e["at"]) or now) - now > CLOCK_SKEW)
+    if skew is not None and abs(skew) > limit:
+        tx.execute("UPDATE centres SET clock_skew_seconds = ?, clock_skew_seen_at = ?, "
+                   "future_events = future_events + ? WHERE code = ?",
+                   (skew, received, future, centre))
+    elif skew is not None or future:
+        tx.execute("UPDATE centres SET clock_skew_seconds = CASE WHEN ? THEN NULL ELSE "
+                   "clock_skew_seconds END, future_events = future_events + ? WHERE code = ?",
+                   (skew is not None, future, centre))
+
+
+def _parse(value: str) -> datetime | None:
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except (TypeError, ValueError):
+        return None
 
 
 def _hold(tx: Conn, centre: str, after: Any, answered_up_to: int,

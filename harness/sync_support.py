@@ -346,10 +346,10 @@ class FakeTime:
 
 def make_sender(store: Store, url: str, token: str, *, clock: Any = None,
                 batch_events: int = 50, timeout: float = 2.0, backoff_cap: float = 60.0,
-                batch_bytes: int = 1_000_000) -> Sender:
+                batch_bytes: int = 1_000_000, identity: Any = None) -> Sender:
     options = Options(centre=CENTRE, url=url, token=token, secret=SECRET,
                       batch_events=batch_events, batch_bytes=batch_bytes, timeout=timeout,
-                      backoff_cap=backoff_cap)
+                      backoff_cap=backoff_cap, identity=identity)
     return Sender(store, options, clock=clock or FakeTime(), jitter=lambda: 0.5)
 
 

@@ -31,13 +31,16 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sync import pseudonym
 from sync.transport import Answer, SendError, Transport
 from turnero import outbox
 from turnero.clock import to_iso
 from turnero.store import Store
+
+if TYPE_CHECKING:  # cryptography is loaded only by a box whose uplink is enabled
+    from sync.identity import BoxIdentity
 
 log = logging.getLogger("sync.uplink")
 INGEST = "/api/v1/ingest"
@@ -57,6 +60,7 @@ class Options:
     timeout: float = 30.0
     backoff_cap: float = 300.0
     destination: str = "central"
+    identity: BoxIdentity | None = None  # signs each batch (sync/identity.py)
 
 
 class Sender:
@@ -121,11 +125,13 @@ class Sender:
         self._retry = (acked, parts, sent)
         body = self._body(batch_id, acked, parts, backlog)
         self.last_attempt = to_iso(self.store.now())
+        packed = gzip.compress(body, compresslevel=5)
+        signed = self.options.identity.headers(packed) if self.options.identity else {}
         try:
-            answer = self.transport.post(INGEST, gzip.compress(body, compresslevel=5), {
+            answer = self.transport.post(INGEST, packed, {
                 "Content-Type": "application/json", "Content-Encoding": "gzip",
                 "Authorization": f"Bearer {self.options.token}",
-                "X-Backlog": str(backlog), "X-Batch-Id": batch_id})
+                "X-Backlog": str(backlog), "X-Batch-Id": batch_id, **signed})
             settled, refused, held = self._settle(answer, batch_id, sent)
             if answer.date is not None:
                 self._central_time = (answer.date, time.monotonic())

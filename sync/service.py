@@ -29,6 +29,7 @@ from turnero.store import Store
 
 log = logging.getLogger("sync.uplink")
 SECRET_NAME = "uplink-secret"
+KEY_NAME = "box-key"  # sync.identity's file, named here so backups need no cryptography
 JOB_ID = "uplink"
 STALE_FACTOR = 6  # failing longer than this many intervals turns health to "warning"
 ROUND_SHARE = 0.9  # of the interval a round may spend draining before it yields
@@ -49,12 +50,13 @@ def load_secret(config: UplinkSettings, state_dir: Path) -> bytes:
 
 
 def secret_files(config: UplinkSettings, state_dir: Path) -> dict[str, Path]:
-    """The pseudonymization key's file, for backups to carry (none when the key is written
-    in the configuration itself, which the operator keeps)."""
-    if config.secret:
-        return {}
-    return {SECRET_NAME: Path(config.secret_file) if config.secret_file
-            else state_dir / SECRET_NAME}
+    """The files of secrets that backups carry: the box's key and the pseudonymization key
+    (unless that one is written in the configuration itself, which the operator keeps)."""
+    files = {KEY_NAME: state_dir / KEY_NAME}  # the box's identity: a restored box is the box
+    if not config.secret:
+        files[SECRET_NAME] = Path(config.secret_file) if config.secret_file \
+            else state_dir / SECRET_NAME
+    return files
 
 
 def load_token(config: UplinkSettings) -> str:
@@ -87,12 +89,15 @@ class Uplink:
         self._scheduler: BackgroundScheduler | None = None
         self._busy = threading.Lock()
         if self.config.enabled:
+            from sync.identity import load_identity  # cryptography, only with an uplink
+
             c = self.config
             options = Options(
                 centre=settings.centre.code, url=c.central_url, token=load_token(c),
                 secret=load_secret(c, store.path.parent), ca_file=c.ca_file,
                 batch_events=c.batch_events, batch_bytes=c.batch_bytes,
-                timeout=c.timeout_seconds, backoff_cap=c.backoff_cap_seconds)
+                timeout=c.timeout_seconds, backoff_cap=c.backoff_cap_seconds,
+                identity=load_identity(store.path.parent))
             self.sender = Sender(store, options, transport=transport, **sender_kw)
 
     @property
@@ -156,6 +161,8 @@ class Uplink:
         data: dict[str, Any] = {"enabled": self.enabled, "central_url": self.config.central_url,
                                 "interval_seconds": self.config.interval_seconds}
         data.update(outbox.status(conn or self.store.reader(), "central"))
+        identity = self.sender.options.identity if self.sender else None
+        data["box_key"] = identity.fingerprint if identity else None  # as the central shows it
         data.update(self.sender.state() if self.sender else
                     {"failures": 0, "failing_since": None, "last_attempt": None,
                      "next_attempt_in_seconds": 0.0})

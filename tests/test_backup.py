@@ -18,7 +18,8 @@ from appliance.cli import main
 from appliance.runtime import DB_NAME, open_store
 from config.demo import demo_settings
 from sync import pseudonym
-from sync.service import SECRET_NAME, load_secret
+from sync.identity import load_identity
+from sync.service import KEY_NAME, SECRET_NAME, load_secret
 from tests.waiting import wait_until
 from turnero import backup, outbox, retention, tickets
 from turnero.clock import ManualClock
@@ -134,13 +135,14 @@ def test_the_backup_and_restore_commands_round_trip_and_keep_the_replaced_databa
     assert backup.integrity(state / DB_NAME) == "ok"
 
 
-def test_a_restored_box_gets_its_pseudonym_secret_back_and_pseudonymizes_as_before(
+def test_a_restored_box_gets_its_secrets_back_pseudonymizes_and_signs_as_before(
         tmp_path: Path):
     state = tmp_path / "state"
     state.mkdir()
     store = open_store(demo_settings(), state)
     store.close()
     secret = load_secret(demo_settings().uplink, state)  # created once, in the state folder
+    key = load_identity(state).public  # the box's own key, likewise
     before = pseudonym.describe(secret, _event("asesor.ana"))
     runner = CliRunner()
     out = runner.invoke(main, ["--state-dir", str(state), "backup", "--dir",
@@ -148,11 +150,13 @@ def test_a_restored_box_gets_its_pseudonym_secret_back_and_pseudonymizes_as_befo
     assert out.exit_code == 0, out.output
     copy = next((tmp_path / "copies").glob("mac-turnos-*.sqlite"))
     (state / SECRET_NAME).unlink()  # a new SD card: the state folder is gone
+    (state / KEY_NAME).unlink()
     done = runner.invoke(main, ["--state-dir", str(state), "restore", str(copy)])
     assert done.exit_code == 0, done.output
     assert (state / SECRET_NAME).stat().st_mode & 0o777 == 0o600
     again = load_secret(demo_settings().uplink, state)
     assert again == secret and pseudonym.describe(again, _event("asesor.ana")) == before
+    assert load_identity(state).public == key  # the same box for the central
     with sqlite3.connect(state / DB_NAME) as conn:  # the secret stays out of the live data
         assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'backup_secrets'"
                             ).fetchone() is None

@@ -1,6 +1,7 @@
 """A server holds in memory only the libraries it uses: python-escpos, pyserial, Pillow and
 qrcode come with a printer, a serial device or a drawn QR code, zeroconf with advertising,
-holidays with the first date asked about, and sqlite-utils never brings numpy. Each check
+holidays with the first date asked about, cryptography with an enabled uplink, and
+sqlite-utils never brings numpy. Each check
 runs in a fresh interpreter, since the test process itself has imported everything."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from turnero.store import Store
 
 ROOT = Path(__file__).parent.parent
 ON_DEMAND = ("escpos", "serial", "usb", "PIL", "qrcode", "yaml", "zeroconf", "ifaddr",
-             "holidays", "pyttsx3", "numpy")
+             "holidays", "pyttsx3", "numpy", "cryptography")
 
 
 def run(code: str) -> None:

@@ -18,9 +18,10 @@ from flask import Flask, Response, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from sync import strict_json
-from sync.central import auth, csv_export, indicators, viewers
+from sync.central import auth, boxes, csv_export, indicators, viewers
 from sync.central.db import Database
 from sync.central.ingest import BadBatch, centre_for, ingest
+from sync.fingerprint import fingerprint
 
 log = logging.getLogger("sync.central")
 MAX_BODY = 32 * 1024 * 1024
@@ -95,20 +96,39 @@ def _span(seconds: int) -> str:
     return f"{sign}{hours} h {left // 60} min" if hours else f"{sign}{left // 60} min"
 
 
+def _moment(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
 def _state(centre: dict[str, Any], now: datetime) -> str:
+    """The centre's state for the dashboard: what needs attention first, each thing said."""
     if centre["revoked_at"]:
         return "revocado"
-    if centre.get("clock_skew_seconds"):
-        return f"reloj del centro desfasado ({_span(centre['clock_skew_seconds'])})"
-    if centre.get("gap_until") is not None:
-        return (f"recuperando eventos perdidos aquí (seq {centre['gap_after'] + 1} a "
-                f"{centre['gap_until']})")
+    notes = _warnings(centre, now)
+    if notes:
+        return "; ".join(notes)
     if not centre["last_contact"]:
         return "sin contacto"
     last = datetime.strptime(centre["last_contact"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     if now - last > timedelta(minutes=LATE_MINUTES):
         return "sin contacto reciente"
     return "al día" if not centre["backlog"] else "enviando pendientes"
+
+
+def _warnings(centre: dict[str, Any], now: datetime) -> list[str]:
+    """A clone refused in the last day, a clock far off, a gap being filled again."""
+    found = []
+    if centre.get("refused_box_at") and now - _moment(centre["refused_box_at"]) < timedelta(
+            days=1):
+        found.append(f"otro equipo intentó enviar como este centro (huella "
+                     f"{fingerprint(centre['refused_box_key'])}, "
+                     f"{centre['refused_box_count']} veces)")
+    if centre.get("clock_skew_seconds"):
+        found.append(f"reloj del centro desfasado ({_span(centre['clock_skew_seconds'])})")
+    if centre.get("gap_until") is not None:
+        found.append(f"recuperando eventos perdidos aquí (seq {centre['gap_after'] + 1} a "
+                     f"{centre['gap_until']})")
+    return found
 
 
 def create_central_app(db: Database, login_guard: viewers.LoginGuard | None = None) -> Flask:
@@ -127,6 +147,8 @@ def create_central_app(db: Database, login_guard: viewers.LoginGuard | None = No
             return _error(401, "unauthorized", "Token de centro inválido o revocado.")
         try:
             raw = request.get_data()
+            boxes.admit(db, centre, request.headers.get("X-Box-Key"),
+                        request.headers.get("X-Box-Signature"), raw)
             data: bytes | bytearray = raw
             if request.headers.get("Content-Encoding", "").lower() == "gzip":
                 try:
@@ -138,7 +160,7 @@ def create_central_app(db: Database, login_guard: viewers.LoginGuard | None = No
             except strict_json.Refused as exc:
                 raise BadBatch(400, "invalid_json", str(exc)) from None
             return jsonify(ingest(db, centre, batch))
-        except BadBatch as exc:
+        except (BadBatch, boxes.Refused) as exc:
             return _error(exc.status, exc.code, exc.message)
 
     @app.get("/api/v1/health")

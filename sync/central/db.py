@@ -68,6 +68,15 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "ALTER TABLE centres ADD COLUMN clock_skew_seen_at TEXT",
         "ALTER TABLE centres ADD COLUMN future_events BIGINT NOT NULL DEFAULT 0",
     ]),
+    # The box a centre's token belongs to (its public key, bound at its first signed batch)
+    # and the last other box refused with that token (sync/central/boxes.py).
+    (5, "box keys", [
+        "ALTER TABLE centres ADD COLUMN box_key TEXT",
+        "ALTER TABLE centres ADD COLUMN box_bound_at TEXT",
+        "ALTER TABLE centres ADD COLUMN refused_box_key TEXT",
+        "ALTER TABLE centres ADD COLUMN refused_box_at TEXT",
+        "ALTER TABLE centres ADD COLUMN refused_box_count BIGINT NOT NULL DEFAULT 0",
+    ]),
 ]
 
 

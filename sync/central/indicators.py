@@ -92,4 +92,5 @@ def centres(db: Database) -> list[dict[str, Any]]:
         "SELECT centre, COUNT(*) AS n FROM events GROUP BY centre")}
     return [{**c, "events": counts.get(c["code"], 0)} for c in conn.query(
         "SELECT code, name, last_contact, backlog, revoked_at, held_seq, gap_after, gap_until, "
-        "clock_skew_seconds, future_events FROM centres ORDER BY code")]
+        "clock_skew_seconds, future_events, box_key, refused_box_key, refused_box_at, "
+        "refused_box_count FROM centres ORDER BY code")]

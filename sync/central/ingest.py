@@ -54,8 +54,9 @@ def add_centre(db: Database, code: str, name: str = "") -> str:
     token = secrets.token_urlsafe(32)
     with db.transaction() as tx:
         if tx.query("SELECT code FROM centres WHERE code = ?", (code,)):
-            tx.execute("UPDATE centres SET token_hash = ?, revoked_at = NULL WHERE code = ?",
-                       (digest(token), code))
+            # A new token frees the box binding: the next box to sign with it is the centre's.
+            tx.execute("UPDATE centres SET token_hash = ?, revoked_at = NULL, box_key = NULL, "
+                       "box_bound_at = NULL WHERE code = ?", (digest(token), code))
         else:
             tx.execute("INSERT INTO centres(code, name, token_hash, created_at, held_seq) "
                        "VALUES (?,?,?,?,0)", (code, name, digest(token), now_iso()))

@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.run_all                          # every benchmark
     .venv/bin/python -m bench.run_all --only report,idle_rss   # just these
     .venv/bin/python -m bench.run_all --render                 # rewrite RESULTS.md only
+    .venv/bin/python -m bench.run_all --record busiest_day_pi4 FILE   # a long one, run apart
 
 results.json keeps, per benchmark, the figures of the last run that included it, with that
 run's date, the machine and the CPU other processes took meanwhile. RESULTS.md is generated
@@ -35,7 +36,16 @@ from bench.common import Figure, cpu_count, emit, fmt, progress
 # when they run: some pull in Playwright or a PostgreSQL cluster helper.
 BENCHMARKS = ("issue", "call_next", "idle_rss", "startup", "render_ticket", "kiosk_tap",
               "desk_click", "speak", "voice_delay", "display_latency", "sse_hold", "sync_drain",
+              "uplink_stop",
               "report", "day_sim", "crash_drill", "front_drill")
+# Runs too long for a whole run (the busiest day takes about 105 minutes): each is run on
+# its own, as its command says, its JSON lines kept in a file, and recorded with --record.
+RECORDED = {
+    "busiest_day_pi4": "sudo .venv/bin/python -m bench.busiest_day --budget pi4",
+    "busiest_day_pi5": "sudo .venv/bin/python -m bench.busiest_day --budget pi5",
+    "busiest_day_pi4_surge": "sudo .venv/bin/python -m bench.busiest_day --budget pi4 "
+                             "--rate-factor 10",
+}
 DISTURBED = 5.0  # % of all cores used by other processes that makes a benchmark run again
 BUDGET = 6 * 60.0  # seconds; no second attempt past this
 HERE = Path(__file__).parent
@@ -285,6 +295,8 @@ def render(results: Results, names: Sequence[str], source: str = "results.json")
     absent = [name for name in names if name not in entries]
     if absent:
         lines += ["", "Not measured yet: " + ", ".join(
+            f"{name} (`{RECORDED[name]} > FILE`, then `.venv/bin/python -m bench.run_all "
+            f"--record {name} FILE`)" if name in RECORDED else
             f"{name} (`.venv/bin/python -m bench.run_all --only {name}`)" for name in absent)
             + "."]
     return "\n".join(lines) + "\n"
@@ -305,6 +317,25 @@ def chosen(only: str | None, names: Sequence[str]) -> list[str]:
     return [name for name in names if name in asked]
 
 
+def recorded(name: str, path: Path) -> dict[str, Any]:
+    """The stored run of a benchmark run apart: its JSON lines in ``path`` (the figures'
+    records, as ``emit`` prints them), dated by the file (the run's end). The CPU other
+    processes took is the run's own ``other_cpu_cores`` figure when it has one."""
+    figures = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+               if line.startswith("{")]
+    if not figures or any("figure" not in f or "median" not in f for f in figures):
+        raise ValueError(f"{path} holds no figure records")
+    other = next((f["median"] for f in figures if f["figure"].endswith(".other_cpu_cores")),
+                 None)
+    runs = max(f["runs"] for f in figures)
+    wall = next((f["median"] for f in figures if f["figure"].endswith(".wall")), 0.0)
+    ended = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(microsecond=0)
+    return {"date": ended.isoformat(timespec="seconds"), "seconds": round(wall or 0.0, 1),
+            "attempts": runs, "machine": dict(machine()),
+            "other_cpu_percent": round(100 * (other or 0.0) / cpu_count(), 1),
+            "figures": figures}
+
+
 def main(argv: list[str] | None = None, benchmarks: Sequence[str] = BENCHMARKS,
          loader: Callable[[str], Benchmark] = load) -> None:
     p = argparse.ArgumentParser(
@@ -315,21 +346,33 @@ def main(argv: list[str] | None = None, benchmarks: Sequence[str] = BENCHMARKS,
                         f"names: {', '.join(benchmarks)}")
     p.add_argument("--render", action="store_true",
                    help="run nothing; rewrite RESULTS.md from results.json")
+    p.add_argument("--record", nargs=2, metavar=("NAME", "FILE"),
+                   help="run nothing; store the figures a long benchmark printed to FILE "
+                        f"under NAME ({', '.join(RECORDED)})")
     p.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     p.add_argument("--results", type=Path, default=None,
                    help="the stored figures (default: results.json beside --out)")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
-    if args.render and args.only is not None:
-        p.error("--render runs nothing; drop --only")
+    if (args.render or args.record) and args.only is not None:
+        p.error("--render and --record run nothing; drop --only")
+    if args.record and args.record[0] not in RECORDED:
+        p.error(f"--record takes one of {', '.join(RECORDED)}")
     try:
-        names = [] if args.render else chosen(args.only, benchmarks)
+        names = [] if args.render or args.record else chosen(args.only, benchmarks)
     except ValueError as e:
         p.error(str(e))
+    listed = [*benchmarks, *RECORDED]
     results_path: Path = args.results or args.out.with_name("results.json")
     try:
         results = read_results(results_path)
     except (ValueError, KeyError, TypeError) as e:
         p.error(f"{results_path.name} is not a results file ({e}); fix it before running")
+    if args.record:
+        try:
+            results["benchmarks"][args.record[0]] = recorded(args.record[0],
+                                                             Path(args.record[1]))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            p.error(f"cannot record {args.record[1]}: {e}")
     modules = {name: loader(name) for name in names}  # an import error stops before running
     began, t0 = datetime.now(UTC).replace(microsecond=0), time.monotonic()
     host = dict(machine())
@@ -337,9 +380,9 @@ def main(argv: list[str] | None = None, benchmarks: Sequence[str] = BENCHMARKS,
         share, figures, attempts, seconds = measure(name, module, t0)
         emit(figures)
         results["benchmarks"][name] = entry(began, host, share, attempts, seconds, figures)
-        results = save(results, benchmarks, results_path, args.out)
+        results = save(results, listed, results_path, args.out)
     if not modules:
-        save(results, benchmarks, results_path, args.out)
+        save(results, listed, results_path, args.out)
     progress(f"wrote {results_path.name} and {args.out.name}")
 
 

@@ -132,3 +132,39 @@ def test_render_lists_benchmarks_never_measured(bench: SimpleNamespace) -> None:
     text = run_all.render(json.loads(bench.results.read_text(encoding="utf-8")),
                           (*NAMES, "gamma"))
     assert "Not measured yet: gamma (`.venv/bin/python -m bench.run_all --only gamma`)." in text
+
+
+def test_a_long_benchmark_run_apart_is_recorded_from_its_output_and_kept(
+        bench: SimpleNamespace, tmp_path: Path) -> None:
+    cmd = "sudo .venv/bin/python -m bench.busiest_day --budget pi4"
+    figures = [Figure("busiest_day.kiosk_issue_rush_p99", "Busiest day (pi4 budget): kiosk",
+                      "ms", ("<=", 300), cmd), Figure("busiest_day.other_cpu_cores",
+                                                      "other CPU", "cores", None, cmd)]
+    figures[0].add(120.0)
+    figures[1].add(0.1)
+    out = tmp_path / "pi4.jsonl"
+    out.write_text("[bench] progress goes to stderr\n" + "".join(
+        json.dumps(f.record(), ensure_ascii=False) + "\n" for f in figures), encoding="utf-8")
+    bench.main("--record", "busiest_day_pi4", str(out))
+    assert bench.calls == []  # nothing ran
+    data = json.loads(bench.results.read_text(encoding="utf-8"))
+    assert list(data["benchmarks"]) == ["alpha", "beta", "busiest_day_pi4"]
+    kept = data["benchmarks"]["busiest_day_pi4"]
+    assert kept["figures"][0]["median"] == 120.0 and kept["other_cpu_percent"] > 0
+    md = bench.out.read_text(encoding="utf-8")
+    assert "| Busiest day (pi4 budget): kiosk | ≤ 300 ms | 120 ms |" in md
+    assert "busiest_day_pi5 (`sudo .venv/bin/python -m bench.busiest_day --budget pi5 > FILE`" \
+        in md
+    bench.main("--only", "alpha")  # a later run of another keeps the recorded one
+    assert "busiest_day_pi4" in json.loads(bench.results.read_text(encoding="utf-8"))[
+        "benchmarks"]
+
+
+def test_recording_a_file_without_figures_is_an_error_and_changes_nothing(
+        bench: SimpleNamespace, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("[bench] it stopped early\n", encoding="utf-8")
+    before = bench.results.read_text(encoding="utf-8")
+    with pytest.raises(SystemExit):
+        bench.main("--record", "busiest_day_pi4", str(empty))
+    assert bench.results.read_text(encoding="utf-8") == before

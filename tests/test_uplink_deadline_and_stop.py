@@ -136,3 +136,29 @@ def test_uplink_send_stops_on_a_real_error_and_says_it(
     done = _send(config, state)
     assert done.returncode == 1
     assert "http_500" in done.stderr and "pendientes 30" in done.stdout
+
+
+def test_a_round_skipped_while_a_send_hangs_writes_no_log_line() -> None:
+    import logging
+
+    from appliance.startup import configure_logging
+
+    class Kept(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lines: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.lines.append(record.getMessage())
+
+    configure_logging({})
+    kept = Kept()
+    logger = logging.getLogger("apscheduler.scheduler")
+    logger.addHandler(kept)
+    try:
+        logger.warning('Execution of job "%s" skipped: maximum number of running instances '
+                       'reached (%d)', "Uplink.run_round", 1)
+        logger.warning("Run time of job %s was missed by %s", "backup", "0:01:00")
+    finally:
+        logger.removeHandler(kept)
+    assert kept.lines == ["Run time of job backup was missed by 0:01:00"]

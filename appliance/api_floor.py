@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify
 from appliance import __version__, parts
 from appliance.api_tickets import issuing_rules
 from appliance.http import STAFF, SUPERVISORS, actor, body, field, require, store
-from turnero import catalog, checklist, day, floor, issuing, views
+from turnero import catalog, checklist, clock_trust, day, floor, issuing, views
 from turnero.clock import is_plausible, to_iso
 
 bp = Blueprint("api_floor", __name__, url_prefix="/api/v1")
@@ -26,9 +26,13 @@ def health() -> Response:
                             "journal_mode": mode}
     except Exception as exc:  # the whole point of a health check is to report this
         components["db"] = {"status": "error", "detail": str(exc)}
-    clock_ok = is_plausible(s.clock.now())
-    components["clock"] = {"status": "ok" if clock_ok else "error",
-                           "now": to_iso(s.clock.now())}
+    # The clock: plausible at all (a Pi without RTC boots in 1970), and not contradicted by
+    # the central's time nor left behind the log (turnero.clock_trust).
+    trust = clock_trust.state(s)
+    components["clock"] = {"status": trust["status"] if is_plausible(s.clock.now()) else "error",
+                           "now": to_iso(s.clock.now()),
+                           **{k: trust[k] for k in ("central_offset_seconds",
+                                                    "log_ahead_seconds", "problems")}}
     for name, check in parts.health().items():
         try:
             components[name] = check()

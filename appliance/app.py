@@ -43,7 +43,6 @@ from display.feed import AnnouncementFeed
 from kiosk import pages as kiosk_pages
 from supervision import pages as supervision_pages
 from sync.service import Uplink
-from turnero import clock_trust
 from turnero.errors import TurneroError
 from turnero.store import Event, Store
 
@@ -111,7 +110,6 @@ def create_app(settings: Settings, store: Store, **config: Any) -> Flask:
     if app_parts.desk.devices.devices:
         health["desk_devices"] = app_parts.desk.devices.health
     health["uplink"] = app_parts.uplink.health
-    health["clock"] = lambda: clock_trust.state(store)
     health["public_address"] = floor_alerts.public_address_view
 
     # Workers started with the app; the uplink and the scheduler are started by the server.

@@ -215,6 +215,7 @@ def _run_day(o: BusyOptions, plan: Plan, server: LiveServer, people: dict[str, A
         for q in c["queues"]:
             serves[q].append(c["number"])
     floor = Floor(dict(serves))
+    floor.on_violation = lambda text: say(f"violation: {text[:300]}")
     hub = StreamHub(server.port, o.tvs, floor.stop_all, deadline)
     bank = PhoneBank(server.port, floor, o.phones, floor.stop_all, deadline,
                      period=o.poll_seconds, seed=o.seed + 3)

@@ -134,6 +134,8 @@ class Floor:
         self.calls: list[tuple[str, float]] = []  # (ticket uid, monotonic) per call-next 200
         self.statuses: Counter[int] = Counter()  # unexpected statuses (0: no answer)
         self.on_issued: Callable[[dict[str, Any]], None] | None = None
+        # Told of each violation as it happens (a long run says it at once, not at its end).
+        self.on_violation: Callable[[str], None] | None = None
 
     def notify(self, queue: str) -> None:
         for n in self.serves.get(queue, ()):
@@ -149,6 +151,8 @@ class Floor:
     def violation(self, text: str) -> None:
         with self.lock:
             self.violations.append(text)
+        if self.on_violation is not None:
+            self.on_violation(text)
 
     def answer(self, what: str, status: int, raw: bytes, expected: tuple[int, ...]) -> bool:
         """Whether ``status`` is one of ``expected``; anything else is recorded: a 5xx or a

@@ -158,6 +158,7 @@ class Client:
         self._head = "".join(f"{k}: {v}\r\n" for k, v in fixed.items())
         self.sock: socket.socket | None = None
         self._buf = b""
+        self._answered = False  # a byte of the current answer has come
 
     def __enter__(self) -> Client:
         return self
@@ -183,25 +184,42 @@ class Client:
         extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items()) if headers else ""
         request = (f"{method} {path} HTTP/1.1\r\n{self._head}{extra}{length}\r\n".encode()
                    + (data or b""))
-        try:
-            if self.sock is None:
-                self.sock = socket.create_connection(("127.0.0.1", self.port), self.timeout)
-                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                self._buf = b""
-            self.sock.sendall(request)
-            status, raw, close = self._response(head_only=method == "HEAD")
-            if close:
-                self.close()
-        except (OSError, ValueError):
-            self.close()
-            status, raw = 0, b""
+        status, raw = self._exchange(request, head_only=method == "HEAD")
         return status, raw, time.perf_counter() - began
+
+    def _exchange(self, request: bytes, head_only: bool) -> tuple[int, bytes]:
+        """One request and its response. A kept-alive connection that the server had closed
+        meanwhile (waitress closes one idle for 120 s: an asesor's attention in real time
+        lasts longer) fails before any byte of the answer comes: like a browser, the request
+        goes once more on a new connection. Any other failure is status 0."""
+        for attempt in (1, 2):
+            reused = self.sock is not None
+            self._answered = False
+            try:
+                if self.sock is None:
+                    self.sock = socket.create_connection(("127.0.0.1", self.port),
+                                                         self.timeout)
+                    self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    self._buf = b""
+                self.sock.sendall(request)
+                status, raw, close = self._response(head_only=head_only)
+                if close:
+                    self.close()
+                return status, raw
+            except (OSError, ValueError) as exc:
+                self.close()
+                stale = (reused and not self._answered and attempt == 1
+                         and isinstance(exc, ConnectionError))
+                if not stale:
+                    return 0, b""
+        return 0, b""
 
     def _fill(self) -> None:
         assert self.sock is not None
         chunk = self.sock.recv(65536)
         if not chunk:
             raise ConnectionError("the server closed the connection")
+        self._answered = True
         self._buf += chunk
 
     def _take(self, size: int) -> bytes:

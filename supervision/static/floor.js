@@ -199,7 +199,14 @@
       }
       checks[code] = { ok, note: ok ? "" : note };
     }
-    const r = await api("POST", "/api/v1/day/open", { checks });
+    let r = await api("POST", "/api/v1/day/open", { checks });
+    // The log is later than the box's clock: the clock ran ahead and was put right. Only a
+    // person who knows the time is right now may bring the box back to it.
+    if (r.status === 409 && r.data && r.data.error === "clock_behind_log" &&
+        window.confirm(`${r.data.message}\n\n¿La hora actual del equipo es la correcta? ` +
+                       "Si acepta, el equipo vuelve a esa hora y abre la jornada de hoy.")) {
+      r = await api("POST", "/api/v1/day/open", { checks, clock_confirmed: true });
+    }
     report("day-message", r, "Jornada abierta.");
     refresh();
   }

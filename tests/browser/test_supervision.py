@@ -5,6 +5,7 @@ broadcast, open the day with its check list, call a ticket, users, devices) take
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from playwright.sync_api import Browser, Page, expect
 
@@ -116,6 +117,33 @@ def test_the_day_opens_only_with_every_check_ticked_or_explained(page: Page, cen
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#close-day")
     expect(page.locator("#day-state")).to_contain_text("cerrada")
+
+
+def test_after_a_clock_that_ran_ahead_the_supervisor_confirms_the_time_and_opens_today(
+        page: Page, centre: Centre):
+    real = centre.clock.now() + timedelta(days=3)  # Monday morning
+    centre.clock.set(real + timedelta(days=4 * 365))  # the clock had jumped years ahead
+    day.open_day(centre.store, actor="test")
+    centre.clock.set(real)  # and was put right
+    asked: list[str] = []
+
+    def confirm(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", confirm)
+    login_supervision(page, centre)
+    expect(page.locator("#alerts")).to_contain_text("Reloj del equipo")
+    page.click("#close-day")  # the jornada of the wrong date, which the page shows open
+    expect(page.locator("#day-state")).to_contain_text("cerrada")
+    for item in ("internet", "electricity", "security", "printers", "tvs", "speaker"):
+        page.check(f"#check-{item}")
+    page.click("#open-day")
+    expect(page.locator("#day-message")).to_have_text("Jornada abierta.")
+    assert len(asked) == 2 and "el reloj estuvo adelantado" in asked[1]
+    open_days = [r[0] for r in centre.store.reader().execute(
+        "SELECT day FROM days WHERE closed_at IS NULL")]
+    assert open_days == [centre.store.service_day(real)]
 
 
 def test_a_given_ticket_is_called_to_a_given_modulo(page: Page, centre: Centre):

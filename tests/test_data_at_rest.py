@@ -239,7 +239,9 @@ def test_a_crafted_centre_and_entity_code_appear_as_text_in_the_central_export(
 def test_a_negative_figure_in_the_central_export_stays_a_number() -> None:
     from sync.central.csv_export import indicators_csv  # the export's writer, on its own
 
-    cells = {("-calc", FORMULA): Cell(waits=[-1.5])}
+    cell = Cell()
+    cell.add_wait(-1.5)
+    cells = {("-calc", FORMULA): cell}
     rows = table(indicators_csv(cells, DAY, DAY).lstrip("\ufeff"), ",")
     assert rows[1] == ["'-calc", "'" + FORMULA, DAY, DAY, "0", "0", "0", "0", "0", "1",
                        "-1.5", "-1.5", ""]

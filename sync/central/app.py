@@ -18,7 +18,7 @@ from flask import Flask, Response, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from sync import strict_json
-from sync.central import auth, boxes, csv_export, indicators, viewers
+from sync.central import aggregates, auth, boxes, csv_export, indicators, viewers
 from sync.central.db import Database
 from sync.central.ingest import BadBatch, centre_for, ingest
 from sync.fingerprint import fingerprint
@@ -175,7 +175,7 @@ def create_central_app(db: Database, login_guard: viewers.LoginGuard | None = No
         listed = indicators.centres(db)
         for c in listed:
             c["state"] = _state(c, now)
-        cells = indicators.compute(db, day_from, day_to)
+        cells = aggregates.read(db, day_from, day_to)
         totals = {centre: cell.figures() for (centre, entity), cell in cells.items()
                   if entity == ""}
         rows = [{"centre": centre, "entity": entity, **cell.figures()}
@@ -190,7 +190,7 @@ def create_central_app(db: Database, login_guard: viewers.LoginGuard | None = No
     @app.get("/export.csv")
     def export() -> Response:
         day_from, day_to = _range()
-        text = csv_export.indicators_csv(indicators.compute(db, day_from, day_to), day_from,
+        text = csv_export.indicators_csv(aggregates.read(db, day_from, day_to), day_from,
                                          day_to)
         # A text/* mimetype gets "; charset=utf-8" in its Content-Type.
         response = Response(text, mimetype="text/csv")

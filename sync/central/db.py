@@ -77,7 +77,29 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "ALTER TABLE centres ADD COLUMN refused_box_at TEXT",
         "ALTER TABLE centres ADD COLUMN refused_box_count BIGINT NOT NULL DEFAULT 0",
     ]),
+    # The indicators kept up to date as events arrive (sync/central/aggregates.py); a
+    # central that held events before is filled from them once (``aggregates.rebuild``).
+    (6, "aggregates", [
+        """CREATE TABLE daily_figures(
+            centre TEXT NOT NULL, day TEXT NOT NULL, entity TEXT NOT NULL,
+            issued BIGINT NOT NULL DEFAULT 0, served BIGINT NOT NULL DEFAULT 0,
+            no_show BIGINT NOT NULL DEFAULT 0, cancelled BIGINT NOT NULL DEFAULT 0,
+            expired BIGINT NOT NULL DEFAULT 0, waits BIGINT NOT NULL DEFAULT 0,
+            wait_ms BIGINT NOT NULL DEFAULT 0, judged BIGINT NOT NULL DEFAULT 0,
+            within BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (centre, day, entity))""",
+        "CREATE INDEX daily_figures_day ON daily_figures(day)",
+        """CREATE TABLE wait_tenths(
+            centre TEXT NOT NULL, day TEXT NOT NULL, entity TEXT NOT NULL,
+            tenth INTEGER NOT NULL, n BIGINT NOT NULL,
+            PRIMARY KEY (centre, day, entity, tenth))""",
+        "CREATE INDEX wait_tenths_day ON wait_tenths(day)",
+        """CREATE TABLE open_entries(
+            centre TEXT NOT NULL, ticket TEXT NOT NULL, step INTEGER NOT NULL,
+            entered_at TEXT NOT NULL, queue TEXT NOT NULL,
+            PRIMARY KEY (centre, ticket, step))""",
+    ]),
 ]
+AGGREGATES = 6  # the migration after which the aggregates are filled from the events
 
 
 def iso(moment: datetime) -> str:

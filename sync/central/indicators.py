@@ -10,8 +10,7 @@ none, and such waits are left out of the share).
 from __future__ import annotations
 
 import json
-import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,19 +27,42 @@ COLUMNS = ("issued", "served", "no_show", "cancelled", "expired", "waits",
 
 @dataclass
 class Cell:
-    """The figures of one centre and entity (or a whole centre)."""
+    """The figures of one centre and entity (or a whole centre). Waits are kept as their
+    count, sum and distribution in tenths of a minute, which is what the aggregates
+    (``aggregates.py``) can add up over days: both give the same figures."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTED.values(), 0))
-    waits: list[float] = field(default_factory=list)  # minutes
+    wait_count: int = 0
+    wait_ms: int = 0  # whole milliseconds: sums in any order give the same mean
+    tenths: Counter[int] = field(default_factory=Counter)
     within: int = 0
     judged: int = 0
 
+    def add_wait(self, minutes: float) -> None:
+        self.wait_count += 1
+        self.wait_ms += round(minutes * 60_000)
+        self.tenths[int(minutes * 10)] += 1
+
+    def median(self) -> float | None:
+        """The median wait to a tenth of a minute (each wait counted down to its tenth)."""
+        if not self.wait_count:
+            return None
+        middle = ((self.wait_count - 1) // 2, self.wait_count // 2)
+        found: list[int] = []
+        seen = 0
+        for tenth in sorted(self.tenths):
+            seen += self.tenths[tenth]
+            while len(found) < 2 and seen > middle[len(found)]:
+                found.append(tenth)
+            if len(found) == 2:
+                break
+        return round((found[0] + found[1]) / 20, 1)
+
     def figures(self) -> dict[str, Any]:
-        mean = round(statistics.fmean(self.waits), 1) if self.waits else None
-        median = round(statistics.median(self.waits), 1) if self.waits else None
+        mean = round(self.wait_ms / self.wait_count / 60_000, 1) if self.wait_count else None
         share = round(self.within / self.judged, 3) if self.judged else None
-        return {**self.counts, "waits": len(self.waits), "mean_wait_minutes": mean,
-                "median_wait_minutes": median, "within_ans_share": share}
+        return {**self.counts, "waits": self.wait_count, "mean_wait_minutes": mean,
+                "median_wait_minutes": self.median(), "within_ans_share": share}
 
 
 def _time(text: str) -> datetime:
@@ -78,7 +100,7 @@ def compute(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str], C
             minutes = max(0.0, (_time(r["at"]) - entered[key]).total_seconds() / 60)
             limit = target["max_wait_minutes"] if target else 0
             for cell in (cells[(centre, entity)], cells[(centre, "")]):
-                cell.waits.append(minutes)
+                cell.add_wait(minutes)
                 if limit:
                     cell.judged += 1
                     cell.within += minutes <= limit

@@ -23,6 +23,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from sync.central import aggregates
 from sync.central.db import Conn, Database, now_iso
 
 MAX_EVENTS = 10_000
@@ -161,6 +162,7 @@ def ingest(db: Database, centre: str, batch: Any) -> dict[str, Any]:
             "counter, payload, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT (centre, uid) DO NOTHING", [_row(centre, e, received) for e in fresh])
         _queues(tx, centre, batch.get("queues"))
+        aggregates.add(tx, centre, fresh)
         backlog = batch.get("backlog")
         left = (max(0, backlog - len(batch["events"]))
                 if isinstance(backlog, int) and not isinstance(backlog, bool) else None)

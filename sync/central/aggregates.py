@@ -1,0 +1,174 @@
+"""The indicators kept up to date as events arrive, so that a page reads a year of a
+national network from a few thousand rows instead of millions of events.
+
+For each centre, service day and entity, ``daily_figures`` holds the counts (issued,
+served, no-show, cancelled, expired) and the waits (how many, their sum, how many were
+judged against the queue's ANS target and how many were within it); ``wait_tenths`` holds
+the waits' distribution in tenths of a minute, for the median. A wait is measured as
+``indicators`` measures it — from the passage's entry into its queue to its first call — and
+counted on the day of the call. An entry waits for its first call in ``open_entries``; it
+leaves at that call, or when its ticket is cancelled or expires.
+
+Only events stored for the first time are aggregated (``ingest`` passes its fresh ones), in
+the batch's transaction: a repeat adds nothing, and a central restored from a copy holds
+the aggregates of that copy, which the resent events then complete.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sync.central.db import Conn, Database
+from sync.central.indicators import COUNTED, Cell
+
+ENTRY_KINDS = ("ticket.issued", "ticket.transferred", "ticket.next_step")
+ENDS = ("ticket.cancelled", "ticket.expired")
+FIGURES = ("issued", "served", "no_show", "cancelled", "expired", "waits", "wait_ms",
+           "judged", "within")
+CHUNK = 400
+
+
+@dataclass
+class Delta:
+    """What one batch adds to one (day, entity)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    tenths: Counter[int] = field(default_factory=Counter)
+
+
+def _time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _day(event: dict[str, Any]) -> str:
+    day = event["payload"].get("day")
+    return (day if isinstance(day, str) else event["at"])[:10]
+
+
+def add(tx: Conn, centre: str, events: Iterable[dict[str, Any]]) -> None:
+    """Fold ``events`` (first stored now, in the centre's log order) into the aggregates."""
+    events = [e for e in events if e["kind"] in COUNTED or e["kind"] in ENTRY_KINDS
+              or e["kind"] in ENDS or e["kind"] == "ticket.called"]
+    if not events:
+        return
+    targets = {q["code"]: q for q in tx.query(
+        "SELECT code, entity, max_wait_minutes FROM queues WHERE centre = ?", (centre,))}
+    entries = _entries(tx, centre, [e for e in events if e["kind"] == "ticket.called"])
+    new_entries: dict[tuple[str, int], tuple[str, str]] = {}
+    gone: set[tuple[str, int]] = set()
+    deltas: dict[tuple[str, str], Delta] = defaultdict(Delta)
+    for e in events:
+        kind, ticket, step = e["kind"], e.get("ticket") or "", e.get("step") or 1
+        queue = str(e["payload"].get("queue") or "")
+        target = targets.get(queue)
+        entity = str(e["payload"].get("entity") or (target["entity"] if target else queue))
+        delta = deltas[(_day(e), entity)]
+        if kind in COUNTED:
+            delta.counts[COUNTED[kind]] += 1
+        if kind == "ticket.issued":
+            new_entries[(ticket, step)] = (e["at"], queue)
+        elif kind in ("ticket.transferred", "ticket.next_step"):
+            new_entries[(ticket, step + 1)] = (e["at"], queue)
+        elif kind in ENDS:
+            gone.update(k for k in (*new_entries, *entries) if k[0] == ticket)
+        elif kind == "ticket.called":
+            key = (ticket, step)
+            entered = new_entries.pop(key, None) or entries.pop(key, None)
+            if entered is None:
+                continue  # a later call of the same passage, or its entry never came
+            gone.add(key)
+            minutes = max(0.0, (_time(e["at"]) - _time(entered[0])).total_seconds() / 60)
+            delta.counts["waits"] += 1
+            delta.counts["wait_ms"] += round(minutes * 60_000)  # as Cell.add_wait counts it
+            delta.tenths[int(minutes * 10)] += 1
+            limit = target["max_wait_minutes"] if target else 0
+            if limit:
+                delta.counts["judged"] += 1
+                delta.counts["within"] += minutes <= limit
+    _write(tx, centre, deltas, new_entries, gone)
+
+
+def _entries(tx: Conn, centre: str, calls: list[dict[str, Any]]
+             ) -> dict[tuple[str, int], tuple[str, str]]:
+    """The stored entries the calls of a batch may close."""
+    tickets = sorted({e.get("ticket") or "" for e in calls})
+    found: dict[tuple[str, int], tuple[str, str]] = {}
+    for i in range(0, len(tickets), CHUNK):
+        part = tickets[i:i + CHUNK]
+        marks = ",".join("?" * len(part))
+        for r in tx.query(f"SELECT ticket, step, entered_at, queue FROM open_entries "
+                          f"WHERE centre = ? AND ticket IN ({marks})", (centre, *part)):
+            found[(r["ticket"], r["step"])] = (r["entered_at"], r["queue"])
+    return found
+
+
+def _write(tx: Conn, centre: str, deltas: dict[tuple[str, str], Delta],
+           new_entries: dict[tuple[str, int], tuple[str, str]],
+           gone: set[tuple[str, int]]) -> None:
+    cols = ", ".join(FIGURES)
+    marks = ",".join("?" * len(FIGURES))
+    updates = ", ".join(f"{f} = daily_figures.{f} + excluded.{f}" for f in FIGURES)
+    tx.executemany(
+        f"INSERT INTO daily_figures(centre, day, entity, {cols}) VALUES (?,?,?,{marks}) "
+        f"ON CONFLICT (centre, day, entity) DO UPDATE SET {updates}",
+        [(centre, day, entity, *(d.counts.get(f, 0) for f in FIGURES))
+         for (day, entity), d in deltas.items()])
+    tx.executemany(
+        "INSERT INTO wait_tenths(centre, day, entity, tenth, n) VALUES (?,?,?,?,?) "
+        "ON CONFLICT (centre, day, entity, tenth) DO UPDATE SET n = wait_tenths.n + excluded.n",
+        [(centre, day, entity, tenth, n) for (day, entity), d in deltas.items()
+         for tenth, n in d.tenths.items()])
+    tx.executemany("DELETE FROM open_entries WHERE centre = ? AND ticket = ? AND step = ?",
+                   [(centre, t, s) for t, s in gone])
+    tx.executemany(
+        "INSERT INTO open_entries(centre, ticket, step, entered_at, queue) VALUES (?,?,?,?,?) "
+        "ON CONFLICT (centre, ticket, step) DO NOTHING",
+        [(centre, t, s, at, q) for (t, s), (at, q) in new_entries.items()
+         if (t, s) not in gone])
+
+
+def read(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str], Cell]:
+    """``(centre, entity) -> Cell`` over the days, plus ``(centre, "")`` for each centre's
+    total: what ``indicators.compute`` gives from the events, read from the aggregates."""
+    conn = db.conn()
+    sums = ", ".join(f"SUM({f}) AS {f}" for f in FIGURES)
+    cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
+    for r in conn.query(f"SELECT centre, entity, {sums} FROM daily_figures WHERE day >= ? "
+                        f"AND day <= ? GROUP BY centre, entity", (day_from, day_to)):
+        for key in ((r["centre"], r["entity"]), (r["centre"], "")):
+            cell = cells[key]
+            for name in cell.counts:
+                cell.counts[name] += int(r[name] or 0)
+            cell.wait_count += int(r["waits"] or 0)  # the day rows already hold their sums
+            cell.wait_ms += int(r["wait_ms"] or 0)
+            cell.judged += int(r["judged"] or 0)
+            cell.within += int(r["within"] or 0)
+    for r in conn.query("SELECT centre, entity, tenth, SUM(n) AS n FROM wait_tenths "
+                        "WHERE day >= ? AND day <= ? GROUP BY centre, entity, tenth",
+                        (day_from, day_to)):
+        for key in ((r["centre"], r["entity"]), (r["centre"], "")):
+            cells[key].tenths[int(r["tenth"])] += int(r["n"])
+    return dict(cells)
+
+
+def rebuild(db: Database) -> int:
+    """The aggregates made again from every stored event (after this migration on a central
+    that already held events); returns how many events were read."""
+    count = 0
+    with db.transaction() as tx:
+        for table in ("daily_figures", "wait_tenths", "open_entries"):
+            tx.execute(f"DELETE FROM {table}")
+        centres = [r["centre"] for r in tx.query("SELECT DISTINCT centre FROM events")]
+        for centre in centres:
+            rows = tx.query("SELECT uid, seq, kind, at, ticket, step, payload FROM events "
+                            "WHERE centre = ? ORDER BY seq", (centre,))
+            for i in range(0, len(rows), 5000):
+                add(tx, centre, [{**r, "payload": json.loads(r["payload"])}
+                                 for r in rows[i:i + 5000]])
+            count += len(rows)
+    return count

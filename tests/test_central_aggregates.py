@@ -130,3 +130,23 @@ def test_on_postgresql_the_aggregates_give_what_the_events_give(
     assert expected[(CENTRE, "")]["waits"] > 20  # the log exercised the waits
     assert aggregates.rebuild(central_db) > 0  # made again from the events: the same
     assert _figures(aggregates.read(central_db, DAYS[0], DAYS[1])) == expected
+
+
+def test_a_central_that_held_events_before_the_aggregates_gets_them_on_its_next_start(
+        sqlite_db: Database) -> None:
+    from sync.central.cli import _db
+
+    stories = [{"day": DAYS[1], "queue": "RN", "issued": n, "wait": 3 * n,
+                "end": "ticket.finished", "recalled": False} for n in range(6)]
+    _send(sqlite_db, _log(stories), [], repeat=False)
+    expected = _figures(indicators.compute(sqlite_db, DAYS[1], DAYS[1]))
+    with sqlite_db.transaction() as tx:  # the central as it was before migration 6
+        for table in ("daily_figures", "wait_tenths", "open_entries"):
+            tx.execute(f"DROP TABLE {table}")
+        tx.execute("DELETE FROM schema_migrations WHERE number = 6")
+    started = _db(sqlite_db.url)
+    try:
+        assert _figures(aggregates.read(started, DAYS[1], DAYS[1])) == expected
+        assert expected[(CENTRE, "")]["waits"] == 6
+    finally:
+        started.close()

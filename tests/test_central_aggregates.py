@@ -36,7 +36,8 @@ ticket_story = st.fixed_dictionaries({
     "issued": st.floats(0, 120), "wait": st.floats(0, 90),
     "end": st.sampled_from(("ticket.finished", "ticket.no_show", "ticket.cancelled",
                             "ticket.expired", "transfer")),
-    "recalled": st.booleans()})
+    "recalled": st.booleans(), "length": st.floats(0, 60),
+    "score": st.one_of(st.none(), st.integers(0, 6))})
 
 
 def _log(stories: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -47,11 +48,20 @@ def _log(stories: list[dict[str, Any]]) -> list[dict[str, Any]]:
         entity = "RENIEC" if queue == "RN" else "BN"
 
         def event(kind: str, minute: float, step: int = 1, q: str = queue,
-                  e: str = entity, day: str = day, ticket: str = ticket) -> None:
+                  e: str = entity, day: str = day, ticket: str = ticket,
+                  **more: Any) -> None:
             timed.append((_at(day, minute), {
                 "uid": uuid.uuid4().hex, "kind": kind, "at": _at(day, minute),
                 "actor": None, "counter": 1, "ticket": ticket, "step": step,
-                "payload": {"queue": q, "entity": e, "day": day, "step": step}}))
+                "payload": {"queue": q, "entity": e, "day": day, "step": step, **more}}))
+
+        def attended(at: float, step: int = 1, q: str = queue, e: str = entity,
+                     story: dict[str, Any] = s) -> None:
+            event("ticket.started", at, step, q, e)
+            event("ticket.finished", at + story["length"], step, q, e)
+            if story["score"] is not None:  # 0 and 6 are not ratings: left out
+                event("ticket.rated", at + story["length"] + 0.5, step, q, e,
+                      score=story["score"])
 
         called = s["issued"] + s["wait"]
         event("ticket.issued", s["issued"])
@@ -62,9 +72,12 @@ def _log(stories: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if s["recalled"]:
             event("ticket.called", called + 1)
         if s["end"] == "transfer":
+            event("ticket.started", called + 1)
             event("ticket.transferred", called + 2)
             event("ticket.called", called + 2 + s["wait"] / 2, step=2, q="BN", e="BN")
-            event("ticket.finished", called + 10 + s["wait"] / 2, step=2, q="BN", e="BN")
+            attended(called + 3 + s["wait"] / 2, step=2, q="BN", e="BN")
+        elif s["end"] == "ticket.finished":
+            attended(called + 1)
         else:
             event(s["end"], called + 5)
     events = [e for _, e in sorted(timed, key=lambda x: x[0])]
@@ -99,7 +112,8 @@ def sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 def _clear(db: Database) -> None:
     with db.transaction() as tx:
-        for table in ("events", "daily_figures", "wait_tenths", "open_entries"):
+        for table in ("events", "daily_figures", "wait_tenths", "open_entries",
+                      "open_attentions"):
             tx.execute(f"DELETE FROM {table}")
 
 
@@ -123,11 +137,13 @@ def test_on_postgresql_the_aggregates_give_what_the_events_give(
     stories = [{"day": DAYS[n % 2], "queue": ("RN", "BN")[n % 3 == 0], "issued": n * 3.7,
                 "wait": (n * 7.3) % 60, "end": ("ticket.finished", "ticket.no_show",
                                                 "ticket.cancelled", "transfer")[n % 4],
-                "recalled": n % 5 == 0} for n in range(40)]
+                "recalled": n % 5 == 0, "length": (n * 4.1) % 45, "score": n % 6 or None}
+               for n in range(40)]
     _send(central_db, _log(stories), [17, 50], repeat=True)
     expected = _figures(indicators.compute(central_db, DAYS[0], DAYS[1]))
     assert _figures(aggregates.read(central_db, DAYS[0], DAYS[1])) == expected
-    assert expected[(CENTRE, "")]["waits"] > 20  # the log exercised the waits
+    total = expected[(CENTRE, "")]
+    assert total["waits"] > 20 and total["attentions"] > 10 and total["ratings"] > 10
     assert aggregates.rebuild(central_db) > 0  # made again from the events: the same
     assert _figures(aggregates.read(central_db, DAYS[0], DAYS[1])) == expected
 
@@ -137,11 +153,12 @@ def test_a_central_that_held_events_before_the_aggregates_gets_them_on_its_next_
     from sync.central.cli import _db
 
     stories = [{"day": DAYS[1], "queue": "RN", "issued": n, "wait": 3 * n,
-                "end": "ticket.finished", "recalled": False} for n in range(6)]
+                "end": "ticket.finished", "recalled": False, "length": 10 + n, "score": 5}
+               for n in range(6)]
     _send(sqlite_db, _log(stories), [], repeat=False)
     expected = _figures(indicators.compute(sqlite_db, DAYS[1], DAYS[1]))
     with sqlite_db.transaction() as tx:  # the central as it was before migration 6
-        for table in ("daily_figures", "wait_tenths", "open_entries"):
+        for table in ("daily_figures", "wait_tenths", "open_entries", "open_attentions"):
             tx.execute(f"DROP TABLE {table}")
         tx.execute("DELETE FROM schema_migrations WHERE number = 6")
     started = _db(sqlite_db.url)

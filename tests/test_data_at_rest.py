@@ -244,4 +244,4 @@ def test_a_negative_figure_in_the_central_export_stays_a_number() -> None:
     cells = {("-calc", FORMULA): cell}
     rows = table(indicators_csv(cells, DAY, DAY).lstrip("\ufeff"), ",")
     assert rows[1] == ["'-calc", "'" + FORMULA, DAY, DAY, "0", "0", "0", "0", "0", "1",
-                       "-1.5", "-1.5", ""]
+                       "-1.5", "-1.5", "", "0", "", "", "0", "", ""]

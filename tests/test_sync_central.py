@@ -108,13 +108,19 @@ def _day_of_events(db: Database, tok: str) -> None:
     for n, (wait, end) in enumerate(((10, "ticket.finished"), (20, "ticket.finished"),
                                      (40, "ticket.no_show"))):
         t = f"t{n}"
-        for kind, minute in (("ticket.issued", 0), ("ticket.called", wait), (end, wait + 5)):
-            e = event(len(events) + 1, kind, at(minute))
+        story = [("ticket.issued", 0, {}), ("ticket.called", wait, {})]
+        if end == "ticket.finished":  # attended 4 minutes, then rated 5 and 3
+            story += [("ticket.started", wait + 1, {}), (end, wait + 5, {}),
+                      ("ticket.rated", wait + 6, {"score": 5 - 2 * n})]
+        else:
+            story.append((end, wait + 5, {}))
+        for kind, minute, more in story:
+            e = event(len(events) + 1, kind, at(minute), **more)
             e["ticket"] = t
             events.append(e)
     queues = [{"code": "RN", "entity": "RENIEC", "name": "RENIEC", "max_wait_minutes": 30,
                "max_attention_minutes": 30}]
-    assert post(db, tok, batch(*events, backlog=12, queues=queues)).status_code == 200
+    assert post(db, tok, batch(*events, backlog=20, queues=queues)).status_code == 200
 
 
 def test_the_dashboard_shows_centres_with_last_contact_backlog_and_their_indicators(
@@ -124,7 +130,7 @@ def test_the_dashboard_shows_centres_with_last_contact_backlog_and_their_indicat
     page = viewer_client(central_db).get("/?from=2026-11-27&to=2026-11-27").get_data(
         as_text=True)
     assert "MAC de prueba" in page and "sin contacto" in page  # Piura never sent
-    assert "<td>3</td>" in page  # backlog reported: 12 before a batch of 9
+    assert "<td>7</td>" in page  # backlog reported: 20 before a batch of 13
     # waits 10, 20 and 40 min: mean 23.3, median 20, 2 of 3 within the 30-min ANS
     assert "23.3" in page and "20.0" in page and "66.7 %" in page
     assert "<svg" in page and "http" not in page.split("<body>")[1].replace(
@@ -140,7 +146,8 @@ def test_the_csv_export_is_utf8_with_bom_per_centre_and_entity(
     assert raw.startswith("\ufeff".encode())
     lines = raw.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("centro,entidad,desde,hasta,emitidos,atendidos")
-    assert f"{CENTRE},RENIEC,2026-11-27,2026-11-27,3,2,1,0,0,3,23.3,20.0,0.667" in lines
+    assert (f"{CENTRE},RENIEC,2026-11-27,2026-11-27,3,2,1,0,0,3,23.3,20.0,0.667,"
+            f"2,4.0,1.0,2,4.0,0.5") in lines
 
 
 def test_the_cli_registers_a_centre_and_prints_a_token_that_works(tmp_path) -> None:
@@ -173,3 +180,32 @@ def test_a_centre_whose_clock_is_far_off_is_flagged_until_it_is_right_again(
     centre = central_db.conn().query("SELECT * FROM centres WHERE code = ?", (CENTRE,))[0]
     assert centre["clock_skew_seconds"] is None and centre["future_events"] == 2
     assert _state(centre, datetime.now(UTC)) == "al día"
+
+
+def test_the_monthly_entity_report_adds_each_entity_over_every_centre(
+        central_db: Database, token: str) -> None:
+    from sync.central.entity_report import month_of
+
+    _day_of_events(central_db, token)
+    other = add_centre(central_db, "mac-piura", "MAC Piura")
+    late = event(1, "ticket.issued", "2026-11-28T15:00:00.000000Z")
+    called = event(2, "ticket.called", "2026-11-28T15:50:00.000000Z")  # a 50-minute wait
+    late["payload"]["day"] = called["payload"]["day"] = "2026-11-28"
+    piura = {**batch(late, called), "centre": "mac-piura"}
+    assert post(central_db, other, piura).status_code == 200
+    client = viewer_client(central_db)
+    page = client.get("/entities?month=2026-11").get_data(as_text=True)
+    assert "Entidades en todos los centros" in page and "mac-piura" in page
+    lines = client.get("/entities.csv?month=2026-11").get_data().decode(
+        "utf-8-sig").splitlines()
+    assert lines[0].startswith("mes,entidad,centro,emitidos")
+    # RENIEC over both centres: 4 issued, waits 10, 20, 40 and 50 (mean 30, median 30); Piura
+    # sent no ANS target, so its wait is not judged: 2 of the 3 judged are within
+    assert "2026-11,RENIEC,(todos),4,2,1,0,0,4,30.0,30.0,0.667,2,4.0,1.0,2,4.0,0.5" in lines
+    assert f"2026-11,RENIEC,{CENTRE},3,2,1,0,0,3,23.3,20.0,0.667,2,4.0,1.0,2,4.0,0.5" in lines
+    assert client.get("/entities.csv?month=2026-12").get_data().decode(
+        "utf-8-sig").splitlines()[1:] == []  # another month: nothing
+    assert client.get("/entities?month=not-a-month").status_code == 200  # this month
+    assert month_of("2026-02") == ("2026-02", "2026-02-01", "2026-02-28")
+    assert create_central_app(central_db).test_client().get(
+        "/entities.csv?month=2026-11").status_code == 303  # a viewer's session only

@@ -2,9 +2,11 @@
 national network from a few thousand rows instead of millions of events.
 
 For each centre, service day and entity, ``daily_figures`` holds the counts (issued,
-served, no-show, cancelled, expired) and the waits (how many, their sum, how many were
-judged against the queue's ANS target and how many were within it); ``wait_tenths`` holds
-the waits' distribution in tenths of a minute, for the median. A wait is measured as
+served, no-show, cancelled, expired), the waits and the attention times (how many, their
+sum, how many were judged against the queue's ANS target and how many were within it) and
+the ratings (how many, their sum, how many satisfied); ``wait_tenths`` holds the waits'
+distribution in tenths of a minute, for the median. An attention is timed from its first
+start to its first end, waiting in ``open_attentions`` meanwhile. A wait is measured as
 ``indicators`` measures it — from the passage's entry into its queue to its first call — and
 counted on the day of the call. An entry waits for its first call in ``open_entries``; it
 leaves at that call, or when its ticket is cancelled or expires.
@@ -24,12 +26,15 @@ from datetime import datetime
 from typing import Any
 
 from sync.central.db import Conn, Database
-from sync.central.indicators import COUNTED, Cell
+from sync.central.indicators import COUNTED, SATISFIED, Cell, score_of
+from sync.central.indicators import KINDS as INDICATOR_KINDS
 
 ENTRY_KINDS = ("ticket.issued", "ticket.transferred", "ticket.next_step")
 ENDS = ("ticket.cancelled", "ticket.expired")
+KINDS = frozenset(INDICATOR_KINDS) | set(ENDS)
 FIGURES = ("issued", "served", "no_show", "cancelled", "expired", "waits", "wait_ms",
-           "judged", "within")
+           "judged", "within", "attentions", "attention_ms", "attention_judged",
+           "attention_within", "ratings", "rating_sum", "satisfied")
 CHUNK = 400
 
 
@@ -52,15 +57,18 @@ def _day(event: dict[str, Any]) -> str:
 
 def add(tx: Conn, centre: str, events: Iterable[dict[str, Any]]) -> None:
     """Fold ``events`` (first stored now, in the centre's log order) into the aggregates."""
-    events = [e for e in events if e["kind"] in COUNTED or e["kind"] in ENTRY_KINDS
-              or e["kind"] in ENDS or e["kind"] == "ticket.called"]
+    events = [e for e in events if e["kind"] in KINDS]
     if not events:
         return
     targets = {q["code"]: q for q in tx.query(
-        "SELECT code, entity, max_wait_minutes FROM queues WHERE centre = ?", (centre,))}
+        "SELECT code, entity, max_wait_minutes, max_attention_minutes FROM queues "
+        "WHERE centre = ?", (centre,))}
     entries = _entries(tx, centre, [e for e in events if e["kind"] == "ticket.called"])
+    starts = _starts(tx, centre, [e for e in events if e["kind"] == "ticket.finished"])
     new_entries: dict[tuple[str, int], tuple[str, str]] = {}
+    new_starts: dict[tuple[str, int], str] = {}
     gone: set[tuple[str, int]] = set()
+    ended: set[tuple[str, int]] = set()
     deltas: dict[tuple[str, str], Delta] = defaultdict(Delta)
     for e in events:
         kind, ticket, step = e["kind"], e.get("ticket") or "", e.get("step") or 1
@@ -90,7 +98,58 @@ def add(tx: Conn, centre: str, events: Iterable[dict[str, Any]]) -> None:
             if limit:
                 delta.counts["judged"] += 1
                 delta.counts["within"] += minutes <= limit
+        elif kind == "ticket.started":
+            key = (ticket, step)
+            if key not in starts and key not in new_starts and key not in ended:
+                new_starts[key] = e["at"]
+        elif kind == "ticket.rated" and (score := score_of(e["payload"])) is not None:
+            delta.counts["ratings"] += 1
+            delta.counts["rating_sum"] += score
+            delta.counts["satisfied"] += score >= SATISFIED
+        if kind == "ticket.finished":
+            _finish(delta, (ticket, step), e["at"], starts, new_starts, ended,
+                    target["max_attention_minutes"] if target else 0)
     _write(tx, centre, deltas, new_entries, gone)
+    _write_starts(tx, centre, new_starts, ended)
+
+
+def _finish(delta: Delta, key: tuple[str, int], at: str, starts: dict[tuple[str, int], str],
+            new_starts: dict[tuple[str, int], str], ended: set[tuple[str, int]],
+            limit: int) -> None:
+    """An attention's first end, timed from its first start (as ``indicators`` does)."""
+    began = new_starts.pop(key, None) or starts.pop(key, None)
+    if began is None:
+        return
+    ended.add(key)
+    minutes = max(0.0, (_time(at) - _time(began)).total_seconds() / 60)
+    delta.counts["attentions"] += 1
+    delta.counts["attention_ms"] += round(minutes * 60_000)
+    if limit:
+        delta.counts["attention_judged"] += 1
+        delta.counts["attention_within"] += minutes <= limit
+
+
+def _starts(tx: Conn, centre: str, ends: list[dict[str, Any]]) -> dict[tuple[str, int], str]:
+    """The stored starts the ends of a batch may close."""
+    tickets = sorted({e.get("ticket") or "" for e in ends})
+    found: dict[tuple[str, int], str] = {}
+    for i in range(0, len(tickets), CHUNK):
+        part = tickets[i:i + CHUNK]
+        marks = ",".join("?" * len(part))
+        for r in tx.query(f"SELECT ticket, step, started_at FROM open_attentions "
+                          f"WHERE centre = ? AND ticket IN ({marks})", (centre, *part)):
+            found[(r["ticket"], r["step"])] = r["started_at"]
+    return found
+
+
+def _write_starts(tx: Conn, centre: str, new_starts: dict[tuple[str, int], str],
+                  ended: set[tuple[str, int]]) -> None:
+    tx.executemany("DELETE FROM open_attentions WHERE centre = ? AND ticket = ? AND step = ?",
+                   [(centre, t, s) for t, s in ended])
+    tx.executemany(
+        "INSERT INTO open_attentions(centre, ticket, step, started_at) VALUES (?,?,?,?) "
+        "ON CONFLICT (centre, ticket, step) DO NOTHING",
+        [(centre, t, s, at) for (t, s), at in new_starts.items()])
 
 
 def _entries(tx: Conn, centre: str, calls: list[dict[str, Any]]
@@ -148,6 +207,8 @@ def read(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str], Cell
             cell.wait_ms += int(r["wait_ms"] or 0)
             cell.judged += int(r["judged"] or 0)
             cell.within += int(r["within"] or 0)
+            for name in FIGURES[9:]:  # the attentions' and the ratings'
+                setattr(cell, name, getattr(cell, name) + int(r[name] or 0))
     for r in conn.query("SELECT centre, entity, tenth, SUM(n) AS n FROM wait_tenths "
                         "WHERE day >= ? AND day <= ? GROUP BY centre, entity, tenth",
                         (day_from, day_to)):
@@ -161,7 +222,7 @@ def rebuild(db: Database) -> int:
     that already held events); returns how many events were read."""
     count = 0
     with db.transaction() as tx:
-        for table in ("daily_figures", "wait_tenths", "open_entries"):
+        for table in ("daily_figures", "wait_tenths", "open_entries", "open_attentions"):
             tx.execute(f"DELETE FROM {table}")
         centres = [r["centre"] for r in tx.query("SELECT DISTINCT centre FROM events")]
         for centre in centres:

@@ -18,7 +18,15 @@ from flask import Flask, Response, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from sync import strict_json
-from sync.central import aggregates, auth, boxes, csv_export, indicators, viewers
+from sync.central import (
+    aggregates,
+    auth,
+    boxes,
+    csv_export,
+    entity_report,
+    indicators,
+    viewers,
+)
 from sync.central.db import Database
 from sync.central.ingest import BadBatch, centre_for, ingest
 from sync.fingerprint import fingerprint
@@ -139,6 +147,7 @@ def create_central_app(db: Database, login_guard: viewers.LoginGuard | None = No
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["mac_turnos.central_db"] = db
     auth.install(app, db, login_guard)  # the dashboard and the CSV need a viewer's session
+    entity_report.install(app, db)
 
     @app.post("/api/v1/ingest")
     def receive() -> Response:

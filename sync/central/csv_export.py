@@ -18,7 +18,8 @@ from sync.central.indicators import COLUMNS, Cell
 
 HEADER = ("centro", "entidad", "desde", "hasta", "emitidos", "atendidos", "no_se_presento",
           "anulados", "vencidos", "esperas_medidas", "espera_media_min",
-          "espera_mediana_min", "dentro_ans")
+          "espera_mediana_min", "dentro_ans", "atenciones_medidas", "atencion_media_min",
+          "atencion_dentro_ans", "calificaciones", "calificacion_media", "satisfechos")
 TOTAL = "(total)"
 
 

@@ -86,7 +86,12 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             no_show BIGINT NOT NULL DEFAULT 0, cancelled BIGINT NOT NULL DEFAULT 0,
             expired BIGINT NOT NULL DEFAULT 0, waits BIGINT NOT NULL DEFAULT 0,
             wait_ms BIGINT NOT NULL DEFAULT 0, judged BIGINT NOT NULL DEFAULT 0,
-            within BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (centre, day, entity))""",
+            within BIGINT NOT NULL DEFAULT 0, attentions BIGINT NOT NULL DEFAULT 0,
+            attention_ms BIGINT NOT NULL DEFAULT 0,
+            attention_judged BIGINT NOT NULL DEFAULT 0,
+            attention_within BIGINT NOT NULL DEFAULT 0, ratings BIGINT NOT NULL DEFAULT 0,
+            rating_sum BIGINT NOT NULL DEFAULT 0, satisfied BIGINT NOT NULL DEFAULT 0,
+            PRIMARY KEY (centre, day, entity))""",
         "CREATE INDEX daily_figures_day ON daily_figures(day)",
         """CREATE TABLE wait_tenths(
             centre TEXT NOT NULL, day TEXT NOT NULL, entity TEXT NOT NULL,
@@ -97,6 +102,9 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             centre TEXT NOT NULL, ticket TEXT NOT NULL, step INTEGER NOT NULL,
             entered_at TEXT NOT NULL, queue TEXT NOT NULL,
             PRIMARY KEY (centre, ticket, step))""",
+        """CREATE TABLE open_attentions(
+            centre TEXT NOT NULL, ticket TEXT NOT NULL, step INTEGER NOT NULL,
+            started_at TEXT NOT NULL, PRIMARY KEY (centre, ticket, step))""",
     ]),
 ]
 AGGREGATES = 6  # the migration after which the aggregates are filled from the events

@@ -18,11 +18,15 @@ from typing import Any
 from sync.central.db import Database
 
 KINDS = ("ticket.issued", "ticket.called", "ticket.finished", "ticket.no_show",
-         "ticket.cancelled", "ticket.expired", "ticket.transferred", "ticket.next_step")
+         "ticket.cancelled", "ticket.expired", "ticket.transferred", "ticket.next_step",
+         "ticket.started", "ticket.rated")
+SATISFIED = 4  # a rating of 4 or 5 (of 5) counts as satisfied
 COUNTED = {"ticket.issued": "issued", "ticket.finished": "served", "ticket.no_show": "no_show",
            "ticket.cancelled": "cancelled", "ticket.expired": "expired"}
 COLUMNS = ("issued", "served", "no_show", "cancelled", "expired", "waits",
-           "mean_wait_minutes", "median_wait_minutes", "within_ans_share")
+           "mean_wait_minutes", "median_wait_minutes", "within_ans_share", "attentions",
+           "mean_attention_minutes", "attention_within_ans_share", "ratings", "mean_rating",
+           "satisfied_share")
 
 
 @dataclass
@@ -37,11 +41,40 @@ class Cell:
     tenths: Counter[int] = field(default_factory=Counter)
     within: int = 0
     judged: int = 0
+    attentions: int = 0
+    attention_ms: int = 0
+    attention_judged: int = 0
+    attention_within: int = 0
+    ratings: int = 0
+    rating_sum: int = 0
+    satisfied: int = 0
+
+    def add_attention(self, minutes: float, limit: int) -> None:
+        self.attentions += 1
+        self.attention_ms += round(minutes * 60_000)
+        if limit:
+            self.attention_judged += 1
+            self.attention_within += minutes <= limit
+
+    def add_rating(self, score: int) -> None:
+        self.ratings += 1
+        self.rating_sum += score
+        self.satisfied += score >= SATISFIED
 
     def add_wait(self, minutes: float) -> None:
         self.wait_count += 1
         self.wait_ms += round(minutes * 60_000)
         self.tenths[int(minutes * 10)] += 1
+
+    def merge(self, other: Cell) -> None:
+        """Add ``other``'s figures to these (an entity over several centres)."""
+        for name in self.counts:
+            self.counts[name] += other.counts[name]
+        self.tenths.update(other.tenths)
+        for name in ("wait_count", "wait_ms", "within", "judged", "attentions",
+                     "attention_ms", "attention_judged", "attention_within", "ratings",
+                     "rating_sum", "satisfied"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def median(self) -> float | None:
         """The median wait to a tenth of a minute (each wait counted down to its tenth)."""
@@ -62,7 +95,24 @@ class Cell:
         mean = round(self.wait_ms / self.wait_count / 60_000, 1) if self.wait_count else None
         share = round(self.within / self.judged, 3) if self.judged else None
         return {**self.counts, "waits": self.wait_count, "mean_wait_minutes": mean,
-                "median_wait_minutes": self.median(), "within_ans_share": share}
+                "median_wait_minutes": self.median(), "within_ans_share": share,
+                "attentions": self.attentions,
+                "mean_attention_minutes": _ratio(self.attention_ms, self.attentions * 60_000),
+                "attention_within_ans_share": _ratio(self.attention_within,
+                                                     self.attention_judged, 3),
+                "ratings": self.ratings, "mean_rating": _ratio(self.rating_sum, self.ratings, 2),
+                "satisfied_share": _ratio(self.satisfied, self.ratings, 3)}
+
+
+def _ratio(part: int, whole: int, digits: int = 1) -> float | None:
+    return round(part / whole, digits) if whole else None
+
+
+def score_of(payload: dict[str, Any]) -> int | None:
+    """A rating's score, 1 to 5, or None for anything else a centre might send."""
+    score = payload.get("score")
+    return score if isinstance(score, int) and not isinstance(score, bool) \
+        and 1 <= score <= 5 else None
 
 
 def _time(text: str) -> datetime:
@@ -77,10 +127,12 @@ def compute(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str], C
                       f"WHERE day >= ? AND day <= ? AND kind IN ({marks}) "
                       f"ORDER BY centre, seq", (day_from, day_to, *KINDS))
     targets = {(q["centre"], q["code"]): q for q in conn.query(
-        "SELECT centre, code, entity, max_wait_minutes FROM queues")}
+        "SELECT centre, code, entity, max_wait_minutes, max_attention_minutes FROM queues")}
     cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
     entered: dict[tuple[str, str, int], datetime] = {}
     called: set[tuple[str, str, int]] = set()
+    started: dict[tuple[str, str, int], datetime] = {}
+    finished: set[tuple[str, str, int]] = set()
     for r in rows:
         centre, kind, queue = r["centre"], r["kind"], r["queue"] or ""
         payload = json.loads(r["payload"])
@@ -104,6 +156,17 @@ def compute(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str], C
                 if limit:
                     cell.judged += 1
                     cell.within += minutes <= limit
+        elif kind == "ticket.started" and key not in started:
+            started[key] = _time(r["at"])
+        if kind == "ticket.finished" and key in started and key not in finished:
+            finished.add(key)
+            minutes = max(0.0, (_time(r["at"]) - started[key]).total_seconds() / 60)
+            limit = target["max_attention_minutes"] if target else 0
+            for cell in (cells[(centre, entity)], cells[(centre, "")]):
+                cell.add_attention(minutes, limit)
+        elif kind == "ticket.rated" and (score := score_of(payload)) is not None:
+            for cell in (cells[(centre, entity)], cells[(centre, "")]):
+                cell.add_rating(score)
     return dict(cells)
 
 
@@ -116,3 +179,12 @@ def centres(db: Database) -> list[dict[str, Any]]:
         "SELECT code, name, last_contact, backlog, revoked_at, held_seq, gap_after, gap_until, "
         "clock_skew_seconds, future_events, box_key, refused_box_key, refused_box_at, "
         "refused_box_count FROM centres ORDER BY code")]
+
+
+def by_entity(cells: dict[tuple[str, str], Cell]) -> dict[str, Cell]:
+    """Each entity over every centre (the centres' totals left out)."""
+    found: dict[str, Cell] = defaultdict(Cell)
+    for (_, entity), cell in cells.items():
+        if entity:
+            found[entity].merge(cell)
+    return dict(found)

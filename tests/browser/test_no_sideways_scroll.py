@@ -44,6 +44,7 @@ NOT_PAGES = {
     "/kiosk/logos/<name>": "an entity's logo",
     "/t/<token>/qr.svg": "the ticket's QR image",
     "/export.csv": "the central's CSV download",
+    "/entities.csv": "the central's monthly CSV per entity",
 }
 
 
@@ -88,6 +89,8 @@ VISITS = (
     Visit("central-login", "/login", "/login", ready="input[name=usuario]"),
     Visit("central-dashboard", "/", f"/?from={TODAY}&to={TODAY}", role="viewer",
           ready="table"),
+    Visit("central-entities", "/entities", f"/entities?month={TODAY[:7]}", role="viewer",
+          ready="table"),
 )
 
 
@@ -100,7 +103,7 @@ class Sites:
     values: dict[str, str]
 
     def url(self, visit: Visit) -> str:
-        base = self.central.url if visit.rule in ("/", "/login") else self.box.base
+        base = self.central.url if visit.name.startswith("central-") else self.box.base
         return base + visit.path.format(**self.values)
 
 
@@ -295,11 +298,12 @@ def test_the_pages_refitted_for_a_phone_keep_no_serious_accessibility_violation(
     tables inside framed regions on a phone: those must stay reachable and named."""
     found = {}
     for visit in VISITS:
-        if visit.name in ("supervision", "reports", "central-dashboard"):
+        if visit.name in ("supervision", "reports", "central-dashboard", "central-entities"):
             page = tabs[visit.role]
             show(page, visit, sites, 390, 844)
             found[visit.name] = serious_violations(page)
-    assert found == {"supervision": [], "reports": [], "central-dashboard": []}
+    assert found == {"supervision": [], "reports": [], "central-dashboard": [],
+                     "central-entities": []}
 
 
 def page_rules(app: Flask) -> set[str]:

@@ -209,3 +209,25 @@ def test_the_monthly_entity_report_adds_each_entity_over_every_centre(
     assert month_of("2026-02") == ("2026-02", "2026-02-01", "2026-02-28")
     assert create_central_app(central_db).test_client().get(
         "/entities.csv?month=2026-11").status_code == 303  # a viewer's session only
+
+
+def test_the_dashboard_shows_each_centre_s_day_so_far(central_db: Database, token: str) -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from sync.central.db import iso
+
+    now = datetime.now(UTC)
+    today = now.astimezone(ZoneInfo("America/Lima")).date().isoformat()
+    issued = event(1, "ticket.issued", iso(now.replace(minute=0, second=0)))
+    called = event(2, "ticket.called", iso(now.replace(minute=12, second=0)))
+    rated = event(3, "ticket.rated", iso(now.replace(minute=30, second=0)), score=5)
+    for e in (issued, called, rated):
+        e["payload"]["day"] = today
+    queues = [{"code": "RN", "entity": "RENIEC", "name": "RENIEC", "max_wait_minutes": 15,
+               "max_attention_minutes": 30}]
+    assert post(central_db, token, batch(issued, called, rated, queues=queues)
+                ).status_code == 200
+    page = viewer_client(central_db).get("/").get_data(as_text=True)
+    row = page.split("<td>demo-lima-norte</td>")[1].split("</tr>")[0]
+    assert "<td>12.0</td>" in row and row.count("100.0 %") == 2  # waited 12 of 15; rated 5

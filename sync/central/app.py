@@ -13,6 +13,7 @@ import logging
 import zlib
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -40,6 +41,7 @@ INFLATE_CHUNK = 1024 * 1024
 CSP = ("default-src 'none'; style-src 'self'; img-src data:; form-action 'self'; "
        "base-uri 'none'; frame-ancestors 'none'")
 LATE_MINUTES = 60
+PERU = ZoneInfo("America/Lima")  # the network's centres keep Peru's time
 
 
 HTTP_ERRORS = {
@@ -182,8 +184,11 @@ def create_central_app(db: Database, login_guard: viewers.LoginGuard | None = No
         day_from, day_to = _range()
         now = datetime.now(UTC)
         listed = indicators.centres(db)
+        local = now.astimezone(PERU).date().isoformat()  # the centres' service day
+        today = aggregates.read(db, local, local)
         for c in listed:
             c["state"] = _state(c, now)
+            c["today"] = today[(c["code"], "")].figures() if (c["code"], "") in today else {}
         cells = aggregates.read(db, day_from, day_to)
         totals = {centre: cell.figures() for (centre, entity), cell in cells.items()
                   if entity == ""}

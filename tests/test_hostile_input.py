@@ -28,8 +28,8 @@ from harness.sync_support import (  # noqa: F401
     token,
     viewer_client,
 )
+from sync.central import aggregates, viewers
 from sync.central import app as central_app
-from sync.central import indicators, viewers
 from sync.central.app import create_central_app
 from sync.central.db import Database
 
@@ -226,7 +226,7 @@ def test_every_error_of_the_central_is_json(central_db: Database, monkeypatch) -
 
     def broken(*args: Any) -> None:
         raise RuntimeError("la base se cayó")
-    monkeypatch.setattr(indicators, "compute", broken)
+    monkeypatch.setattr(aggregates, "read", broken)  # what the dashboard reads
     failed = client.get("/")
     assert _json_error(failed, 500)["error"] == "internal"
     assert "la base se cayó" not in failed.get_data(as_text=True)

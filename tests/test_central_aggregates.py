@@ -160,10 +160,13 @@ def test_a_central_that_held_events_before_the_aggregates_gets_them_on_its_next_
     with sqlite_db.transaction() as tx:  # the central as it was before migration 6
         for table in ("daily_figures", "wait_tenths", "open_entries", "open_attentions"):
             tx.execute(f"DROP TABLE {table}")
+        tx.execute("ALTER TABLE centres DROP COLUMN events_received")
         tx.execute("DELETE FROM schema_migrations WHERE number = 6")
     started = _db(sqlite_db.url)
     try:
         assert _figures(aggregates.read(started, DAYS[1], DAYS[1])) == expected
         assert expected[(CENTRE, "")]["waits"] == 6
+        assert started.conn().query("SELECT events_received FROM centres WHERE code = ?",
+                                    (CENTRE,))[0]["events_received"] == 6 * 5  # counted
     finally:
         started.close()

@@ -232,4 +232,6 @@ def rebuild(db: Database) -> int:
                 add(tx, centre, [{**r, "payload": json.loads(r["payload"])}
                                  for r in rows[i:i + 5000]])
             count += len(rows)
+            tx.execute("UPDATE centres SET events_received = ? WHERE code = ?",
+                       (len(rows), centre))
     return count

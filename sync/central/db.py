@@ -105,6 +105,8 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         """CREATE TABLE open_attentions(
             centre TEXT NOT NULL, ticket TEXT NOT NULL, step INTEGER NOT NULL,
             started_at TEXT NOT NULL, PRIMARY KEY (centre, ticket, step))""",
+        # counted at ingest: the dashboard must not count a year of events on each load
+        "ALTER TABLE centres ADD COLUMN events_received BIGINT NOT NULL DEFAULT 0",
     ]),
 ]
 AGGREGATES = 6  # the migration after which the aggregates are filled from the events

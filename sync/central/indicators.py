@@ -171,14 +171,13 @@ def compute(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str], C
 
 
 def centres(db: Database) -> list[dict[str, Any]]:
-    """Every centre with its last contact, reported backlog and events received."""
+    """Every centre with its last contact, reported backlog and events received (counted
+    as they arrive: never a count over the whole log)."""
     conn = db.conn()
-    counts = {r["centre"]: r["n"] for r in conn.query(
-        "SELECT centre, COUNT(*) AS n FROM events GROUP BY centre")}
-    return [{**c, "events": counts.get(c["code"], 0)} for c in conn.query(
+    return [{**c, "events": c["events_received"]} for c in conn.query(
         "SELECT code, name, last_contact, backlog, revoked_at, held_seq, gap_after, gap_until, "
         "clock_skew_seconds, future_events, box_key, refused_box_key, refused_box_at, "
-        "refused_box_count FROM centres ORDER BY code")]
+        "refused_box_count, events_received FROM centres ORDER BY code")]
 
 
 def by_entity(cells: dict[tuple[str, str], Cell]) -> dict[str, Cell]:

@@ -166,8 +166,9 @@ def ingest(db: Database, centre: str, batch: Any) -> dict[str, Any]:
         backlog = batch.get("backlog")
         left = (max(0, backlog - len(batch["events"]))
                 if isinstance(backlog, int) and not isinstance(backlog, bool) else None)
-        tx.execute("UPDATE centres SET last_contact = ?, last_batch = ?, backlog = ? "
-                   "WHERE code = ?", (received, batch_id, left, centre))
+        tx.execute("UPDATE centres SET last_contact = ?, last_batch = ?, backlog = ?, "
+                   "events_received = events_received + ? WHERE code = ?",
+                   (received, batch_id, left, len(fresh), centre))
         held = _hold(tx, centre, batch.get("after"), answered_up_to, received)
         _clock(tx, centre, batch.get("sent_at"), fresh, received)
     answer: dict[str, Any] = {"batch_id": batch_id, "accepted": [e["uid"] for e in fresh],

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,10 +20,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from config import private_files
+from sync.central import partitions
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS: list[tuple[int, str, list[str]]] = [
+MIGRATIONS: list[tuple[int, str, list[str | Callable[[Conn], None]]]] = [
     (1, "initial", [
         """CREATE TABLE centres(
             code TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '',
@@ -108,6 +109,8 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         # counted at ingest: the dashboard must not count a year of events on each load
         "ALTER TABLE centres ADD COLUMN events_received BIGINT NOT NULL DEFAULT 0",
     ]),
+    # PostgreSQL: the events partitioned by month of their service day (partitions.py).
+    (7, "events by month", [partitions.convert]),
 ]
 AGGREGATES = 6  # the migration after which the aggregates are filled from the events
 
@@ -211,7 +214,10 @@ class Database:
                 continue
             with self.transaction() as tx:
                 for statement in statements:
-                    tx.execute(statement)
+                    if callable(statement):
+                        statement(tx)  # a step that differs between the two databases
+                    else:
+                        tx.execute(statement)
                 tx.execute("INSERT INTO schema_migrations(number, name, applied_at) "
                            "VALUES (?,?,?)", (number, name, now_iso()))
             applied.append(number)

@@ -23,7 +23,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sync.central import aggregates
+from sync.central import aggregates, partitions
 from sync.central.db import Conn, Database, now_iso
 
 MAX_EVENTS = 10_000
@@ -154,13 +154,14 @@ def ingest(db: Database, centre: str, batch: Any) -> dict[str, Any]:
         else:
             candidates[uid] = event
     received = now_iso()
+    partitions.ensure(db, {_row(centre, e, received)[5] for e in candidates.values()})
     with db.transaction() as tx:
         existing = _existing(tx, centre, list(candidates))
         fresh = [e for uid, e in candidates.items() if uid not in existing]
         tx.executemany(
             "INSERT INTO events(centre, uid, seq, kind, at, day, queue, ticket, step, actor, "
             "counter, payload, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
-            "ON CONFLICT (centre, uid) DO NOTHING", [_row(centre, e, received) for e in fresh])
+            "ON CONFLICT DO NOTHING", [_row(centre, e, received) for e in fresh])
         _queues(tx, centre, batch.get("queues"))
         aggregates.add(tx, centre, fresh)
         backlog = batch.get("backlog")

@@ -8,6 +8,7 @@ Used by ``bench/pi_budget.py``; nothing in the box imports it.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -170,8 +171,9 @@ class Budget:
 class Held:
     """A budget applied: its cgroup and shim, for processes started through ``popen``."""
 
-    def __init__(self, budget: Budget) -> None:
+    def __init__(self, budget: Budget, factor: float = math.nan) -> None:
         self.budget = budget
+        self.factor = factor  # this machine's core in Pi 4 cores when it was calibrated
         self.folder = Path(tempfile.mkdtemp(prefix="budget-"))
         self.shim = compile_shim(self.folder)
         self.cgroup = Cgroup.make(f"mac-turnos-{budget.name}-{os.getpid()}")

@@ -69,6 +69,7 @@ from bench.day_checks import POST_DAY_CHECKS, Check, DayEvidence, run_checks
 from bench.day_people import Asesor, Day, Floor, SimTime, kiosk
 from bench.day_plan import TZ, Options, Plan, plan_day, toml_text
 from bench.day_sim import _announcer_settled, _join, _threads, end_of_day
+from bench.pi_budget import calibrate
 from bench.run_all import busy_seconds
 from harness.live_server import PIN, LiveServer
 
@@ -147,6 +148,22 @@ class Sampler(threading.Thread):
                              f"{len(self.floor.violations)} violations")
             except OSError:
                 return
+
+
+class SpeedWatch(threading.Thread):
+    """This machine's speed every ``every`` real seconds while a budget is held (n-body CPU
+    time, as the budget was calibrated): a shared machine's cores run faster or slower
+    over an hour, and the budget's quota stays as it was set, so the run reports the
+    spread."""
+
+    def __init__(self, first: float, stop: threading.Event, every: float = 600.0,
+                 steps: int = 50_000) -> None:
+        super().__init__(name="speed-watch", daemon=True)
+        self.readings, self.stop_event, self.every, self.steps = [first], stop, every, steps
+
+    def run(self) -> None:
+        while not self.stop_event.wait(self.every):
+            self.readings.append(calibrate(self.steps)[1])
 
 
 def simulate(o: BusyOptions, say: Callable[[str], None] = progress) -> Run:
@@ -241,6 +258,9 @@ def _run_day(o: BusyOptions, plan: Plan, server: LiveServer, people: dict[str, A
         hub.start()
         sampler = Sampler(pid, t, rush_end, floor, bank, say)
         sampler.start()
+        watch = SpeedWatch(held.factor, floor.stop_all) if held is not None else None
+        if watch is not None:
+            watch.start()
         t.sleep_until(rush_start, floor.stop_all)
         supervisor = staff_login(server.port, people["supervisor"], floor)
         reception = [staff_login(server.port, name, floor) for name in people["reception"]]
@@ -295,7 +315,8 @@ def _run_day(o: BusyOptions, plan: Plan, server: LiveServer, people: dict[str, A
         "generator_cpu": own, "machine_busy": busy,
         "peak_kib": sampler.peak_kib, "cgroup_peak": cgroup_peak, "rush": sampler.rush,
         "cpu_at": cpu_at, "cpu_began": cpu_began, "announced": announced,
-        "central_events": len(central.received())})
+        "central_events": len(central.received()),
+        "speeds": watch.readings if watch is not None else []})
 
 
 def _uplink_settled(server: LiveServer, deadline: float) -> int:

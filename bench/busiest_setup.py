@@ -229,7 +229,7 @@ def hold(name: str, say: Callable[[str], None]) -> Held | None:
     if name == "none":
         return None
     factor, budgets = calibrated_budgets()
-    held = Held(budgets[name])
+    held = Held(budgets[name], factor)
     b = held.budget
     say(f"budget {name}: {b.cpus:.2f} cores of this machine (one core here is {factor:.2f} "
         f"Pi 4 cores by n-body CPU time), {b.memory_bytes / (1 << 30):.0f} GiB, fsync "

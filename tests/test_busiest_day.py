@@ -14,6 +14,7 @@ import pytest
 from bench import busiest_day
 from bench.busiest_setup import BusyOptions, Run
 from bench.day_checks import POST_DAY_CHECKS
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -60,6 +61,22 @@ def test_nothing_went_wrong_and_every_figure_was_measured(day: Run):
     f = day.figures
     assert f["errors_5xx"] == f["unexpected_4xx"] == f["refused_staff_streams"] == 0
     assert day.counts["statuses"] == {} and day.counts["refused"] == {}
-    measured = [k for k, v in f.items() if k != "cgroup_peak_mib" and math.isnan(v)]
+    budget_only = ("cgroup_peak_mib", "speed_min", "speed_max")
+    measured = [k for k, v in f.items() if k not in budget_only and math.isnan(v)]
     assert measured == []
-    assert math.isnan(f["cgroup_peak_mib"])  # no budget, no cgroup
+    assert all(math.isnan(f[k]) for k in budget_only)  # no budget: no cgroup, no speed
+
+
+def test_the_speed_watch_reads_the_machine_s_speed_until_told_to_stop() -> None:
+    import threading
+
+    from bench.busiest_day import SpeedWatch
+
+    stop = threading.Event()
+    watch = SpeedWatch(1.0, stop, every=0.01, steps=2_000)
+    watch.start()
+    wait_until(lambda: len(watch.readings) >= 3, timeout=60, what="two more readings")
+    stop.set()
+    watch.join(30)
+    assert not watch.is_alive() and watch.readings[0] == 1.0
+    assert all(r > 0 for r in watch.readings[1:])

@@ -196,9 +196,10 @@ def create_central_app(db: Database, login_guard: viewers.LoginGuard | None = No
                 for (centre, entity), cell in sorted(cells.items()) if entity]
         codes = [c["code"] for c in listed]
         worst = max((t["mean_wait_minutes"] or 0 for t in totals.values()), default=0) or 1
+        waits = [(code, totals.get(code, {}).get("mean_wait_minutes")) for code in codes]
         return render_template("dashboard.html", viewer=g.viewer, centres=listed, rows=rows,
                                totals=totals, codes=codes, day_from=day_from,
-                               day_to=day_to, worst=worst,
+                               day_to=day_to, worst=worst, waits_by_centre=waits,
                                now=now.strftime("%Y-%m-%d %H:%M UTC"))
 
     @app.get("/export.csv")

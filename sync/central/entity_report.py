@@ -73,7 +73,9 @@ def install(app: Flask, db: Database) -> None:
     def entities_page() -> str:
         data = report(db, request.args.get("month"), request.args.get("entity"))
         worst = max((e["mean_wait_minutes"] or 0 for e in data["entities"]), default=0) or 1
-        return render_template("entities.html", viewer=g.viewer, worst=worst, **data)
+        bars = [(e["entity"], e["mean_wait_minutes"]) for e in data["entities"]]
+        return render_template("entities.html", viewer=g.viewer, worst=worst, bars=bars,
+                               **data)
 
     @app.get("/entities.csv")
     def entities_csv() -> Response:

@@ -2,6 +2,7 @@
 once, signed, to a real central on PostgreSQL, end with every event stored once and every
 ticket in the aggregates (the benchmark reports a run that does not as problems)."""
 
+# ruff: noqa: F811 - the shared fixtures are imported by name, then requested by name
 from __future__ import annotations
 
 from pathlib import Path

@@ -84,6 +84,36 @@ def _shut(conn: http.client.HTTPConnection) -> None:
             pass  # already closed or never connected: nothing left to end
 
 
+class _Plain(http.client.HTTPConnection):
+    """A connection whose socket its cut knows before it connects: shutting a socket down
+    that is still connecting ends the connect at once (Linux), so a central whose address
+    swallows the connection attempt holds neither the deadline nor a stop."""
+
+    cut: _Cut
+
+    def connect(self) -> None:
+        found: OSError | None = None
+        for family, kind, proto, _, address in socket.getaddrinfo(
+                self.host, self.port, 0, socket.SOCK_STREAM):
+            sock = socket.socket(family, kind, proto)
+            self.sock = sock
+            self.cut.attach(self)  # shut at once if the deadline or a stop came already
+            try:
+                sock.settimeout(self.timeout)
+                sock.connect(address)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                return
+            except OSError as exc:
+                found = exc
+                sock.close()
+                self.sock = None
+        raise found or OSError(f"no address for {self.host}")
+
+
+class _Secure(http.client.HTTPSConnection, _Plain):
+    """The same over TLS: ``HTTPSConnection.connect`` wraps what ``_Plain`` connected."""
+
+
 class Transport:
     def __init__(self, base_url: str, *, ca_file: str = "", timeout: float = 30.0) -> None:
         parts = urlsplit(base_url)
@@ -127,15 +157,15 @@ class Transport:
                 self._inflight = None
 
     def _request(self, cut: _Cut, path: str, body: bytes, headers: dict[str, str]) -> Answer:
-        conn: http.client.HTTPConnection
+        conn: _Plain
         if self.context is not None:
-            conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,
-                                               context=self.context)
+            conn = _Secure(self.host, self.port, timeout=self.timeout, context=self.context)
         else:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            conn = _Plain(self.host, self.port, timeout=self.timeout)
+        conn.cut = cut
         try:
             conn.connect()
-            cut.attach(conn)
+            cut.attach(conn)  # over TLS the socket is now the wrapped one
             conn.request("POST", self.base + path, body=body, headers=headers)
             response = conn.getresponse()
             data = response.read(MAX_ANSWER + 1)

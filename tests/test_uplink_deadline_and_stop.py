@@ -162,3 +162,45 @@ def test_a_round_skipped_while_a_send_hangs_writes_no_log_line() -> None:
     finally:
         logger.removeHandler(kept)
     assert kept.lines == ["Run time of job backup was missed by 0:01:00"]
+
+
+def test_a_stop_ends_a_send_still_trying_to_connect() -> None:
+    """A central whose address swallows the connection attempt (its queue full: the SYN
+    gets no answer): the stop must not wait for the connect's own timeout."""
+    import socket
+    import threading
+
+    from sync.transport import SendError, Transport
+
+    swallower = socket.socket()
+    swallower.bind(("127.0.0.1", 0))
+    swallower.listen(0)
+    port = swallower.getsockname()[1]
+    queued = []
+    for _ in range(3):  # fill the listen queue: later attempts hang in SYN_SENT
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        queued.append(s)
+    transport = Transport(f"http://127.0.0.1:{port}", timeout=120)
+    failed: list[SendError] = []
+
+    def send() -> None:
+        try:
+            transport.post("/api/v1/ingest", b"{}", {})
+        except SendError as exc:
+            failed.append(exc)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    try:
+        wait_until(lambda: transport._inflight is not None and
+                   transport._inflight.conn is not None, timeout=10, what="a connect")
+        transport.abort()
+        sender.join(20)  # well before the connect's own 120 s
+        assert not sender.is_alive()
+        assert [e.kind for e in failed] == ["stopped"]
+    finally:
+        for s in queued:
+            s.close()
+        swallower.close()

@@ -66,6 +66,7 @@ SLOWEST_FIRST = (
     "browser/test_no_sideways_scroll", "test_readers", "test_openapi", "browser/test_reports",
     "browser/test_supervision", "test_test_tools", "test_personal_data", "test_lean_imports",
     "test_announcements_resume", "test_sync_uplink", "test_discovery", "test_printing_app",
+    "test_uplink_deadline_and_stop",
 )
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from appliance.runtime import open_store
 from bench.common import Figure, arguments, cli, command, progress
 from config import load_settings
-from harness.live_server import LiveServer, write_config
+from harness.live_server import LiveServer, add_uplink, write_config
 from harness.sync_support import Central, FaultProxy, add_events, make_sender
 from sync.central.db import Database
 from sync.central.ingest import add_centre
@@ -40,11 +40,8 @@ def _central(root: Path) -> tuple[Central, FaultProxy, str]:
 def stop_once(root: Path) -> float:
     """Seconds from SIGTERM to the box's exit while its send hangs."""
     central, proxy, token = _central(root)
-    config = write_config(root / "centre.toml", queues=2, counters=2)
-    with config.open("a", encoding="utf-8") as out:
-        out.write(f'\n[uplink]\nenabled = true\ncentral_url = "{proxy.url}"\n'
-                  f'token = "{token}"\nsecret = "s"\ninterval_seconds = 1\n'
-                  f'timeout_seconds = 60\n')
+    config = add_uplink(write_config(root / "centre.toml", queues=2, counters=2),
+                        proxy.url, token, interval_seconds=1, timeout_seconds=60)
     state = root / "state"
     state.mkdir()
     proxy.default, proxy.hold = "timeout", 120

@@ -56,6 +56,22 @@ def write_config(path: Path, queues: int = 4, counters: int = 8, threads: int = 
     return path
 
 
+def add_uplink(config: Path, central_url: str, token: str, **options: object) -> Path:
+    """Append an enabled ``[uplink]`` to the centre ``config`` (as ``write_config`` wrote
+    it) sending to ``central_url`` with ``token``; ``options`` are more of its keys."""
+    keys = {"enabled": True, "central_url": central_url, "token": token, "secret": "s3cret",
+            **options}
+    with config.open("a", encoding="utf-8") as out:
+        out.write("\n[uplink]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in keys.items()))
+    return config
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
 class LiveServer:
     def __init__(self, state: Path, config: Path, port: int | None = None,
                  serve_args: tuple[str, ...] = (),

@@ -31,6 +31,7 @@ from sync.central.db import Database
 from sync.central.ingest import add_centre
 from sync.central.viewers import add_viewer
 from sync.sender import Options, Sender
+from sync.transport import SendError, Transport
 from turnero.events import KINDS
 from turnero.store import Store
 
@@ -351,6 +352,22 @@ def make_sender(store: Store, url: str, token: str, *, clock: Any = None,
                       batch_events=batch_events, batch_bytes=batch_bytes, timeout=timeout,
                       backoff_cap=backoff_cap, identity=identity)
     return Sender(store, options, clock=clock or FakeTime(), jitter=lambda: 0.5)
+
+
+def post_in_thread(transport: Transport, path: str) -> tuple[threading.Thread, list[SendError]]:
+    """Post an empty batch to ``path`` from a thread of its own, as the uplink's round does,
+    so that a test can cut it (``abort``) while it waits; the list gets its error."""
+    failed: list[SendError] = []
+
+    def send() -> None:
+        try:
+            transport.post(path, b"{}", {})
+        except SendError as exc:
+            failed.append(exc)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    return sender, failed
 
 
 def add_events(store: Store, n: int, kind: str = "ticket.issued") -> None:

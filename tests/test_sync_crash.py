@@ -16,7 +16,7 @@ import pytest
 
 from appliance.runtime import open_store
 from config import load_settings
-from harness.live_server import write_config
+from harness.live_server import add_uplink, write_config
 from harness.sync_support import (  # noqa: F401
     CentralProcess,
     FakeTime,
@@ -45,10 +45,7 @@ def _wait(condition, timeout: float = 20.0) -> None:
 
 def _box(tmp_path: Path, central_url: str, token: str) -> tuple[Path, Path]:
     config = write_config(tmp_path / "centre.toml", queues=2, counters=2)
-    with config.open("a", encoding="utf-8") as out:
-        out.write(f'\n[uplink]\nenabled = true\ncentral_url = "{central_url}"\n'
-                  f'token = "{token}"\nsecret = "s3cret"\nbatch_events = 100\n'
-                  f'timeout_seconds = 60\n')
+    add_uplink(config, central_url, token, batch_events=100, timeout_seconds=60)
     state = tmp_path / "state"
     state.mkdir()
     return config, state

@@ -7,6 +7,7 @@ until nothing is pending or a real error, and says which."""
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from appliance.runtime import open_store
 from config import load_settings
-from harness.live_server import LiveServer, write_config
+from harness.live_server import LiveServer, add_uplink, write_config
 from harness.sync_support import (  # noqa: F401
     FaultProxy,
     add_events,
@@ -24,11 +25,13 @@ from harness.sync_support import (  # noqa: F401
     make_sender,
     pg,
     pg_kind,
+    post_in_thread,
     proxy,
     token,
 )
 from sync.central.db import Database
 from sync.central.ingest import add_centre
+from sync.transport import Transport
 from tests.waiting import wait_until
 from turnero import outbox
 from turnero.store import Store
@@ -38,20 +41,10 @@ SQLITE_ONLY = pytest.mark.parametrize("pg_kind", ["sqlite"])  # the box's side: 
 
 def _box(tmp_path: Path, central_url: str, token: str, **uplink: object) -> tuple[Path, Path]:
     config = write_config(tmp_path / "centre.toml", queues=2, counters=2)
-    keys = {"enabled": True, "central_url": central_url, "token": token, "secret": "s3cret",
-            **uplink}
-    with config.open("a", encoding="utf-8") as out:
-        out.write("\n[uplink]\n" + "".join(
-            f"{k} = {_toml(v)}\n" for k, v in keys.items()))
+    add_uplink(config, central_url, token, **uplink)
     state = tmp_path / "state"
     state.mkdir()
     return config, state
-
-
-def _toml(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return f'"{value}"' if isinstance(value, str) else str(value)
 
 
 @SQLITE_ONLY
@@ -167,11 +160,6 @@ def test_a_round_skipped_while_a_send_hangs_writes_no_log_line() -> None:
 def test_a_stop_ends_a_send_still_trying_to_connect() -> None:
     """A central whose address swallows the connection attempt (its queue full: the SYN
     gets no answer): the stop must not wait for the connect's own timeout."""
-    import socket
-    import threading
-
-    from sync.transport import SendError, Transport
-
     swallower = socket.socket()
     swallower.bind(("127.0.0.1", 0))
     swallower.listen(0)
@@ -183,16 +171,7 @@ def test_a_stop_ends_a_send_still_trying_to_connect() -> None:
         s.connect_ex(("127.0.0.1", port))
         queued.append(s)
     transport = Transport(f"http://127.0.0.1:{port}", timeout=120)
-    failed: list[SendError] = []
-
-    def send() -> None:
-        try:
-            transport.post("/api/v1/ingest", b"{}", {})
-        except SendError as exc:
-            failed.append(exc)
-
-    sender = threading.Thread(target=send, daemon=True)
-    sender.start()
+    sender, failed = post_in_thread(transport, "/api/v1/ingest")
     try:
         wait_until(lambda: transport._inflight is not None and
                    transport._inflight.conn is not None, timeout=10, what="a connect")

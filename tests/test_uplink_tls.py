@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.sync_support import post_in_thread
 from sync.transport import SendError, Transport
 from tests.waiting import wait_until
 
@@ -86,16 +87,7 @@ def test_a_central_the_box_does_not_trust_is_refused_with_the_reason(central: in
 def test_a_stop_cuts_a_tls_request_in_flight(authority: Path, central: int) -> None:
     transport = Transport(f"https://localhost:{central}", ca_file=str(authority / "ca.pem"),
                           timeout=120)
-    failed: list[SendError] = []
-
-    def send() -> None:
-        try:
-            transport.post("/hang", b"{}", {})
-        except SendError as exc:
-            failed.append(exc)
-
-    sender = threading.Thread(target=send, daemon=True)
-    sender.start()
+    sender, failed = post_in_thread(transport, "/hang")
     wait_until(lambda: transport._inflight is not None and transport._inflight.conn
                is not None and transport._inflight.conn.sock is not None
                and isinstance(transport._inflight.conn.sock, ssl.SSLSocket),

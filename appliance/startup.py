@@ -74,15 +74,8 @@ def configure_logging(environ: Mapping[str, str] | None = None) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                                                        "%(message)s")
     # APScheduler says two INFO lines each time a job runs (the uplink's every few seconds:
-    # ~17,000 a day), and a WARNING each time a run is skipped because the last one is still
-    # going (a send hanging on a slow central: every interval). Our jobs run one at a time on
-    # purpose and log their own changes of state; APScheduler's other warnings stay.
+    # ~17,000 a day); our jobs log their own changes of state. Its warnings stay.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler.scheduler").addFilter(_not_a_skipped_run)
-
-
-def _not_a_skipped_run(record: logging.LogRecord) -> bool:
-    return "maximum number of running instances reached" not in record.getMessage()
 
 
 class StartGuard:

@@ -1,9 +1,9 @@
 """The uplink as a part of the running box: its settings, its secret, its scheduler job,
 "enviar ahora", and the status for health and the supervisor.
 
-One APScheduler job (coalesced, one instance at a time) runs a sending round every
-``interval_seconds``; a lock makes sure "enviar ahora" and the job never send at the same
-time. Nothing here runs inside a request that a citizen waits on: the routes only read the
+One APScheduler job (coalesced) runs a sending round every ``interval_seconds``; a lock
+makes sure that two rounds ("enviar ahora", or one due while a send hangs) never send at the
+same time. Nothing here runs inside a request that a citizen waits on: the routes only read the
 status or wake the job.
 """
 
@@ -127,7 +127,10 @@ class Uplink:
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self._scheduler.add_job(self.run_round, "interval", id=JOB_ID,
                                 seconds=self.config.interval_seconds, coalesce=True,
-                                max_instances=1, misfire_grace_time=None,
+                                # a round due while a send hangs runs and finds the lock
+                                # taken ("busy", at once): APScheduler would otherwise warn
+                                # of a skipped run at every interval
+                                max_instances=2, misfire_grace_time=None,
                                 next_run_time=datetime.now(UTC))
         self._scheduler.start()
         if isinstance(self.store.clock, SystemClock):  # a simulated day has its own time

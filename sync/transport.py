@@ -61,11 +61,14 @@ class _Cut:
         self.conn: http.client.HTTPConnection | None = None
         self.why: str | None = None  # "deadline" or "stopped", once cut
 
-    def attach(self, conn: http.client.HTTPConnection) -> None:
+    def attach(self, conn: http.client.HTTPConnection) -> bool:
+        """Know ``conn``'s socket from now on; False if the request was cut already (a
+        socket not yet connecting cannot be shut: the caller must not go on)."""
         with self.lock:
             self.conn = conn
             if self.why is not None:
                 _shut(conn)
+            return self.why is None
 
     def cut(self, why: str) -> None:
         with self.lock:
@@ -97,7 +100,10 @@ class _Plain(http.client.HTTPConnection):
                 self.host, self.port, 0, socket.SOCK_STREAM):
             sock = socket.socket(family, kind, proto)
             self.sock = sock
-            self.cut.attach(self)  # shut at once if the deadline or a stop came already
+            if not self.cut.attach(self):  # the deadline or a stop came already (e.g. in
+                sock.close()               # a slow name lookup): no connect at all
+                self.sock = None
+                raise OSError("cut before connecting")
             try:
                 sock.settimeout(self.timeout)
                 sock.connect(address)
@@ -141,6 +147,12 @@ class Transport:
             inflight.cut("stopped")
 
     def post(self, path: str, body: bytes, headers: dict[str, str]) -> Answer:
+        return self._send("POST", path, body, headers)
+
+    def get(self, path: str, headers: dict[str, str]) -> Answer:
+        return self._send("GET", path, b"", headers)
+
+    def _send(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Answer:
         cut = _Cut()
         with self._lock:
             if self._stopped:
@@ -150,13 +162,14 @@ class Transport:
         deadline.daemon = True
         deadline.start()
         try:
-            return self._request(cut, path, body, headers)
+            return self._request(cut, method, path, body, headers)
         finally:
             deadline.cancel()
             with self._lock:
                 self._inflight = None
 
-    def _request(self, cut: _Cut, path: str, body: bytes, headers: dict[str, str]) -> Answer:
+    def _request(self, cut: _Cut, method: str, path: str, body: bytes,
+                 headers: dict[str, str]) -> Answer:
         conn: _Plain
         if self.context is not None:
             conn = _Secure(self.host, self.port, timeout=self.timeout, context=self.context)
@@ -166,7 +179,8 @@ class Transport:
         try:
             conn.connect()
             cut.attach(conn)  # over TLS the socket is now the wrapped one
-            conn.request("POST", self.base + path, body=body, headers=headers)
+            conn.request(method, self.base + path, body=body if method == "POST" else None,
+                         headers=headers)
             response = conn.getresponse()
             data = response.read(MAX_ANSWER + 1)
             if cut.why is not None:

@@ -6,10 +6,12 @@ until nothing is pending or a real error, and says which."""
 # ruff: noqa: F811 - the shared fixtures are imported by name, then requested by name
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,7 @@ from harness.sync_support import (  # noqa: F401
 )
 from sync.central.db import Database
 from sync.central.ingest import add_centre
+from sync.service import Uplink
 from sync.transport import Transport
 from tests.waiting import wait_until
 from turnero import outbox
@@ -131,30 +134,39 @@ def test_uplink_send_stops_on_a_real_error_and_says_it(
     assert "http_500" in done.stderr and "pendientes 30" in done.stdout
 
 
-def test_a_round_skipped_while_a_send_hangs_writes_no_log_line() -> None:
-    import logging
+@SQLITE_ONLY
+def test_a_round_due_while_a_send_hangs_is_not_skipped_with_a_warning(
+        tmp_path: Path, proxy: FaultProxy, central_db: Database,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The uplink's rounds come due while a send hangs on a slow central: each one finds
+    the round in flight and returns at once, without APScheduler's warning for a skipped
+    run at every interval (other jobs' warnings are not filtered away for this)."""
+    config, state = _box(tmp_path, proxy.url, add_centre(central_db, "bench"),
+                         interval_seconds=1, timeout_seconds=60)
+    store = open_store(load_settings(config), state)
+    add_events(store, 5)
+    proxy.default, proxy.hold = "timeout", 60
+    uplink = Uplink(store, load_settings(config))
+    outcomes: list[str] = []
+    real_round = uplink.run_round
 
-    from appliance.startup import configure_logging
+    def counted_round(**kw: bool) -> str:
+        outcome = real_round(**kw)
+        outcomes.append(outcome)
+        return outcome
 
-    class Kept(logging.Handler):
-        def __init__(self) -> None:
-            super().__init__()
-            self.lines: list[str] = []
-
-        def emit(self, record: logging.LogRecord) -> None:
-            self.lines.append(record.getMessage())
-
-    configure_logging({})
-    kept = Kept()
-    logger = logging.getLogger("apscheduler.scheduler")
-    logger.addHandler(kept)
+    uplink.run_round = counted_round  # type: ignore[method-assign]
+    caplog.set_level(logging.INFO, logger="apscheduler")
+    uplink.start()
     try:
-        logger.warning('Execution of job "%s" skipped: maximum number of running instances '
-                       'reached (%d)', "Uplink.run_round", 1)
-        logger.warning("Run time of job %s was missed by %s", "backup", "0:01:00")
+        wait_until(lambda: outcomes.count("busy") >= 2, timeout=20,
+                   what="two rounds due while the first send hangs")
     finally:
-        logger.removeHandler(kept)
-    assert kept.lines == ["Run time of job backup was missed by 0:01:00"]
+        uplink.stop()
+        proxy.released.set()
+        store.close()
+    assert not [r for r in caplog.records if r.name.startswith("apscheduler")
+                and r.levelno >= logging.WARNING]
 
 
 def test_a_stop_ends_a_send_still_trying_to_connect() -> None:
@@ -183,3 +195,35 @@ def test_a_stop_ends_a_send_still_trying_to_connect() -> None:
         for s in queued:
             s.close()
         swallower.close()
+
+
+def test_a_stop_during_the_name_lookup_connects_nowhere(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stop that comes while the central's name is still being looked up (a slow DNS):
+    the send ends at once and no connection is made after it."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    listener.setblocking(False)
+    looking_up, answer = threading.Event(), threading.Event()
+    real_lookup = socket.getaddrinfo
+
+    def slow_lookup(*args: object, **kwargs: object) -> object:
+        looking_up.set()
+        answer.wait(10)
+        return real_lookup(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_lookup)
+    transport = Transport(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=120)
+    sender, failed = post_in_thread(transport, "/api/v1/ingest")
+    try:
+        assert looking_up.wait(10)
+        transport.abort()
+        answer.set()
+        sender.join(20)  # well before the request's own 120 s
+        assert not sender.is_alive() and [e.kind for e in failed] == ["stopped"]
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nothing connected
+    finally:
+        answer.set()
+        listener.close()

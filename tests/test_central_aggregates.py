@@ -5,6 +5,8 @@ resent — so the dashboard can read a year from them (SQLite; PostgreSQL for on
 # ruff: noqa: F811 - the shared fixtures are imported by name, then requested by name
 from __future__ import annotations
 
+import dataclasses
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.sync_support import CENTRE, central_db, pg, pg_kind  # noqa: F401
+from harness.sync_support import CENTRE, SECRET, central_db, pg, pg_kind  # noqa: F401
+from sync import pseudonym
 from sync.central import aggregates, indicators
 from sync.central.db import Database
 from sync.central.ingest import add_centre, ingest
+from turnero.outbox import Outgoing
 
 QUEUES = [{"code": "RN", "entity": "RENIEC", "name": "RENIEC", "max_wait_minutes": 20,
            "max_attention_minutes": 30},
@@ -31,59 +35,79 @@ def _at(day: str, minute: float) -> str:
     return f"{day}T{13 + hours:02d}:{rest // 60:02d}:{rest % 60:02d}.000000Z"
 
 
-ticket_story = st.fixed_dictionaries({
-    "day": st.sampled_from(DAYS), "queue": st.sampled_from(("RN", "BN")),
-    "issued": st.floats(0, 120), "wait": st.floats(0, 90),
-    "end": st.sampled_from(("ticket.finished", "ticket.no_show", "ticket.cancelled",
-                            "ticket.expired", "transfer")),
-    "recalled": st.booleans(), "length": st.floats(0, 60),
-    "score": st.one_of(st.none(), st.integers(0, 6))})
+ENDS = ("ticket.finished", "ticket.no_show", "ticket.cancelled", "ticket.expired",
+        "transfer", "next_step")
+MULTI_STEP = ("transfer", "next_step")  # visits of two steps: a second queue, a second wait
+
+
+def ticket_story(ends: tuple[str, ...] = ENDS) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({
+        "day": st.sampled_from(DAYS), "queue": st.sampled_from(("RN", "BN")),
+        "issued": st.floats(0, 120), "wait": st.floats(0, 90), "end": st.sampled_from(ends),
+        "recalled": st.booleans(), "length": st.floats(0, 60),
+        "score": st.one_of(st.none(), st.integers(0, 6))})
 
 
 def _log(stories: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The events of the stories in time order, numbered as a box numbers its log."""
-    timed: list[tuple[str, dict[str, Any]]] = []
+    """The events of the stories in time order, numbered and described as a box sends them
+    (``pseudonym.describe``): the step, day and queue of a ticket event are in its payload
+    only, a move names the step it leaves, only an issue and a call name the entity."""
+    timed: list[tuple[str, Outgoing]] = []
     for n, s in enumerate(stories):
         ticket, day, queue = f"t{n}", s["day"], s["queue"]
-        entity = "RENIEC" if queue == "RN" else "BN"
 
         def event(kind: str, minute: float, step: int = 1, q: str = queue,
-                  e: str = entity, day: str = day, ticket: str = ticket,
-                  **more: Any) -> None:
-            timed.append((_at(day, minute), {
-                "uid": uuid.uuid4().hex, "kind": kind, "at": _at(day, minute),
-                "actor": None, "counter": 1, "ticket": ticket, "step": step,
-                "payload": {"queue": q, "entity": e, "day": day, "step": step, **more}}))
+                  day: str = day, ticket: str = ticket, n: int = n, **more: Any) -> None:
+            payload = {"label": f"{q}-{n + 1:03d}", "queue": q, "service": 1,
+                       "priority": "normal", "preferential": False, "step": step, "day": day,
+                       **more}
+            at = _at(day, minute)
+            timed.append((at, Outgoing(seq=0, uid=uuid.uuid4().hex, kind=kind, at=at,
+                                       actor="asesor1", counter=1, ticket=ticket,
+                                       payload=json.dumps(payload))))
 
-        def attended(at: float, step: int = 1, q: str = queue, e: str = entity,
+        def called(minute: float, step: int = 1, q: str = queue) -> None:
+            event("ticket.called", minute, step, q, entity="RENIEC" if q == "RN" else "BN",
+                  counter_name="Módulo 1", rule="arrival", recalls=0)
+
+        def attended(at: float, step: int = 1, q: str = queue,
                      story: dict[str, Any] = s) -> None:
-            event("ticket.started", at, step, q, e)
-            event("ticket.finished", at + story["length"], step, q, e)
+            event("ticket.started", at, step, q)
+            event("ticket.finished", at + story["length"], step, q, outcome="attended")
             if story["score"] is not None:  # 0 and 6 are not ratings: left out
-                event("ticket.rated", at + story["length"] + 0.5, step, q, e,
+                event("ticket.rated", at + story["length"] + 0.5, step, q,
                       score=story["score"])
 
-        called = s["issued"] + s["wait"]
-        event("ticket.issued", s["issued"])
+        call = s["issued"] + s["wait"]
+        event("ticket.issued", s["issued"], channel="kiosk", number=n + 1, visit=[],
+              entity="RENIEC" if queue == "RN" else "BN", appointment=False,
+              has_document=False)
         if s["end"] in ("ticket.cancelled", "ticket.expired"):
-            event(s["end"], called)
+            event(s["end"], call, **({"reason": "left_centre"} if s["end"] ==
+                                     "ticket.cancelled" else {"previous": "waiting"}))
             continue
-        event("ticket.called", called)
+        called(call)
         if s["recalled"]:
-            event("ticket.called", called + 1)
-        if s["end"] == "transfer":
-            event("ticket.started", called + 1)
-            event("ticket.transferred", called + 2)
-            event("ticket.called", called + 2 + s["wait"] / 2, step=2, q="BN", e="BN")
-            attended(called + 3 + s["wait"] / 2, step=2, q="BN", e="BN")
+            called(call + 1)
+        if s["end"] == "transfer":  # a triage error: moved while being attended
+            event("ticket.started", call + 1)
+            event("ticket.transferred", call + 2, to_queue="BN", to_service=2,
+                  position="arrival")
+            called(call + 2 + s["wait"] / 2, step=2, q="BN")
+            attended(call + 3 + s["wait"] / 2, step=2, q="BN")
+        elif s["end"] == "next_step":  # a second trámite, after the first
+            attended(call + 1)
+            after = call + 2 + s["length"]
+            event("ticket.next_step", after, to_queue="RN", to_service=3)
+            called(after + s["wait"] / 3, step=2, q="RN")
+            attended(after + 1 + s["wait"] / 3, step=2, q="RN")
         elif s["end"] == "ticket.finished":
-            attended(called + 1)
+            attended(call + 1)
         else:
-            event(s["end"], called + 5)
-    events = [e for _, e in sorted(timed, key=lambda x: x[0])]
-    for seq, e in enumerate(events, start=1):
-        e["seq"] = seq
-    return events
+            event(s["end"], call + 5, recalls=0)
+    ordered = [e for _, e in sorted(timed, key=lambda x: x[0])]
+    return [pseudonym.describe(SECRET, dataclasses.replace(e, seq=seq))
+            for seq, e in enumerate(ordered, start=1)]
 
 
 def _send(db: Database, events: list[dict[str, Any]], cuts: list[int], repeat: bool) -> None:
@@ -117,17 +141,22 @@ def _clear(db: Database) -> None:
             tx.execute(f"DELETE FROM {table}")
 
 
+def _open_entries(db: Database) -> list[dict[str, Any]]:
+    return db.conn().query("SELECT ticket, step FROM open_entries ORDER BY ticket, step")
+
+
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(stories=st.lists(ticket_story, min_size=1, max_size=25),
+@given(visit=ticket_story(MULTI_STEP), stories=st.lists(ticket_story(), max_size=24),
        cuts=st.lists(st.integers(0, 200), max_size=4), repeat=st.booleans())
 def test_the_aggregates_give_what_the_events_give_however_the_log_is_sent(
-        sqlite_db: Database, stories: list[dict[str, Any]], cuts: list[int],
-        repeat: bool) -> None:
+        sqlite_db: Database, visit: dict[str, Any], stories: list[dict[str, Any]],
+        cuts: list[int], repeat: bool) -> None:
     _clear(sqlite_db)
-    _send(sqlite_db, _log(stories), cuts, repeat)
+    _send(sqlite_db, _log([visit, *stories]), cuts, repeat)
     for day_from, day_to in ((DAYS[0], DAYS[1]), (DAYS[1], DAYS[1])):
         assert _figures(aggregates.read(sqlite_db, day_from, day_to)) == _figures(
             indicators.compute(sqlite_db, day_from, day_to))
+    assert _open_entries(sqlite_db) == []  # every visit was called, cancelled or expired
 
 
 @pytest.mark.parametrize("pg_kind", ["postgresql"])
@@ -136,7 +165,8 @@ def test_on_postgresql_the_aggregates_give_what_the_events_give(
     add_centre(central_db, CENTRE)
     stories = [{"day": DAYS[n % 2], "queue": ("RN", "BN")[n % 3 == 0], "issued": n * 3.7,
                 "wait": (n * 7.3) % 60, "end": ("ticket.finished", "ticket.no_show",
-                                                "ticket.cancelled", "transfer")[n % 4],
+                                                "ticket.cancelled", "transfer",
+                                                "next_step")[n % 5],
                 "recalled": n % 5 == 0, "length": (n * 4.1) % 45, "score": n % 6 or None}
                for n in range(40)]
     _send(central_db, _log(stories), [17, 50], repeat=True)
@@ -144,6 +174,7 @@ def test_on_postgresql_the_aggregates_give_what_the_events_give(
     assert _figures(aggregates.read(central_db, DAYS[0], DAYS[1])) == expected
     total = expected[(CENTRE, "")]
     assert total["waits"] > 20 and total["attentions"] > 10 and total["ratings"] > 10
+    assert _open_entries(central_db) == []
     assert aggregates.rebuild(central_db) > 0  # made again from the events: the same
     assert _figures(aggregates.read(central_db, DAYS[0], DAYS[1])) == expected
 
@@ -168,5 +199,64 @@ def test_a_central_that_held_events_before_the_aggregates_gets_them_on_its_next_
         assert expected[(CENTRE, "")]["waits"] == 6
         assert started.conn().query("SELECT events_received FROM centres WHERE code = ?",
                                     (CENTRE,))[0]["events_received"] == 6 * 5  # counted
+    finally:
+        started.close()
+
+
+def _story(**changes: Any) -> dict[str, Any]:
+    return {"day": DAYS[0], "queue": "RN", "issued": 0, "wait": 20, "end": "ticket.finished",
+            "recalled": False, "length": 10, "score": None, **changes}
+
+
+@pytest.mark.parametrize("end", MULTI_STEP)
+def test_a_visit_s_second_step_is_counted_as_it_arrives_as_the_stored_events_count_it(
+        sqlite_db: Database, end: str) -> None:
+    log = _log([_story(end=end)])
+    assert all("step" not in e and "step" in e["payload"] for e in log)  # as a box sends
+    _send(sqlite_db, log, [], repeat=False)
+    live = _figures(aggregates.read(sqlite_db, DAYS[0], DAYS[0]))
+    assert live[(CENTRE, "")]["waits"] == 2  # the first queue's wait and the second's
+    assert live == _figures(indicators.compute(sqlite_db, DAYS[0], DAYS[0]))
+    assert _open_entries(sqlite_db) == []
+    aggregates.rebuild(sqlite_db)
+    assert _figures(aggregates.read(sqlite_db, DAYS[0], DAYS[0])) == live
+
+
+@pytest.mark.parametrize("end", ["ticket.cancelled", "ticket.expired"])
+def test_a_ticket_that_ends_in_a_later_batch_than_its_issue_leaves_no_open_entry(
+        sqlite_db: Database, end: str) -> None:
+    log = _log([_story(end=end), _story(end="ticket.finished", issued=1)])
+    issued = [n for n, e in enumerate(log) if e["kind"] == "ticket.issued"]
+    _send(sqlite_db, log, [issued[-1] + 1], repeat=False)  # the end comes in the next batch
+    assert _open_entries(sqlite_db) == []
+    assert _figures(aggregates.read(sqlite_db, DAYS[0], DAYS[0])) == _figures(
+        indicators.compute(sqlite_db, DAYS[0], DAYS[0]))
+
+
+def test_a_central_whose_filling_of_the_aggregates_died_fills_them_on_its_next_start(
+        sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sync.central.cli import _db
+
+    _send(sqlite_db, _log([_story(issued=n, wait=2 * n, score=5) for n in range(5)]), [], False)
+    expected = _figures(indicators.compute(sqlite_db, DAYS[0], DAYS[0]))
+    with sqlite_db.transaction() as tx:  # the central as it was before migration 6
+        for table in ("daily_figures", "wait_tenths", "open_entries", "open_attentions"):
+            tx.execute(f"DROP TABLE {table}")
+        tx.execute("ALTER TABLE centres DROP COLUMN events_received")
+        tx.execute("DELETE FROM schema_migrations WHERE number = 6")
+
+    def dies(*args: Any) -> None:
+        raise RuntimeError("the process died while filling the aggregates")
+
+    with monkeypatch.context() as m:
+        m.setattr(aggregates, "add", dies)
+        with pytest.raises(SystemExit):
+            _db(sqlite_db.url)
+    started = _db(sqlite_db.url)  # the next start
+    try:
+        assert _figures(aggregates.read(started, DAYS[0], DAYS[0])) == expected
+        assert expected[(CENTRE, "")]["waits"] == 5
+        assert started.conn().query("SELECT events_received FROM centres WHERE code = ?",
+                                    (CENTRE,))[0]["events_received"] == 5 * 5
     finally:
         started.close()

@@ -13,7 +13,9 @@ leaves at that call, or when its ticket is cancelled or expires.
 
 Only events stored for the first time are aggregated (``ingest`` passes its fresh ones), in
 the batch's transaction: a repeat adds nothing, and a central restored from a copy holds
-the aggregates of that copy, which the resent events then complete.
+the aggregates of that copy, which the resent events then complete. They are read as they
+are stored (``ingest._row``: the step, day and queue taken once, by one rule), so the
+aggregates kept live and those made again from the table (``rebuild``) are the same.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sync.central.db import Conn, Database
 from sync.central.indicators import COUNTED, SATISFIED, Cell, score_of
 from sync.central.indicators import KINDS as INDICATOR_KINDS
+
+if TYPE_CHECKING:  # the database module runs ``refill`` as a step of its migrations
+    from sync.central.db import Conn, Database
 
 ENTRY_KINDS = ("ticket.issued", "ticket.transferred", "ticket.next_step")
 ENDS = ("ticket.cancelled", "ticket.expired")
@@ -50,13 +54,10 @@ def _time(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _day(event: dict[str, Any]) -> str:
-    day = event["payload"].get("day")
-    return (day if isinstance(day, str) else event["at"])[:10]
-
-
 def add(tx: Conn, centre: str, events: Iterable[dict[str, Any]]) -> None:
-    """Fold ``events`` (first stored now, in the centre's log order) into the aggregates."""
+    """Fold ``events`` (first stored now, in the centre's log order) into the aggregates:
+    rows as stored (``kind``, ``at``, ``day``, ``queue``, ``ticket``, ``step`` and the
+    ``payload`` as an object), not as a centre sends them."""
     events = [e for e in events if e["kind"] in KINDS]
     if not events:
         return
@@ -68,22 +69,24 @@ def add(tx: Conn, centre: str, events: Iterable[dict[str, Any]]) -> None:
     new_entries: dict[tuple[str, int], tuple[str, str]] = {}
     new_starts: dict[tuple[str, int], str] = {}
     gone: set[tuple[str, int]] = set()
+    over: set[str] = set()  # tickets cancelled or expired: none of their entries is called
     ended: set[tuple[str, int]] = set()
     deltas: dict[tuple[str, str], Delta] = defaultdict(Delta)
     for e in events:
-        kind, ticket, step = e["kind"], e.get("ticket") or "", e.get("step") or 1
-        queue = str(e["payload"].get("queue") or "")
+        kind, ticket, step = e["kind"], e["ticket"] or "", e["step"] or 1
+        queue = e["queue"] or ""
         target = targets.get(queue)
         entity = str(e["payload"].get("entity") or (target["entity"] if target else queue))
-        delta = deltas[(_day(e), entity)]
+        delta = deltas[(e["day"], entity)]
         if kind in COUNTED:
             delta.counts[COUNTED[kind]] += 1
         if kind == "ticket.issued":
             new_entries[(ticket, step)] = (e["at"], queue)
         elif kind in ("ticket.transferred", "ticket.next_step"):
             new_entries[(ticket, step + 1)] = (e["at"], queue)
-        elif kind in ENDS:
-            gone.update(k for k in (*new_entries, *entries) if k[0] == ticket)
+        elif kind in ENDS:  # its stored entries go too, whichever batch they came in
+            gone.update(k for k in new_entries if k[0] == ticket)
+            over.add(ticket)
         elif kind == "ticket.called":
             key = (ticket, step)
             entered = new_entries.pop(key, None) or entries.pop(key, None)
@@ -109,7 +112,7 @@ def add(tx: Conn, centre: str, events: Iterable[dict[str, Any]]) -> None:
         if kind == "ticket.finished":
             _finish(delta, (ticket, step), e["at"], starts, new_starts, ended,
                     target["max_attention_minutes"] if target else 0)
-    _write(tx, centre, deltas, new_entries, gone)
+    _write(tx, centre, deltas, new_entries, gone, over)
     _write_starts(tx, centre, new_starts, ended)
 
 
@@ -168,7 +171,7 @@ def _entries(tx: Conn, centre: str, calls: list[dict[str, Any]]
 
 def _write(tx: Conn, centre: str, deltas: dict[tuple[str, str], Delta],
            new_entries: dict[tuple[str, int], tuple[str, str]],
-           gone: set[tuple[str, int]]) -> None:
+           gone: set[tuple[str, int]], over: set[str]) -> None:
     cols = ", ".join(FIGURES)
     marks = ",".join("?" * len(FIGURES))
     updates = ", ".join(f"{f} = daily_figures.{f} + excluded.{f}" for f in FIGURES)
@@ -182,6 +185,8 @@ def _write(tx: Conn, centre: str, deltas: dict[tuple[str, str], Delta],
         "ON CONFLICT (centre, day, entity, tenth) DO UPDATE SET n = wait_tenths.n + excluded.n",
         [(centre, day, entity, tenth, n) for (day, entity), d in deltas.items()
          for tenth, n in d.tenths.items()])
+    tx.executemany("DELETE FROM open_entries WHERE centre = ? AND ticket = ?",
+                   [(centre, t) for t in sorted(over)])
     tx.executemany("DELETE FROM open_entries WHERE centre = ? AND ticket = ? AND step = ?",
                    [(centre, t, s) for t, s in gone])
     tx.executemany(
@@ -218,20 +223,27 @@ def read(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str], Cell
 
 
 def rebuild(db: Database) -> int:
-    """The aggregates made again from every stored event (after this migration on a central
-    that already held events); returns how many events were read."""
-    count = 0
+    """The aggregates made again from every stored event; returns how many were read."""
     with db.transaction() as tx:
-        for table in ("daily_figures", "wait_tenths", "open_entries", "open_attentions"):
-            tx.execute(f"DELETE FROM {table}")
-        centres = [r["centre"] for r in tx.query("SELECT DISTINCT centre FROM events")]
-        for centre in centres:
-            rows = tx.query("SELECT uid, seq, kind, at, ticket, step, payload FROM events "
-                            "WHERE centre = ? ORDER BY seq", (centre,))
-            for i in range(0, len(rows), 5000):
-                add(tx, centre, [{**r, "payload": json.loads(r["payload"])}
-                                 for r in rows[i:i + 5000]])
-            count += len(rows)
-            tx.execute("UPDATE centres SET events_received = ? WHERE code = ?",
-                       (len(rows), centre))
-    return count
+        refill(tx)
+        return int(tx.query("SELECT COALESCE(SUM(events_received), 0) AS n "
+                            "FROM centres")[0]["n"])
+
+
+def refill(tx: Conn) -> None:
+    """The aggregates made again from every stored event, in ``tx``: a step of the migration
+    that makes them, so a central that held events before is filled with it or, if it dies
+    meanwhile, not at all and then again at its next start."""
+    for table in ("daily_figures", "wait_tenths", "open_entries", "open_attentions"):
+        tx.execute(f"DELETE FROM {table}")
+    tx.execute("UPDATE centres SET events_received = 0")
+    centres = [r["centre"] for r in tx.query("SELECT DISTINCT centre FROM events")]
+    for centre in centres:
+        rows = tx.query("SELECT uid, seq, kind, at, day, queue, ticket, step, payload "
+                        "FROM events WHERE centre = ? ORDER BY seq", (centre,))
+        for i in range(0, len(rows), 5000):
+            add(tx, centre, [{**r, "day": r["day"] or r["at"][:10],
+                              "payload": json.loads(r["payload"])}
+                             for r in rows[i:i + 5000]])
+        tx.execute("UPDATE centres SET events_received = ? WHERE code = ?",
+                   (len(rows), centre))

@@ -13,9 +13,8 @@ from typing import Any, TypeVar
 import click
 from waitress.server import create_server
 
-from sync.central import aggregates
 from sync.central.app import create_central_app
-from sync.central.db import AGGREGATES, Database
+from sync.central.db import Database
 from sync.central.ingest import add_centre
 from sync.central.viewers import add_viewer, disable_viewer, list_viewers
 
@@ -30,8 +29,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _db(url: str) -> Database:
     try:
         db = Database(url)
-        if AGGREGATES in db.migrate():
-            aggregates.rebuild(db)  # a central that held events before the aggregates
+        db.migrate()  # a central that held events before the aggregates is filled by it
         return db
     except Exception as exc:  # a wrong URL or an unreachable server: say so plainly
         click.echo(f"No se puede usar la base de datos {url.split('@')[-1]}: {exc}", err=True)
@@ -137,3 +135,4 @@ def viewer_list(url: str) -> None:
         state = "desactivado" if row["disabled_at"] else (
             "bloqueado hasta " + row["locked_until"][:19] if row["locked_until"] else "activo")
         click.echo(f"{row['name']}\t{row['created_at'][:19]}\t{state}")
+

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from config import private_files
-from sync.central import partitions
+from sync.central import aggregates, partitions
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,8 @@ MIGRATIONS: list[tuple[int, str, list[str | Callable[[Conn], None]]]] = [
         "ALTER TABLE centres ADD COLUMN refused_box_count BIGINT NOT NULL DEFAULT 0",
     ]),
     # The indicators kept up to date as events arrive (sync/central/aggregates.py); a
-    # central that held events before is filled from them once (``aggregates.rebuild``).
+    # central that held events before is filled from them in the same transaction
+    # (``aggregates.refill``): if it dies meanwhile, nothing is recorded and it starts over.
     (6, "aggregates", [
         """CREATE TABLE daily_figures(
             centre TEXT NOT NULL, day TEXT NOT NULL, entity TEXT NOT NULL,
@@ -108,11 +109,11 @@ MIGRATIONS: list[tuple[int, str, list[str | Callable[[Conn], None]]]] = [
             started_at TEXT NOT NULL, PRIMARY KEY (centre, ticket, step))""",
         # counted at ingest: the dashboard must not count a year of events on each load
         "ALTER TABLE centres ADD COLUMN events_received BIGINT NOT NULL DEFAULT 0",
+        aggregates.refill,
     ]),
     # PostgreSQL: the events partitioned by month of their service day (partitions.py).
     (7, "events by month", [partitions.convert]),
 ]
-AGGREGATES = 6  # the migration after which the aggregates are filled from the events
 
 
 def iso(moment: datetime) -> str:

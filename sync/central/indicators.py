@@ -13,9 +13,10 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sync.central.db import Database
+if TYPE_CHECKING:  # imported by the database module's migrations, through the aggregates
+    from sync.central.db import Database
 
 KINDS = ("ticket.issued", "ticket.called", "ticket.finished", "ticket.no_show",
          "ticket.cancelled", "ticket.expired", "ticket.transferred", "ticket.next_step",

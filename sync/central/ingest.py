@@ -20,7 +20,7 @@ import hashlib
 import json
 import re
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sync.central import aggregates, partitions
@@ -31,9 +31,12 @@ MAX_EVENT_BYTES = 64 * 1024
 UID = re.compile(r"^[0-9a-fA-F-]{8,64}$")
 KIND = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 CODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+ISO_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 PERSONAL = ("document", "name", "full_name", "document_number")
 CHUNK = 500
 CLOCK_SKEW = timedelta(minutes=10)  # a centre's clock further than this is flagged
+COLUMNS = ("centre", "uid", "seq", "kind", "at", "day", "queue", "ticket", "step", "actor",
+           "counter", "payload", "received_at")
 
 
 class BadBatch(Exception):
@@ -113,14 +116,39 @@ def problem(event: Any) -> str | None:
     return None
 
 
-def _row(centre: str, event: dict[str, Any], received: str) -> tuple[Any, ...]:
+def _day(event: dict[str, Any]) -> str:
+    """The service day an event is stored, partitioned and aggregated under: its payload's
+    ``day`` when that is a real date (``YYYY-MM-DD``), else the date of its ``at`` (which
+    ``problem`` has checked). The one rule: a day that is not a date would put the event
+    out of every month's partition and count it on no day."""
+    day = event["payload"].get("day")
+    if isinstance(day, str) and ISO_DAY.match(day):
+        try:
+            date.fromisoformat(day)
+        except ValueError:
+            pass
+        else:
+            return day
+    return str(event["at"][:10])
+
+
+def _row(centre: str, event: dict[str, Any], received: str) -> dict[str, Any]:
+    """The event as it is stored (``payload`` still an object): what the aggregates read
+    too, live or rebuilt from the table, so both take its step, day and queue alike."""
     p = event["payload"]
-    step = p.get("step") if isinstance(p.get("step"), int) else None
-    day = p.get("day") if isinstance(p.get("day"), str) else event["at"][:10]
-    return (centre, event["uid"], event["seq"], event["kind"], event["at"], day[:10],
-            str(p["queue"])[:40] if p.get("queue") is not None else None, event.get("ticket"),
-            step, event.get("actor"), event.get("counter"),
-            json.dumps(p, ensure_ascii=False, sort_keys=True), received)
+    step = p.get("step")
+    return {"centre": centre, "uid": event["uid"], "seq": event["seq"], "kind": event["kind"],
+            "at": event["at"], "day": _day(event),
+            "queue": str(p["queue"])[:40] if p.get("queue") is not None else None,
+            "ticket": event.get("ticket"),
+            "step": step if isinstance(step, int) and not isinstance(step, bool) else None,
+            "actor": event.get("actor"), "counter": event.get("counter"), "payload": p,
+            "received_at": received}
+
+
+def _values(row: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(json.dumps(row[c], ensure_ascii=False, sort_keys=True) if c == "payload"
+                 else row[c] for c in COLUMNS)
 
 
 def ingest(db: Database, centre: str, batch: Any) -> dict[str, Any]:
@@ -154,14 +182,15 @@ def ingest(db: Database, centre: str, batch: Any) -> dict[str, Any]:
         else:
             candidates[uid] = event
     received = now_iso()
-    partitions.ensure(db, {_row(centre, e, received)[5] for e in candidates.values()})
+    rows = {uid: _row(centre, e, received) for uid, e in candidates.items()}
+    partitions.ensure(db, {r["day"] for r in rows.values()})
     with db.transaction() as tx:
-        existing = _existing(tx, centre, list(candidates))
-        fresh = [e for uid, e in candidates.items() if uid not in existing]
+        _lock(tx, centre)  # a centre's batches one at a time: a repeat sees what is stored
+        existing = _existing(tx, centre, list(rows))
+        fresh = [r for uid, r in rows.items() if uid not in existing]
         tx.executemany(
-            "INSERT INTO events(centre, uid, seq, kind, at, day, queue, ticket, step, actor, "
-            "counter, payload, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
-            "ON CONFLICT DO NOTHING", [_row(centre, e, received) for e in fresh])
+            f"INSERT INTO events({', '.join(COLUMNS)}) VALUES ({','.join('?' * len(COLUMNS))}) "
+            "ON CONFLICT DO NOTHING", [_values(r) for r in fresh])
         _queues(tx, centre, batch.get("queues"))
         aggregates.add(tx, centre, fresh)
         backlog = batch.get("backlog")
@@ -170,13 +199,29 @@ def ingest(db: Database, centre: str, batch: Any) -> dict[str, Any]:
         tx.execute("UPDATE centres SET last_contact = ?, last_batch = ?, backlog = ?, "
                    "events_received = events_received + ? WHERE code = ?",
                    (received, batch_id, left, len(fresh), centre))
-        held = _hold(tx, centre, batch.get("after"), answered_up_to, received)
+        held = _hold(tx, centre, batch.get("after"), _first_seq(batch["events"]),
+                     answered_up_to, received)
         _clock(tx, centre, batch.get("sent_at"), fresh, received)
-    answer: dict[str, Any] = {"batch_id": batch_id, "accepted": [e["uid"] for e in fresh],
+    answer: dict[str, Any] = {"batch_id": batch_id, "accepted": [r["uid"] for r in fresh],
                               "duplicates": sorted(existing) + repeated, "rejected": rejected}
     if held is not None:
         answer["held"] = held
     return answer
+
+
+def _lock(tx: Conn, centre: str) -> None:
+    """Lock the centre's row for the batch's transaction, before anything is read: the same
+    batch received twice at once (a retry racing its first try) is then judged the second
+    time against what the first stored, and counted once. SQLite needs nothing: its
+    transactions begin with ``BEGIN IMMEDIATE``, one writer at a time."""
+    if tx.postgres:
+        tx.query("SELECT code FROM centres WHERE code = ? FOR UPDATE", (centre,))
+
+
+def _first_seq(events: list[Any]) -> int | None:
+    """The seq the batch begins with (where a box that does not send ``after`` reads from)."""
+    seq = events[0].get("seq") if events and isinstance(events[0], dict) else None
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) and seq > 0 else None
 
 
 def _clock(tx: Conn, centre: str, sent_at: Any, fresh: list[dict[str, Any]],
@@ -207,16 +252,19 @@ def _parse(value: str) -> datetime | None:
         return None
 
 
-def _hold(tx: Conn, centre: str, after: Any, answered_up_to: int,
+def _hold(tx: Conn, centre: str, after: Any, first: int | None, answered_up_to: int,
           received: str) -> int | None:
     """How far the central now holds ``centre``'s log without a gap (None when the batch
-    does not say which seq it continues: a box from before this)."""
-    if not isinstance(after, int) or isinstance(after, bool) or after < 0:
-        return None
-    lock = " FOR UPDATE" if tx.postgres else ""
-    row = tx.query(f"SELECT held_seq, gap_until FROM centres WHERE code = ?{lock}",
-                   (centre,))[0]
+    does not say which seq it continues: a box from before this, whose batches still move
+    the held log on while they continue it, so that once upgraded it is not taken for a
+    box whose central lost part of its log)."""
+    row = tx.query("SELECT held_seq, gap_until FROM centres WHERE code = ?", (centre,))[0]
     held, gap_until = row["held_seq"], row["gap_until"]
+    if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+        if held is not None and first is not None and first <= held + 1 \
+                and answered_up_to > held:  # it continues the held log: no gap in between
+            _held(tx, centre, answered_up_to, gap_until)
+        return None
     if held is None:
         held = after  # a centre from before the held log: its box is believed once
     if after > held:  # this copy lacks (held, after]: the box will send it again
@@ -224,7 +272,10 @@ def _hold(tx: Conn, centre: str, after: Any, answered_up_to: int,
                    "gap_seen_at = ? WHERE code = ?",
                    (held, held, max(after, gap_until or 0), received, centre))
         return int(held)
-    held = max(held, answered_up_to)
+    return _held(tx, centre, max(held, answered_up_to), gap_until)
+
+
+def _held(tx: Conn, centre: str, held: int, gap_until: int | None) -> int:
     if gap_until is not None and held >= gap_until:
         gap_until = None  # what was missing has come again
     tx.execute("UPDATE centres SET held_seq = ?, gap_until = ? WHERE code = ?",

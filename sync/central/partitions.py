@@ -5,8 +5,9 @@ each index to a month's size, lets a month's queries read only that month, and l
 oldest months go (``DROP TABLE``) without a long ``DELETE``. The primary key is
 ``(centre, uid, day)`` (a partitioned table's unique keys hold its partition key; an event's
 day never changes, so a resent event still meets its stored copy). A month's partition is
-made before the first batch that needs it, outside the batch's transaction; a day that is
-not a date lands in the default partition. SQLite centrals (a test or a small deployment)
+made before the first batch that needs it, outside the batch's transaction. Every day
+stored is a real date (``ingest._day``): the default partition holds only what an older
+central stored under a day that is not one. SQLite centrals (a test or a small deployment)
 keep one table.
 """
 
@@ -77,23 +78,29 @@ def convert(tx: Conn) -> None:
 
 
 def ensure(db: Database, days: Any) -> None:
-    """Make the partitions the months of ``days`` need, before the batch is stored (each
-    in its own statement, so a batch never waits on another's DDL). On SQLite, nothing."""
+    """Make the partitions the months of ``days`` need, before the batch is stored, outside
+    its transaction. Making one locks the events table (``PARTITION OF`` locks the parent):
+    it waits for the batches being stored and they wait for it, once a month. The threads of
+    this process make a month one at a time (the lock is held across the DDL); another
+    process that makes it meanwhile is no error, in whatever language the server speaks.
+    On SQLite, nothing."""
     if not db.postgres or not _partitioned(db):
         return
-    months = {m for d in days if isinstance(d, str) and (m := month_of(d))}
+    months = sorted({m for d in days if isinstance(d, str) and (m := month_of(d))})
     with _lock:
-        missing = sorted(m for m in months if (db.url, m) not in _made)
-    if not missing:
-        return
-    conn = db.conn()
-    for month in missing:
-        try:
-            _create(conn, "events", month)
-        except Exception as exc:  # made meanwhile by another process: that is all we need
-            if "already exists" not in str(exc):
-                raise
-        with _lock:
+        missing = [m for m in months if (db.url, m) not in _made]
+        if not missing:
+            return
+        from psycopg import errors  # only a PostgreSQL central gets here
+
+        conn = db.conn()
+        for month in missing:
+            try:
+                _create(conn, "events", month)
+            except (errors.DuplicateTable, errors.UniqueViolation):
+                # Made meanwhile by another process (whose check ran before ours): made
+                # now, so this finds it and does nothing, or raises what is really wrong.
+                _create(conn, "events", month)
             _made.add((db.url, month))
 
 

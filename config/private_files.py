@@ -1,5 +1,6 @@
 """Files and folders that only their owner may open: the databases (the box's and the
-central's), their WAL and shared memory, the backups and the state folder.
+central's), their WAL and shared memory, the backups, the state folder and the secrets made
+there once (:func:`create_once`).
 
 A process started by hand (not by systemd, whose unit sets ``UMask``) would otherwise create
 them readable by every account of the machine. SQLite creates a database's ``-wal``,
@@ -16,7 +17,8 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 FILE_MODE = 0o600
@@ -28,6 +30,44 @@ def create_file(path: Path) -> None:
     """Create ``path`` empty with mode 0600 if it does not exist (an existing file is left as
     it is: see :func:`tighten`)."""
     os.close(os.open(path, os.O_RDONLY | os.O_CREAT, FILE_MODE))
+
+
+def create_once(path: Path, make: Callable[[], bytes]) -> bytes:
+    """The content of ``path``, made the first time with ``make()``, 0600: a secret created
+    once (the box's key, the pseudonymization key) by whichever process comes first.
+
+    The file appears whole or not at all: ``make()``'s bytes go to a temporary file in the
+    same folder, are synced to disk, and that file is linked into place, which fails if
+    ``path`` exists. So another process never reads it half written, and two processes
+    making it at once both end with the one that was linked first (the other's is
+    dropped)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    content = make()
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new")
+    try:
+        with os.fdopen(fd, "wb") as out:  # mkstemp: mode 0600, whatever the umask
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:  # another process made it first: use theirs
+            return path.read_bytes()
+    finally:
+        os.unlink(temporary)
+    _sync_folder(path.parent)  # the new name survives a power cut too
+    return content
+
+
+def _sync_folder(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def create_folder(path: Path) -> None:

@@ -12,12 +12,12 @@ gets a new token (``central centre add``), which lets the central bind the new k
 from __future__ import annotations
 
 import base64
-import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from config import private_files
 from sync.fingerprint import fingerprint
 from sync.service import KEY_NAME
 
@@ -44,20 +44,10 @@ class BoxIdentity:
 def load_identity(state_dir: Path) -> BoxIdentity:
     """The box's key from the state folder, created there (0600) the first time."""
     path = state_dir / KEY_NAME
-    if not path.exists():
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption())
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process of the box made it first: use theirs
-            pass
-        else:
-            with os.fdopen(fd, "wb") as out:
-                out.write(pem)
-                out.flush()
-                os.fsync(out.fileno())
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    pem = private_files.create_once(path, lambda: Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} no es una clave Ed25519 del equipo")
     return BoxIdentity(key)

@@ -10,7 +10,6 @@ status or wake the job.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import threading
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from config import private_files
 from config.model import Settings
 from config.model import Uplink as UplinkSettings
 from sync.sender import Options, Sender
@@ -41,12 +41,11 @@ def load_secret(config: UplinkSettings, state_dir: Path) -> bytes:
     must stay the same for the pseudonyms to stay comparable)."""
     if config.secret:
         return config.secret.encode("utf-8")
-    path = Path(config.secret_file) if config.secret_file else state_dir / SECRET_NAME
-    if not path.exists() and not config.secret_file:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.write(secrets.token_hex(32) + "\n")
-    return path.read_text(encoding="utf-8").strip().encode("utf-8")
+    if config.secret_file:
+        return Path(config.secret_file).read_text(encoding="utf-8").strip().encode("utf-8")
+    made = private_files.create_once(state_dir / SECRET_NAME,
+                                     lambda: (secrets.token_hex(32) + "\n").encode("ascii"))
+    return made.strip()
 
 
 def secret_files(config: UplinkSettings, state_dir: Path) -> dict[str, Path]:

@@ -4,12 +4,18 @@ central or a supervisor vouches for it), closing the jornada it had opened in th
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
+from types import TracebackType
 
 import pytest
 from flask import Flask
 
-from turnero import clock_trust, day, tickets
+from appliance.runtime import open_store
+from config import Settings
+from turnero import clock_trust, day, messages, tickets
 from turnero.clock import ManualClock, from_iso
 from turnero.errors import Conflict
 from turnero.store import Store
@@ -107,3 +113,84 @@ def test_the_supervisor_confirms_the_clock_over_http_and_sees_the_alert_before(
     assert done.status_code == 200, done.get_json()
     health = supervisor.client.get("/api/v1/health").get_json()["components"]["clock"]
     assert health["status"] == "ok"
+
+
+def test_a_restart_after_the_clock_was_put_right_stays_at_the_real_time(
+        store: Store, clock: ManualClock, settings: Settings, tmp_path: Path) -> None:
+    _a_day_in_the_future(store, clock)
+    store.time_witness = lambda: clock.now()
+    day.open_day(store, actor="supervisor")
+    store.close()
+
+    reopened = open_store(settings, tmp_path, clock=clock)
+    try:
+        assert reopened.now() == clock.now()  # not the future events still in the log
+        assert reopened.log_ahead() == timedelta()
+        assert clock_trust.state(reopened)["status"] == "ok"
+        issued, _ = tickets.issue_ticket(reopened, service_id=76, actor="orientador")
+        assert issued["label"].endswith("001")  # in today's jornada, not the future one
+    finally:
+        reopened.close()
+
+
+def test_a_refused_opening_records_no_correction_and_keeps_the_log_time(
+        store: Store, clock: ManualClock) -> None:
+    real = clock.now()
+    day.open_day(store, actor="supervisor")
+    clock.set(real + timedelta(hours=2))  # ahead, but the same date: today's day is open
+    tickets.issue_ticket(store, service_id=76, actor="orientador")
+    clock.set(real)
+    before = _last_event(store)
+
+    with pytest.raises(Conflict) as refused:
+        day.open_day(store, actor="supervisor", clock_confirmed=True)
+
+    assert refused.value.code == "day_already_open"
+    assert _last_event(store) == before
+    assert store.reader().execute(
+        "SELECT COUNT(*) FROM events WHERE kind = 'clock.corrected'").fetchone()[0] == 0
+    assert store.now() == real + timedelta(hours=2)  # still the log's time: nothing changed
+    assert store.log_ahead() == timedelta(hours=2)
+
+
+class _LetOthersWriteOnRelease:
+    """The store's write lock; the first time ``owner`` lets go of it, ``meanwhile`` runs in
+    another thread (which may take the lock) before ``owner`` goes on."""
+
+    def __init__(self, lock: threading.Lock, meanwhile: Callable[[], object]) -> None:
+        self._lock, self._meanwhile = lock, meanwhile
+        self.owner: threading.Thread | None = None
+        self.ran = False
+
+    def __enter__(self) -> _LetOthersWriteOnRelease:
+        self._lock.acquire()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self._lock.release()
+        if threading.current_thread() is self.owner and not self.ran:
+            self.ran = True
+            other = threading.Thread(target=self._meanwhile)
+            other.start()
+            other.join(timeout=10)
+
+
+def test_no_write_gets_between_going_back_to_the_clock_and_recording_it(
+        store: Store, clock: ManualClock) -> None:
+    real = _a_day_in_the_future(store, clock)
+    lock = _LetOthersWriteOnRelease(
+        store._lock, lambda: messages.broadcast(store, "Atención", actor="supervisor"))
+    lock.owner = threading.current_thread()
+    store._lock = lock  # type: ignore[assignment]
+
+    day.open_day(store, actor="supervisor", clock_confirmed=True)
+
+    assert lock.ran
+    rows = store.reader().execute("SELECT kind, at FROM events ORDER BY seq").fetchall()
+    assert "display.message" in [r["kind"] for r in rows]
+    went_back = [r["kind"] for before, r in zip(rows, rows[1:], strict=False)
+                 if r["at"] < before["at"]]
+    assert went_back == ["clock.corrected"]  # time goes back once, where the log says so
+    corrected = [r for r in rows if r["kind"] == "clock.corrected"][0]
+    assert abs(from_iso(corrected["at"]) - real) < timedelta(seconds=1)

@@ -5,11 +5,14 @@ and lets a replaced box in only with a new token (SQLite and PostgreSQL)."""
 # ruff: noqa: F811 - the shared fixtures are imported by name, then requested by name
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from appliance.runtime import open_store
 from config import Settings
@@ -27,11 +30,12 @@ from harness.sync_support import (  # noqa: F401
     pg_kind,
     token,
 )
+from sync.central import boxes
 from sync.central.app import _state
 from sync.central.db import Database
 from sync.central.ingest import add_centre
 from sync.fingerprint import fingerprint
-from sync.identity import load_identity
+from sync.identity import BoxIdentity, load_identity
 from sync.sender import Sender
 from turnero import day, outbox
 from turnero.clock import ManualClock
@@ -140,3 +144,53 @@ def test_the_box_key_is_made_once_private_and_kept(tmp_path: Path) -> None:
     first = load_identity(tmp_path)
     assert (tmp_path / "box-key").stat().st_mode & 0o777 == 0o600
     assert load_identity(tmp_path).public == first.public
+
+
+def _wait_until_blocked(db: Database) -> None:
+    """Until another session of ``db`` waits for a row lock (PostgreSQL); SQLite's writer
+    waits for the write lock, which shows nowhere: a moment is enough there."""
+    if not db.postgres:
+        time.sleep(0.3)
+        return
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if db.conn().query("SELECT COUNT(*) AS n FROM pg_stat_activity WHERE "
+                           "wait_event_type = 'Lock' AND datname = current_database()"
+                           )[0]["n"]:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the second box never waited for the first one's binding")
+
+
+def test_two_boxes_binding_at_once_the_first_keeps_the_centre_and_the_other_is_refused(
+        central_db: Database, token: str) -> None:
+    first = BoxIdentity(Ed25519PrivateKey.generate()).public
+    second = BoxIdentity(Ed25519PrivateKey.generate())
+    body = b'{"events": []}'
+    outcome: list[BaseException | None] = []
+
+    def second_box() -> None:
+        try:
+            boxes.admit(central_db, CENTRE, second.public, second.sign(body), body)
+        except BaseException as exc:  # noqa: BLE001 - the test reads it
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    binding = Database(central_db.url)  # the first box's batch, bound but not yet committed
+    try:
+        with binding.transaction() as tx:
+            tx.execute("UPDATE centres SET box_key = ?, box_bound_at = ? WHERE code = ?",
+                       (first, "2026-11-27T14:00:00.000000Z", CENTRE))
+            racing = threading.Thread(target=second_box)
+            racing.start()
+            _wait_until_blocked(central_db)
+        racing.join(timeout=30)
+    finally:
+        binding.close()
+
+    assert len(outcome) == 1 and isinstance(outcome[0], boxes.Refused)
+    assert outcome[0].code == "box_mismatch"
+    centre = _centre(central_db)
+    assert centre["box_key"] == first
+    assert centre["refused_box_key"] == second.public and centre["refused_box_count"] == 1

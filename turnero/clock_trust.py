@@ -14,9 +14,11 @@ date is closed when today's opens.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from turnero.clock import from_iso
 from turnero.errors import Conflict
 from turnero.store import Store, Tx
 
@@ -52,10 +54,20 @@ def state(store: Store) -> dict[str, Any]:
             "log_ahead_seconds": round(ahead.total_seconds(), 1), "problems": problems}
 
 
-def check_before_opening(store: Store, *, actor: str | None, confirmed: bool) -> None:
-    """Refuse to open on a clock the witness contradicts; bring the time back from a log
-    left in the future when the witness (or ``confirmed``: a supervisor) vouches for the
-    clock."""
+@dataclass(frozen=True)
+class Correction:
+    """Going back to the clock's time, vouched for ``by`` the central or the staff: the
+    opening's own transaction records it (:func:`record`), so a refused opening records
+    nothing and no other write comes between."""
+
+    by: str
+
+
+def check_before_opening(store: Store, *, confirmed: bool) -> Correction | None:
+    """Refuse to open on a clock the witness contradicts; when the log is left in the future
+    and the witness (or ``confirmed``: a supervisor) vouches for the clock, the correction
+    the opening must make (``store.write(..., rebase=True)`` and :func:`record`). Writes
+    nothing."""
     now = store.clock.now()
     other = opinion(store)
     if other is not None and abs(other - now) > MAX_SKEW:
@@ -65,18 +77,22 @@ def check_before_opening(store: Store, *, actor: str | None, confirmed: bool) ->
             f"jornada.", "clock_disagrees")
     ahead = store.log_ahead()
     if ahead <= MAX_SKEW:
-        return
+        return None
     if other is None and not confirmed:
         raise Conflict(
             f"El registro del equipo llega hasta {_when(now + ahead, store)}, más tarde que la "
             f"hora del equipo ({_when(now, store)}): el reloj estuvo adelantado. Si la hora "
             f"actual es la correcta, abra la jornada confirmando la hora.", "clock_behind_log",
             log_until=(now + ahead).isoformat(), clock=now.isoformat())
-    corrected(store, now + ahead, actor=actor, by="central" if other is not None else "staff")
+    return Correction(by="central" if other is not None else "staff")
 
 
-def corrected(store: Store, was: datetime, *, actor: str | None, by: str) -> None:
-    """Go back to the clock's time and say so in the log."""
-    def op(tx: Tx) -> None:
-        tx.emit("clock.corrected", actor=actor, clock_was=was.isoformat(), by=by)
-    store.rebase_time(op)
+def record(tx: Tx, correction: Correction, *, actor: str | None) -> None:
+    """Say in the log that the box went back to the clock's time, in the rebased transaction
+    itself (``tx.now`` is the clock's time); nothing if the log is no longer ahead of it (an
+    opening at the same moment made the correction first)."""
+    last = tx.one("SELECT at FROM events ORDER BY seq DESC LIMIT 1")
+    if last is None or from_iso(last["at"]) <= tx.now:
+        return
+    tx.emit("clock.corrected", actor=actor, clock_was=from_iso(last["at"]).isoformat(),
+            by=correction.by)

@@ -29,9 +29,11 @@ def open_day(store: Store, *, actor: str | None = None,
     if not is_plausible(now):
         raise Conflict(f"La hora del equipo ({now:%Y-%m-%d %H:%M}) no es creíble: es anterior "
                        f"a {BUILD_DATE}. Corrija el reloj antes de abrir.", "clock_implausible")
-    clock_trust.check_before_opening(store, actor=actor, confirmed=clock_confirmed)
+    correction = clock_trust.check_before_opening(store, confirmed=clock_confirmed)
 
     def op(tx: Tx) -> dict[str, Any]:
+        if correction is not None:  # in this transaction: a refused opening records nothing
+            clock_trust.record(tx, correction, actor=actor)
         day = store.service_day(tx.now)
         row = tx.one("SELECT closed_at FROM days WHERE day = ?", (day,))
         if row is not None and row["closed_at"] is None:
@@ -49,7 +51,7 @@ def open_day(store: Store, *, actor: str | None = None,
             _keep_checks(tx, day, checks)
             tx.emit("day.reopened", actor=actor, day=day)
         return {"date": day, "open": True, "opened_at": tx.at}
-    return store.write(op)
+    return store.write(op, rebase=correction is not None)
 
 
 def _keep_checks(tx: Tx, day: str, checks: dict[str, Any] | None) -> None:

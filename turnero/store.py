@@ -3,7 +3,8 @@
 Every change goes through :meth:`Store.write`: the function runs inside ``BEGIN IMMEDIATE``
 on the single writer connection, the events it records are written in the same
 transaction, and they reach the bus only after ``COMMIT`` succeeded (Datasette's rule).
-Timestamps never go backwards even if the system clock does, so no duration is negative.
+Timestamps never go backwards even if the system clock does, so no duration is negative
+(save once, recorded, when a clock that ran ahead is put right: ``write(..., rebase=True)``).
 
 Readers: a thread reads through a connection of its own, taken from a pool of idle ones
 (or opened) on its first read, and keeps it until it hands it back with
@@ -144,8 +145,14 @@ class Store:
         private_files.prepare_database(self.path, log)
         self._writer = connect(self.path)
         migrations.apply(Database(self._writer))
-        last = self._writer.execute("SELECT MAX(at) FROM events").fetchone()[0]
-        self._last = from_iso(last) if last else None
+        # The floor is the last event in log order, not the latest time in the log: after a
+        # clock that ran ahead was put right (``clock.corrected``, written at the clock's
+        # time) the earlier, future-dated events stay in the log, and the log's times rise
+        # again from the correction on (every write is at least the one before it). The
+        # newest event is never pruned (``turnero.retention``).
+        last = self._writer.execute(
+            "SELECT at FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        self._last = from_iso(last[0]) if last else None
         self._closed = False
 
     def now(self) -> datetime:
@@ -161,24 +168,17 @@ class Store:
         now = self.clock.now()
         return self._last - now if self._last is not None and self._last > now else timedelta()
 
-    def rebase_time(self, fn: Callable[[Tx], T]) -> T:
-        """Run ``fn`` in one write at the clock's own time, even though the log is ahead of
-        it: the one way back from a clock that ran ahead (``turnero.clock_trust``)."""
-        with self._lock:
-            kept, self._last = self._last, None
-        try:
-            return self.write(fn)
-        except BaseException:
-            with self._lock:
-                self._last = kept if self._last is None else self._last
-            raise
-
     def service_day(self, when: datetime) -> str:
         """The local date that a moment belongs to (the centre's jornada)."""
         return when.astimezone(self.tz).date().isoformat()
 
-    def write(self, fn: Callable[[Tx], T]) -> T:
+    def write(self, fn: Callable[[Tx], T], *, rebase: bool = False) -> T:
         """Run ``fn`` in one serialized transaction; publish its events after commit.
+
+        ``rebase``: the transaction is at the clock's own time even though the log is ahead
+        of it, the one way back from a clock that ran ahead (``turnero.clock_trust``; ``fn``
+        records why). The floor is dropped under the write lock, so no other write comes
+        between, and it stands again if ``fn`` fails or records nothing.
 
         The thread's reader goes back to the pool first: a request waiting for the write
         lock reads nothing meanwhile, and sixty módulos calling at once would otherwise hold
@@ -187,16 +187,22 @@ class Store:
         it got before calling ``write``."""
         self.return_reader()
         with self._lock:
-            tx = Tx(self._writer, self.now())
-            self._writer.execute("BEGIN IMMEDIATE")
+            kept = self._last
+            if rebase:
+                self._last = None
             try:
-                result = fn(tx)
-                self._writer.execute("COMMIT")
+                tx = Tx(self._writer, self.now())
+                self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    result = fn(tx)
+                    self._writer.execute("COMMIT")
+                except BaseException:
+                    self._writer.execute("ROLLBACK")
+                    raise
             except BaseException:
-                self._writer.execute("ROLLBACK")
+                self._last = kept
                 raise
-            if tx.events:
-                self._last = tx.now
+            self._last = tx.now if tx.events else kept
             self.bus.publish(tx.events)
         return result
 

@@ -52,12 +52,14 @@ def admit(db: Database, centre: str, public: str | None, signature: str | None,
     if bound == public:
         return
     with db.transaction() as tx:
-        row = tx.query("SELECT box_key FROM centres WHERE code = ?", (centre,))[0]
-        if row["box_key"] is None:
-            tx.execute("UPDATE centres SET box_key = ?, box_bound_at = ? WHERE code = ?",
-                       (public, now_iso(), centre))
+        # Bound only if still unbound, in one statement: two boxes binding at once on
+        # PostgreSQL both read NULL, but the second's UPDATE waits for the first's row lock
+        # and then finds the key set. (RETURNING gives the rows it bound: SQLite 3.35+.)
+        if tx.query("UPDATE centres SET box_key = ?, box_bound_at = ? WHERE code = ? "
+                    "AND box_key IS NULL RETURNING code", (public, now_iso(), centre)):
             return
-        if row["box_key"] == public:
+        row = tx.query("SELECT box_key FROM centres WHERE code = ?", (centre,))[0]
+        if row["box_key"] == public:  # bound to this box by a batch of its own meanwhile
             return
         tx.execute("UPDATE centres SET refused_box_key = ?, refused_box_at = ?, "
                    "refused_box_count = refused_box_count + 1 WHERE code = ?",

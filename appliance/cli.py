@@ -33,6 +33,7 @@ from appliance.server import serve as run_server
 from config import ConfigError, Settings, load_settings
 from config.demo import demo_data
 from kiosk import public_address
+from sync import catalogue as central_catalogue
 from sync import service as uplink_service
 from sync.central.cli import central as central_commands
 from turnero import accounts, backup, day, events, hours
@@ -64,7 +65,8 @@ def _open(ctx: click.Context, clock: Clock | None = None) -> tuple[Settings, Sto
     settings = _settings(config)
     try:
         directory = state_dir(ctx.obj["state_dir"], SERVE_STATE if config else DEMO_STATE)
-        return settings, open_store(settings, directory, clock)
+        store = open_store(settings, directory, clock)
+        return central_catalogue.effective(store, settings), store
     except (OSError, sqlite3.DatabaseError) as exc:
         click.echo(f"No se puede usar el directorio de estado: {exc}. Revise permisos y "
                    f"espacio, o restaure la última copia de la base de datos.", err=True)

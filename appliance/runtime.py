@@ -8,6 +8,7 @@ from pathlib import Path
 
 from config import private_files
 from config.model import Settings
+from sync import catalogue as central_catalogue
 from turnero import catalog, estimate
 from turnero.clock import Clock
 from turnero.store import Store
@@ -27,9 +28,10 @@ def state_dir(given: str | Path | None, default: Path) -> Path:
 
 
 def open_store(settings: Settings, directory: Path, clock: Clock | None = None) -> Store:
-    """Open (and migrate) the centre's database and bring its catalogue up to date."""
+    """Open (and migrate) the centre's database and bring its catalogue up to date: the
+    file's, with the central office's version the box last applied."""
     store = Store(directory / DB_NAME, clock=clock, timezone=settings.centre.timezone,
                   policy=settings.policy)
-    catalog.apply_settings(store, settings)
+    catalog.apply_settings(store, central_catalogue.effective(store, settings))
     estimate.use_hours(store, settings.hours, settings.schedule)
     return store

@@ -191,7 +191,8 @@ class FaultProxy(http.server.ThreadingHTTPServer):
     ``hold_after`` (wait ``hold`` s before or after delivering: a window to kill someone);
     ``partial_answer`` (the answer loses half of its uids); ``trickle`` (an answer one byte
     every ``delay`` s, ``trickle_bytes`` of them, then the line is dropped; ``trickle_cut`` is
-    set when the sender hung up first). Every body is kept, unzipped."""
+    set when the sender hung up first). Every body is kept, unzipped; a GET (the catalogue
+    pull) takes its mode from ``get_modes``, and its path is kept."""
 
     daemon_threads = True
 
@@ -202,6 +203,8 @@ class FaultProxy(http.server.ThreadingHTTPServer):
         self.default = "pass"
         self.delay, self.hold = 0.3, 30.0
         self.bodies: list[bytes] = []
+        self.gets: list[str] = []  # the paths asked for with GET (the catalogue pull)
+        self.get_modes: deque[str] = deque()  # a GET's modes (then ``default``)
         self.inflight = 0
         self.released = threading.Event()  # ends a held `timeout` at once
         self.trickle_bytes = 60
@@ -231,10 +234,11 @@ class FaultProxy(http.server.ThreadingHTTPServer):
         with self.lock:
             return self.modes.popleft() if self.modes else self.default
 
-    def forward(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str, bytes]:
+    def forward(self, path: str, body: bytes | None, headers: dict[str, str],
+                method: str = "POST") -> tuple[int, str, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=60)
         try:
-            conn.request("POST", path, body=body, headers=headers)
+            conn.request(method, path, body=body, headers=headers)
             r = conn.getresponse()
             return r.status, r.getheader("Content-Type") or "", r.read()
         except OSError:
@@ -289,7 +293,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             with p.lock:
                 p.inflight -= 1
 
-    def _handle(self, p: FaultProxy, mode: str, body: bytes, headers: dict[str, str]) -> None:
+    def do_GET(self) -> None:  # noqa: N802 - the box's catalogue pull, with the same faults
+        p = self.server
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() not in ("host", "content-length", "connection")}
+        with p.lock:
+            p.gets.append(self.path)
+            p.inflight += 1
+        try:
+            with p.lock:
+                mode = p.get_modes.popleft() if p.get_modes else p.default
+            self._handle(p, mode, None, headers)
+        finally:
+            with p.lock:
+                p.inflight -= 1
+
+    def _handle(self, p: FaultProxy, mode: str, body: bytes | None,
+                headers: dict[str, str]) -> None:
         if mode == "down":
             return self._hang_up()
         if mode in ("500", "409"):
@@ -309,9 +329,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(p.hold)
         if mode == "slow":
             time.sleep(p.delay)
-        status, ctype, answer = p.forward(self.path, body, headers)
+        status, ctype, answer = p.forward(self.path, body, headers, self.command)
         if mode == "duplicate":
-            status, ctype, answer = p.forward(self.path, body, headers)
+            status, ctype, answer = p.forward(self.path, body, headers, self.command)
         if mode == "lost_answer":
             return self._hang_up()
         if mode == "hold_after":

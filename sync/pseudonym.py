@@ -29,6 +29,9 @@ CLEAR = frozenset({
     "counter_name", "recalls", "outcome", "to_queue", "to_service", "position", "previous",
     "score", "expired", "finished", "state", "pending", "printer", "until", "log_until",
     "clock_was",
+    # the central catalogue's version on the box, and why the box could not run one: the
+    # box's own check of the central's document, which no person typed
+    "version", "entities", "queues", "services", "problems",
 })
 # Fields whose value is clear only when it is one of a fixed set of codes: a módulo's pause
 # and closing reasons, and a ticket's cancel reasons (whose note never leaves the box).

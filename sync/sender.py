@@ -82,6 +82,7 @@ class Sender:
         self._retry: tuple[int, list[bytes], list[outbox.Outgoing]] | None = None
         self.stopping = False
         self._central_time: tuple[datetime, float] | None = None  # its Date, our monotonic
+        self.catalogue_offered: int | None = None  # the newest version the central has
 
     # ------------------------------------------------------------------ rounds
 
@@ -207,6 +208,9 @@ class Sender:
             accepted = set(data["accepted"]) | set(data["duplicates"])
             refused = {r["uid"]: str(r["reason"]) for r in data["rejected"]}
             held = data.get("held")
+            offered = data.get("catalogue")  # the newest catalogue version at the central
+            if isinstance(offered, int) and not isinstance(offered, bool):
+                self.catalogue_offered = offered
             if held is not None and (not isinstance(held, int) or isinstance(held, bool)
                                      or held < 0):
                 raise ValueError(f"held inválido: {held!r}")

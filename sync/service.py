@@ -21,6 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from config import private_files
 from config.model import Settings
 from config.model import Uplink as UplinkSettings
+from sync import catalogue
 from sync.sender import Options, Sender
 from sync.transport import Transport
 from turnero import outbox
@@ -85,6 +86,7 @@ class Uplink:
                  transport: Transport | None = None, **sender_kw: Any) -> None:
         self.store, self.config = store, settings.uplink
         self.sender: Sender | None = None
+        self.catalogue: catalogue.Puller | None = None
         self._scheduler: BackgroundScheduler | None = None
         self._busy = threading.Lock()
         if self.config.enabled:
@@ -98,6 +100,8 @@ class Uplink:
                 timeout=c.timeout_seconds, backoff_cap=c.backoff_cap_seconds,
                 identity=load_identity(store.path.parent))
             self.sender = Sender(store, options, transport=transport, **sender_kw)
+            self.catalogue = catalogue.Puller(store, settings, self.sender.transport,
+                                              options.token)
 
     @property
     def enabled(self) -> bool:
@@ -110,8 +114,12 @@ class Uplink:
         if self.sender is None or not self._busy.acquire(blocking=False):
             return "busy"
         try:
-            return self.sender.round(
+            outcome = self.sender.round(
                 budget=None if drain else ROUND_SHARE * self.config.interval_seconds)
+            if (self.catalogue is not None and not self.sender.stopping
+                    and self.catalogue.due(self.sender.catalogue_offered)):
+                self.catalogue.pull()
+            return outcome
         except Exception:  # a bug must not kill the job: log it and try next interval
             if self.sender.stopping:
                 return "stopped"  # the store closed under a round cut short: not a bug
@@ -165,6 +173,7 @@ class Uplink:
         data.update(outbox.status(conn or self.store.reader(), "central"))
         identity = self.sender.options.identity if self.sender else None
         data["box_key"] = identity.fingerprint if identity else None  # as the central shows it
+        data["catalogue"] = catalogue.state(conn or self.store.reader())
         data.update(self.sender.state() if self.sender else
                     {"failures": 0, "failing_since": None, "last_attempt": None,
                      "next_attempt_in_seconds": 0.0})
@@ -182,6 +191,9 @@ class Uplink:
         rewound = data.get("rewound")
         if self.enabled and rewound and rewound["resending"]:
             status = "warning"  # the central lost events: they are on their way again
+        running = data["catalogue"]
+        if (running["refused_version"] or 0) > (running["version"] or 0):
+            status = "warning"  # the central's newest catalogue does not fit this centre
         keep = ("enabled", "local_seq", "acked_seq", "backlog", "last_success", "last_error",
-                "rejected", "failures", "rewound")
+                "rejected", "failures", "rewound", "catalogue")
         return {"status": status, **{k: data.get(k) for k in keep}}

@@ -52,7 +52,7 @@ def stored(db: Database) -> list[str]:
 def test_migrations_are_numbered_and_applied_once(central_db: Database) -> None:
     assert central_db.migrate() == []
     rows = central_db.conn().query("SELECT number FROM schema_migrations ORDER BY number")
-    assert [r["number"] for r in rows] == [1, 2, 3, 4, 5, 6, 7]
+    assert [r["number"] for r in rows] == [1, 2, 3, 4, 5, 6, 7, 8]
 
 
 def test_a_batch_is_answered_per_event_and_a_repeat_is_answered_as_duplicates(
@@ -61,7 +61,8 @@ def test_a_batch_is_answered_per_event_and_a_repeat_is_answered_as_duplicates(
     first = post(central_db, token, b := batch(*events))
     assert first.status_code == 200
     assert first.get_json() == {"batch_id": b["batch_id"], "accepted": [e["uid"] for e in events],
-                                "duplicates": [], "rejected": []}
+                                "duplicates": [], "rejected": [],
+                                "catalogue": 0}  # no catalogue version published yet
     again = post(central_db, token, batch(*events)).get_json()
     assert again["accepted"] == [] and sorted(again["duplicates"]) == sorted(
         e["uid"] for e in events)

@@ -17,10 +17,11 @@ from turnero.store import Store, Tx
 
 
 def apply_settings(store: Store, settings: Settings) -> None:
-    store.write(lambda tx: _apply(tx, settings))
+    store.write(lambda tx: apply_in(tx, settings))
 
 
-def _apply(tx: Tx, s: Settings) -> None:
+def apply_in(tx: Tx, s: Settings) -> None:
+    """Apply the catalogue of ``s`` inside the caller's transaction ``tx``."""
     for table in ("entities", "queues", "services", "priorities", "counters"):
         tx.execute(f"UPDATE {table} SET active = 0")
     for e in s.entities:

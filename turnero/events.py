@@ -269,6 +269,19 @@ KINDS: Mapping[str, EventKind] = _table(
     kind("ans.created", "A supervisor added a service level target (ANS).", dict(_ANS)),
     kind("ans.changed", "A supervisor changed a service level target.", dict(_ANS)),
     kind("ans.deleted", "A supervisor deleted a service level target.", {"id": _ANS["id"]}),
+    # --- the national catalogue ------------------------------------------------------------
+    kind("catalogue.applied", "The box runs a version of the central office's catalogue "
+         "(sync.catalogue): applied in one transaction with this event.", {
+        "version": "Number of the version at the central.",
+        "entities": "How many entities the centre offers with it.",
+        "queues": "How many queues.",
+        "services": "How many services.",
+    }),
+    kind("catalogue.refused", "The box cannot run a version of the central's catalogue with "
+         "its own módulos and settings; it goes on with the one it had.", {
+        "version": "Number of the refused version.",
+        "problems": "Why, key by key (as `check-config` says it).",
+    }),
     # --- waiting room ----------------------------------------------------------------------
     kind("display.message", "A supervisor's message for the TVs' message band.", {
         "text": "The message; empty clears the band.",

@@ -230,5 +230,16 @@ def m011_uplink_rewind(db: Database) -> None:
     db.execute("ALTER TABLE sync_state ADD COLUMN rewound_at TEXT")
 
 
+
+@migrations()
+def m012_central_catalogue(db: Database) -> None:
+    """The central office's catalogue as this box runs it (one row): the version applied
+    and its document (a restart runs it again), and the last version refused with why."""
+    db.execute("CREATE TABLE central_catalogue("
+               "id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER, body TEXT, "
+               "applied_at TEXT, refused_version INTEGER, refused_reason TEXT, "
+               "refused_at TEXT)")
+    db.execute("INSERT INTO central_catalogue(id) VALUES (1)")
+
 def apply(db: Database) -> None:
     migrations.apply(db)

@@ -1,6 +1,7 @@
 """The central receiver: a Flask app of its own (it never touches a centre's database).
 
-Routes: ``POST /api/v1/ingest`` (centres, bearer token), ``GET /api/v1/health``, ``GET /``
+Routes: ``POST /api/v1/ingest`` and ``GET /api/v1/catalogue`` (centres, bearer token: their
+batches, and the newest catalogue version), ``GET /api/v1/health``, ``GET /``
 (the national dashboard) and ``GET /export.csv`` (the same indicators as CSV), the last two
 for viewers logged in through ``/login`` (``sync.central.auth``).
 """
@@ -23,6 +24,7 @@ from sync.central import (
     aggregates,
     auth,
     boxes,
+    catalogue,
     csv_export,
     entity_report,
     indicators,
@@ -170,9 +172,32 @@ def create_central_app(db: Database, login_guard: viewers.LoginGuard | None = No
                 batch = strict_json.loads(data, allow_nul=False)  # PostgreSQL: no U+0000
             except strict_json.Refused as exc:
                 raise BadBatch(400, "invalid_json", str(exc)) from None
-            return jsonify(ingest(db, centre, batch))
+            answer = ingest(db, centre, batch)
         except (BadBatch, boxes.Refused) as exc:
             return _error(exc.status, exc.code, exc.message)
+        accepted = set(answer["accepted"])
+        reports = [e for e in batch["events"] if isinstance(e, dict)
+                   and e.get("uid") in accepted and str(e.get("kind")).startswith("catalogue.")]
+        with db.transaction() as tx:
+            if reports:
+                catalogue.note_reports(tx, centre, reports)
+            answer["catalogue"] = catalogue.newest(tx)  # the box fetches a newer one
+        return jsonify(answer)
+
+    @app.get("/api/v1/catalogue")
+    def catalogue_for_box() -> Response:
+        """The newest catalogue version as the token's centre runs it, if newer than
+        ``after`` (204 otherwise)."""
+        centre = centre_for(db, request.headers.get("Authorization", ""))
+        if centre is None:
+            return _error(401, "unauthorized", "Token de centro inválido o revocado.")
+        after = request.args.get("after", "0")
+        if not after.isdigit() or len(after) > 18:
+            return _error(400, "invalid_after", "after debe ser un número de versión.")
+        found = catalogue.for_centre(db, centre, int(after))
+        if found is None:
+            return Response(status=204)
+        return jsonify({"version": found[0], "catalogue": found[1]})
 
     @app.get("/api/v1/health")
     def health() -> Response:
@@ -186,8 +211,10 @@ def create_central_app(db: Database, login_guard: viewers.LoginGuard | None = No
         listed = indicators.centres(db)
         local = now.astimezone(PERU).date().isoformat()  # the centres' service day
         today = aggregates.read(db, local, local)
+        versions = catalogue.states(db)
         for c in listed:
             c["state"] = _state(c, now)
+            c["catalogue"] = versions.get(c["code"], "")
             c["today"] = today[(c["code"], "")].figures() if (c["code"], "") in today else {}
         cells = aggregates.read(db, day_from, day_to)
         totals = {centre: cell.figures() for (centre, entity), cell in cells.items()

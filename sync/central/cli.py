@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 from waitress.server import create_server
 
+from sync.central import catalogue
 from sync.central.app import create_central_app
 from sync.central.db import Database
 from sync.central.ingest import add_centre
@@ -136,3 +137,39 @@ def viewer_list(url: str) -> None:
             "bloqueado hasta " + row["locked_until"][:19] if row["locked_until"] else "activo")
         click.echo(f"{row['name']}\t{row['created_at'][:19]}\t{state}")
 
+
+@central.group("catalogue")
+def catalogue_group() -> None:
+    """The national catalogue that the centres' boxes run (numbered versions)."""
+
+
+@catalogue_group.command("publish")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--by", required=True, help="Who publishes it (kept with the version).")
+@click.option("--note", default="", help="What changed, for the list of versions.")
+@_db_option
+def catalogue_publish(source: Path, by: str, note: str, url: str) -> None:
+    """Publish SOURCE as the newest version: a JSON catalogue, or a centre's TOML file
+    whose entities, queues, services, priorities and ANS targets become the version."""
+    try:
+        document = catalogue.read_source(source)
+    except ValueError as exc:
+        click.echo(f"No se puede leer {source}: {exc}", err=True)
+        sys.exit(2)
+    try:
+        number = _on_db(url, lambda db: catalogue.publish(db, document, by, note))
+    except catalogue.Invalid as exc:
+        click.echo("El catálogo no se publicó:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
+    click.echo(f"Versión {number} publicada; los centros la tomarán en su próximo envío.")
+
+
+@catalogue_group.command("list")
+@_db_option
+def catalogue_list(url: str) -> None:
+    """The versions, newest first."""
+    for row in _on_db(url, catalogue.versions):
+        click.echo(f"v{row['number']}\t{row['created_at'][:19]}\t{row['created_by']}\t"
+                   f"{row['note']}")

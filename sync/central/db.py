@@ -113,6 +113,17 @@ MIGRATIONS: list[tuple[int, str, list[str | Callable[[Conn], None]]]] = [
     ]),
     # PostgreSQL: the events partitioned by month of their service day (partitions.py).
     (7, "events by month", [partitions.convert]),
+    # The national catalogue's versions (sync/central/catalogue.py) and what each centre's
+    # box says it runs: the version applied, and the last one refused with its reason.
+    (8, "catalogue versions", [
+        """CREATE TABLE catalogue_versions(
+            number BIGINT PRIMARY KEY, body TEXT NOT NULL, created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL, note TEXT NOT NULL DEFAULT '')""",
+        "ALTER TABLE centres ADD COLUMN catalogue_version BIGINT",
+        "ALTER TABLE centres ADD COLUMN catalogue_applied_at TEXT",
+        "ALTER TABLE centres ADD COLUMN catalogue_refused BIGINT",
+        "ALTER TABLE centres ADD COLUMN catalogue_refused_reason TEXT",
+    ]),
 ]
 
 

@@ -22,6 +22,7 @@ from appliance.runtime import open_store
 from config.demo import demo_settings
 from config.model import Settings
 from harness.live_server import LiveServer, write_config
+from harness.sync_support import pg  # noqa: F401 - one PostgreSQL per worker, for every module
 from turnero import accounts, day
 from turnero.clock import ManualClock
 from turnero.store import Store

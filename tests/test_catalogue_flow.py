@@ -27,7 +27,6 @@ from harness.sync_support import (  # noqa: F401
     assert_exactly_once,
     central,
     central_db,
-    pg,
     pg_kind,
     proxy,
     viewer_client,

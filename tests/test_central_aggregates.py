@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.sync_support import CENTRE, SECRET, central_db, pg, pg_kind  # noqa: F401
+from harness.sync_support import CENTRE, SECRET, central_db, pg_kind  # noqa: F401
 from sync import pseudonym
 from sync.central import aggregates, indicators
 from sync.central.db import Database

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from harness.sync_support import CENTRE, central_db, pg, pg_kind  # noqa: F401
+from harness.sync_support import CENTRE, central_db, pg_kind  # noqa: F401
 from sync.central import aggregates
 from sync.central.db import Database
 from sync.central.ingest import add_centre, ingest

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from harness.sync_support import CENTRE, central_db, pg, pg_kind  # noqa: F401
+from harness.sync_support import CENTRE, central_db, pg_kind  # noqa: F401
 from sync.central.db import Database
 from sync.central.ingest import add_centre, ingest
 

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from harness.sync_support import CENTRE, central_db, pg, pg_kind  # noqa: F401
+from harness.sync_support import CENTRE, central_db, pg_kind  # noqa: F401
 from sync.central import db as central_db_module
 from sync.central import partitions
 from sync.central.db import Conn, Database

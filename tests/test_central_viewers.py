@@ -17,7 +17,6 @@ import pytest
 from harness.sync_support import (  # noqa: F401
     VIEWER_PASSWORD,
     central_db,
-    pg,
     pg_kind,
     post_login,
     viewer_client,

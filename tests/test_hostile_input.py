@@ -22,7 +22,6 @@ from harness.sync_support import (  # noqa: F401
     CENTRE,
     VIEWER_PASSWORD,
     central_db,
-    pg,
     pg_kind,
     post_login,
     token,

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.national_ingest import day_log, run_once
-from harness.sync_support import pg  # noqa: F401 - the session's PostgreSQL, requested by name
 
 
 def test_three_centres_sending_at_once_lose_double_and_miss_nothing(tmp_path: Path,

@@ -15,7 +15,6 @@ from typing import Any
 from harness.sync_support import (  # noqa: F401
     CENTRE,
     central_db,
-    pg,
     pg_kind,
     token,
     viewer_client,

@@ -28,7 +28,6 @@ from harness.sync_support import (  # noqa: F401
     database_url,
     drain,
     make_sender,
-    pg,
     pg_kind,
     proxy,
     token,

@@ -21,7 +21,6 @@ from harness.sync_support import (  # noqa: F401
     central_db,
     drain,
     make_sender,
-    pg,
     pg_kind,
     proxy,
     token,

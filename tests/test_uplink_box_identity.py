@@ -26,7 +26,6 @@ from harness.sync_support import (  # noqa: F401
     central_db,
     drain,
     make_sender,
-    pg,
     pg_kind,
     token,
 )

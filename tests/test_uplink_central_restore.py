@@ -22,7 +22,6 @@ from harness.sync_support import (  # noqa: F401
     assert_exactly_once,
     drain,
     make_sender,
-    pg,
     pg_kind,
 )
 from sync.central.app import _state

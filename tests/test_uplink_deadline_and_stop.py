@@ -25,7 +25,6 @@ from harness.sync_support import (  # noqa: F401
     central,
     central_db,
     make_sender,
-    pg,
     pg_kind,
     post_in_thread,
     proxy,

@@ -29,5 +29,6 @@ def scheduler() -> Response:
     today = store().now().astimezone(ZoneInfo(settings.centre.timezone)).date()
     view["timezone"] = settings.centre.timezone
     view["calendar"] = [d.as_dict() for d in hours.upcoming(
-        settings.hours, today, DAYS_AHEAD, settings.centre.timezone, settings.schedule)]
+        settings.hours, today, DAYS_AHEAD, settings.centre.timezone,
+        hours.schedule_for(store(), settings.schedule))]
     return jsonify(view)

@@ -110,8 +110,9 @@ def issuing_rules() -> issuing.IssuingRules:
 def _closes_at() -> datetime | None:
     """Today's closing time by weekday, holidays and the centre's closures."""
     settings = parts.settings()
-    return hours.closing_time(settings.hours, store().now(), settings.centre.timezone,
-                              settings.schedule)
+    s = store()
+    return hours.closing_time(settings.hours, s.now(), settings.centre.timezone,
+                              hours.schedule_for(s, settings.schedule))
 
 
 def _issuing_ends(role: str) -> datetime | None:

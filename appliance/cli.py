@@ -66,7 +66,7 @@ def _open(ctx: click.Context, clock: Clock | None = None) -> tuple[Settings, Sto
     try:
         directory = state_dir(ctx.obj["state_dir"], SERVE_STATE if config else DEMO_STATE)
         store = open_store(settings, directory, clock)
-        return central_catalogue.effective(store, settings), store
+        return central_catalogue.load(store, settings), store
     except (OSError, sqlite3.DatabaseError) as exc:
         click.echo(f"No se puede usar el directorio de estado: {exc}. Revise permisos y "
                    f"espacio, o restaure la última copia de la base de datos.", err=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from appliance import parts
 from kiosk import public_address
-from turnero.hours import day_hours
+from turnero.hours import day_hours, schedule_for
 
 DROPPED_WINDOW_MINUTES = 10
 
@@ -18,7 +18,7 @@ def today_hours() -> tuple[datetime | None, datetime | None]:
     """Today's opening and closing times of the centre (None, None on a closed day)."""
     settings, s = parts.settings(), parts.store()
     local = s.now().astimezone(s.tz).date()
-    found = day_hours(settings.hours, local, str(s.tz), settings.schedule)
+    found = day_hours(settings.hours, local, str(s.tz), schedule_for(s, settings.schedule))
     return found.opens, found.closes
 
 

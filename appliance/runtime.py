@@ -32,6 +32,6 @@ def open_store(settings: Settings, directory: Path, clock: Clock | None = None) 
     file's, with the central office's version the box last applied."""
     store = Store(directory / DB_NAME, clock=clock, timezone=settings.centre.timezone,
                   policy=settings.policy)
-    catalog.apply_settings(store, central_catalogue.effective(store, settings))
+    catalog.apply_settings(store, central_catalogue.load(store, settings))
     estimate.use_hours(store, settings.hours, settings.schedule)
     return store

@@ -89,7 +89,7 @@ class Jobs:
 
     def __post_init__(self) -> None:
         s = self.settings
-        self.calendar = schedule.Calendar(s.hours, s.schedule, s.centre.timezone)
+        self.calendar = schedule.Calendar(s.hours, s.schedule, s.centre.timezone, self.store)
         self.records = {name: JobRecord(name) for name in TITLES}
         self._lock = threading.Lock()
 

@@ -13,11 +13,11 @@ import json
 import logging
 from typing import Any
 
-from config.catalogue_document import merge, reason
+from config.catalogue_document import bad_dates, merge, reason
 from config.loader import ConfigError
 from config.model import Settings
 from sync.transport import SendError, Transport
-from turnero import catalog
+from turnero import catalog, hours
 from turnero.store import Store, Tx
 
 log = logging.getLogger("sync.uplink")
@@ -39,28 +39,40 @@ def known(conn: Any) -> int:
     return max(s["version"] or 0, s["refused_version"] or 0)
 
 
-def effective(store: Store, settings: Settings) -> Settings:
-    """The settings the box runs: its file's, with the central version it applied. A file
-    changed since so that the version no longer fits runs alone, and the log says why."""
+def load(store: Store, settings: Settings) -> Settings:
+    """The settings the box runs: its file's, with the central version it applied, whose
+    dated days (holidays, closures) are put in use for ``store``'s calendar. A file changed
+    since so that the version no longer fits runs alone, and the log says why."""
     row = store.reader().execute(
         "SELECT version, body FROM central_catalogue WHERE id = 1").fetchone()
     if row is None or row["body"] is None:
         return settings
+    view = json.loads(row["body"])
     try:
-        return merge(settings, json.loads(row["body"]))
+        merged = merge(settings, view)
     except ConfigError as exc:
         log.warning("the central catalogue v%d does not fit this configuration any more: %s",
                     row["version"], reason(exc))
         return settings
+    _use_days(store, view)
+    return merged
+
+
+def _use_days(store: Store, view: dict[str, Any]) -> None:
+    hours.use_central_days(store, view.get("holidays", []), view.get("closed", []))
 
 
 def apply(store: Store, settings: Settings, version: int, view: dict[str, Any]) -> str:
     """Run ``version`` (the centre's ``view`` of it) from now on: ``applied``, ``refused``
     (it does not fit the centre), or ``known`` (applied or refused already)."""
+    bad = bad_dates("holidays", view.get("holidays", [])) + bad_dates("closed",
+                                                                    view.get("closed", []))
     try:
+        if bad:
+            raise ValueError("; ".join(bad))
         merged = merge(settings, view)
-    except ConfigError as exc:
-        why = reason(exc)
+    except (ConfigError, ValueError) as exc:
+        why = reason(exc) if isinstance(exc, ConfigError) else str(exc)
         done = store.write(lambda tx: _refuse(tx, version, why))
         if done:
             log.warning("central catalogue v%d refused: %s", version, why)
@@ -68,6 +80,7 @@ def apply(store: Store, settings: Settings, version: int, view: dict[str, Any]) 
     body = json.dumps(view, ensure_ascii=False, sort_keys=True)
     done = store.write(lambda tx: _apply(tx, merged, version, body))
     if done:
+        _use_days(store, view)
         log.info("central catalogue v%d applied: %d services in %d queues", version,
                  len(merged.services), len(merged.queues))
     return "applied" if done else "known"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,7 +38,7 @@ from sync.central.db import Database
 from sync.central.ingest import add_centre
 from sync.service import Uplink
 from tests.conftest import START
-from turnero import ans, calls, catalog, day, floor, tickets
+from turnero import ans, calls, catalog, day, floor, schedule, tickets
 from turnero.clock import ManualClock
 
 NEW_SERVICE = 9001
@@ -258,3 +259,41 @@ def test_the_box_says_which_version_it_runs_and_warns_of_one_it_refused(
     assert health["status"] == "warning"
     assert health["catalogue"]["refused_version"] == bad
     assert health["catalogue"]["version"] == good and health["catalogue"]["refused_reason"]
+
+
+def test_holidays_and_closures_of_a_version_move_each_centre_s_calendar_at_once(
+        settings: Settings, boxes: tuple[Box, Box], central_db: Database,
+        tmp_path: Path) -> None:
+    north, callao = boxes
+    closed, decreed = date(2026, 11, 30), date(2026, 12, 1)  # a Monday and a Tuesday
+
+    def kind(box: Box, day: date) -> str:
+        calendar = schedule.Calendar(settings.hours, settings.schedule,
+                                     settings.centre.timezone, box.store)
+        return calendar.on(day).kind
+
+    assert kind(north, closed) == kind(north, decreed) == "weekday"
+    doc = _document(settings, holidays=[decreed.isoformat()],
+                    centres={"lima-norte": {"closed": [closed.isoformat()]}})
+    catalogue.publish(central_db, doc, by="pcm")
+    for box in boxes:
+        box.round()
+    assert (kind(north, closed), kind(north, decreed)) == ("closure", "holiday")
+    assert (kind(callao, closed), kind(callao, decreed)) == ("weekday", "holiday")
+
+    north.store.close()  # a restart keeps them
+    north.store = open_store(north.settings, tmp_path / "lima-norte", clock=ManualClock(START))
+    assert (kind(north, closed), kind(north, decreed)) == ("closure", "holiday")
+
+    catalogue.publish(central_db, _document(settings), by="pcm", note="sin cierres")
+    north.uplink = Uplink(north.store, north.settings, clock=north.time, jitter=lambda: 0.5)
+    north.round()
+    assert (kind(north, closed), kind(north, decreed)) == ("weekday", "weekday")
+
+
+def test_a_version_with_a_day_that_is_not_a_date_is_not_published(
+        settings: Settings, central_db: Database) -> None:
+    doc = _document(settings, centres={"callao": {"closed": ["2026-02-30"]}})
+    with pytest.raises(catalogue.Invalid) as refused:
+        catalogue.publish(central_db, doc, by="pcm")
+    assert "centres.callao.closed" in str(refused.value) and "2026-02-30" in str(refused.value)

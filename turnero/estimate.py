@@ -23,7 +23,7 @@ from weakref import WeakKeyDictionary
 
 from config.model import Hours, Schedule
 from turnero.clock import to_iso
-from turnero.hours import day_hours
+from turnero.hours import day_hours, schedule_for
 from turnero.store import Store, Tx
 
 Conn = sqlite3.Connection | Tx
@@ -212,6 +212,7 @@ def use_hours(store: Store, hours: Hours, schedule: Schedule) -> None:
 def opening_time(store: Store, now: datetime) -> datetime | None:
     """Today's opening time, None on a day the centre does not open."""
     hours, schedule = _HOURS.get(store) or (Hours(), Schedule())
+    schedule = schedule_for(store, schedule)
     local = now.astimezone(store.tz)
     return day_hours(hours, local.date(), str(store.tz), schedule).opens
 

@@ -2,18 +2,45 @@
 
 A date's hours come from, in this order: the centre's own closures (``[schedule] closed``),
 holidays (Peru's national ones from the ``holidays`` library, plus ``[schedule] holidays``)
-which use ``[hours] holidays``, and otherwise the weekday's hours."""
+which use ``[hours] holidays``, and otherwise the weekday's hours.
+
+The central office's catalogue may add dated days (a decreed non-working day, a centre's
+closure): they are kept per store (``use_central_days``) and added to the centre's own by
+``schedule_for``, which every reader of the calendar goes through, so a version applied
+while the box runs moves tomorrow's opening."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Any
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 from config.model import Hours, Schedule, Settings
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# The central's dated days of each store: (holidays, closures), dates YYYY-MM-DD.
+_CENTRAL_DAYS: WeakKeyDictionary[Any, tuple[frozenset[str], frozenset[str]]] = \
+    WeakKeyDictionary()
+
+
+def use_central_days(owner: Any, holidays: Iterable[str], closed: Iterable[str]) -> None:
+    """From now on, ``owner``'s (a store's) calendar has the central's ``holidays`` and
+    ``closed`` dates besides its own (replacing the central's earlier ones)."""
+    _CENTRAL_DAYS[owner] = (frozenset(holidays), frozenset(closed))
+
+
+def schedule_for(owner: Any, schedule: Schedule) -> Schedule:
+    """``schedule`` with the central's dated days of ``owner`` added."""
+    found = _CENTRAL_DAYS.get(owner)
+    if not found or not (found[0] or found[1]):
+        return schedule
+    return dataclasses.replace(schedule, holidays=sorted({*schedule.holidays, *found[0]}),
+                               closed=sorted({*schedule.closed, *found[1]}))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from config.model import Hours, Schedule
 from turnero import day as jornada
-from turnero.hours import DayHours, day_hours
+from turnero.hours import DayHours, day_hours, schedule_for
 from turnero.store import Store
 
 MOMENTS = ("open", "stop", "close")
@@ -29,13 +29,14 @@ class Calendar:
     hours: Hours
     schedule: Schedule
     timezone: str
+    owner: Any = None  # the store whose central dated days count too (hours.schedule_for)
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
     def on(self, day: date) -> DayHours:
-        return day_hours(self.hours, day, self.timezone, self.schedule)
+        return day_hours(self.hours, day, self.timezone, schedule_for(self.owner, self.schedule))
 
     def moment(self, kind: str, day: date) -> datetime | None:
         """When the day opens (minus the lead), stops issuing, or closes (plus the grace)."""

@@ -15,7 +15,13 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from config.catalogue_document import TABLES, centre_view, reason, shape_problems
+from config.catalogue_document import (
+    TABLES,
+    centre_view,
+    date_problems,
+    reason,
+    shape_problems,
+)
 from config.loader import ConfigError, load_settings
 from sync.central.db import Conn, Database, now_iso
 
@@ -33,6 +39,7 @@ def check(document: Any) -> list[str]:
     found = shape_problems(document)
     if found:
         return found
+    found = date_problems(document)
     queues = {q.get("code") for q in document.get("queues", [])}
     for centre, part in document.get("centres", {}).items():
         unknown = sorted(set(part.get("queues", [])) - queues)

@@ -35,8 +35,8 @@ def use_central_days(owner: Any, holidays: Iterable[str], closed: Iterable[str])
 
 
 def schedule_for(owner: Any, schedule: Schedule) -> Schedule:
-    """``schedule`` with the central's dated days of ``owner`` added."""
-    found = _CENTRAL_DAYS.get(owner)
+    """``schedule`` with the central's dated days of ``owner`` added (none without one)."""
+    found = _CENTRAL_DAYS.get(owner) if owner is not None else None
     if not found or not (found[0] or found[1]):
         return schedule
     return dataclasses.replace(schedule, holidays=sorted({*schedule.holidays, *found[0]}),

@@ -61,9 +61,9 @@ def post_login(client: Any, name: str, password: str, *,
                        headers=headers or {})
 
 
-def viewer_client(db: Database, name: str = "analista") -> Any:
-    """A test client of the central app logged in as a dashboard viewer."""
-    add_viewer(db, name, VIEWER_PASSWORD)
+def viewer_client(db: Database, name: str = "analista", role: str = "viewer") -> Any:
+    """A test client of the central app logged in as a dashboard viewer (``role``)."""
+    add_viewer(db, name, VIEWER_PASSWORD, role)
     client = create_central_app(db).test_client()
     response = post_login(client, name, VIEWER_PASSWORD)
     assert response.status_code == 303, response.get_data(as_text=True)

@@ -25,6 +25,7 @@ from sync.central import (
     auth,
     boxes,
     catalogue,
+    catalogue_pages,
     csv_export,
     entity_report,
     indicators,
@@ -152,6 +153,7 @@ def create_central_app(db: Database, login_guard: viewers.LoginGuard | None = No
     app.extensions["mac_turnos.central_db"] = db
     auth.install(app, db, login_guard)  # the dashboard and the CSV need a viewer's session
     entity_report.install(app, db)
+    catalogue_pages.install(app, db)
 
     @app.post("/api/v1/ingest")
     def receive() -> Response:

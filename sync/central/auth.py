@@ -103,7 +103,7 @@ def _login_page(status: int, message: str = "", target: str = "/") -> Response:
     return response
 
 
-def _from_elsewhere() -> bool:
+def from_elsewhere() -> bool:
     """Whether the browser says this request comes from a page of another site.
 
     ``Sec-Fetch-Site`` other than same-origin (or none: typed, a bookmark) is refused, a
@@ -168,7 +168,7 @@ def install(app: Flask, db: Database, login_guard: viewers.LoginGuard | None = N
             # No one types these in the form; PostgreSQL cannot even look a NUL up.
             return _form_error(400, "invalid_form", "El usuario y la contraseña no pueden "
                                                    "llevar caracteres de control.")
-        if _from_elsewhere() or not _token_matches():
+        if from_elsewhere() or not _token_matches():
             return _login_page(*MESSAGES["forged"], target=target)
         if not name or not password:
             return _login_page(*MESSAGES["missing"], target=target)

@@ -17,7 +17,7 @@ from sync.central import catalogue
 from sync.central.app import create_central_app
 from sync.central.db import Database
 from sync.central.ingest import add_centre
-from sync.central.viewers import add_viewer, disable_viewer, list_viewers
+from sync.central.viewers import ROLES, add_viewer, disable_viewer, list_viewers
 
 DB_ENV = "MAC_TURNOS_CENTRAL_DB"
 DEFAULT_DB = "sqlite:///" + str(Path("~/.local/state/mac-turnos/central/central.sqlite")
@@ -110,12 +110,14 @@ def viewer() -> None:
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True,
               help="Read the password from standard input instead of generating one.")
+@click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True,
+              help="editor: may also publish versions of the national catalogue.")
 @_db_option
-def viewer_add(name: str, password_stdin: bool, url: str) -> None:
-    """Create NAME (or give it a new password, ending its sessions); prints the password
-    once when it is generated."""
+def viewer_add(name: str, password_stdin: bool, role: str, url: str) -> None:
+    """Create NAME (or give it a new password and role, ending its sessions); prints the
+    password once when it is generated."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    made = _on_db(url, lambda db: add_viewer(db, name, password))
+    made = _on_db(url, lambda db: add_viewer(db, name, password, role))
     click.echo(f"Usuario {name} listo." if password_stdin else made)
 
 
@@ -135,7 +137,7 @@ def viewer_list(url: str) -> None:
     for row in _on_db(url, list_viewers):
         state = "desactivado" if row["disabled_at"] else (
             "bloqueado hasta " + row["locked_until"][:19] if row["locked_until"] else "activo")
-        click.echo(f"{row['name']}\t{row['created_at'][:19]}\t{state}")
+        click.echo(f"{row['name']}\t{row['role']}\t{row['created_at'][:19]}\t{state}")
 
 
 @central.group("catalogue")

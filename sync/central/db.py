@@ -124,6 +124,8 @@ MIGRATIONS: list[tuple[int, str, list[str | Callable[[Conn], None]]]] = [
         "ALTER TABLE centres ADD COLUMN catalogue_refused BIGINT",
         "ALTER TABLE centres ADD COLUMN catalogue_refused_reason TEXT",
     ]),
+    # What a viewer may do besides reading: ``editor`` also publishes catalogue versions.
+    (9, "viewer roles", ["ALTER TABLE viewers ADD COLUMN role TEXT NOT NULL DEFAULT 'viewer'"]),
 ]
 
 

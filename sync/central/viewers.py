@@ -52,6 +52,8 @@ MAX_SOURCES = 10_000
 PASSWORD_BYTES = 12  # a generated password: 16 characters, 96 bits
 MIN_PASSWORD = 12
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
+# viewer: reads the dashboards; editor: also publishes the national catalogue's versions
+ROLES = ("viewer", "editor")
 PASSWORD_HASH_METHOD = "scrypt:32768:8:1"  # the suite swaps in cheap ones (one fixture)
 _dummy_hashes: dict[str, str] = {}
 _K = TypeVar("_K")
@@ -189,22 +191,26 @@ def _pair_name(name: str) -> str:
     return name if NAME.match(name) else ""
 
 
-def add_viewer(db: Database, name: str, password: str | None = None) -> str:
-    """Create ``name`` (or give it a new password and end its sessions); returns the
-    password, generated unless given."""
+def add_viewer(db: Database, name: str, password: str | None = None,
+               role: str = "viewer") -> str:
+    """Create ``name`` (or give it a new password and role and end its sessions); returns
+    the password, generated unless given. ``role``: one of ``ROLES``."""
     if not NAME.match(name):
         raise ValueError("El nombre va en minúsculas, cifras, punto, guion o guion bajo "
                          "(2 a 40 caracteres).")
+    if role not in ROLES:
+        raise ValueError(f"El rol es uno de: {', '.join(ROLES)}.")
     if password is None:
         password = secrets.token_urlsafe(PASSWORD_BYTES)
     elif len(password) < MIN_PASSWORD:
         raise ValueError(f"La contraseña necesita al menos {MIN_PASSWORD} caracteres.")
     hashed = generate_password_hash(password, method=PASSWORD_HASH_METHOD)
     with db.transaction() as tx:
-        tx.execute("INSERT INTO viewers(name, password_hash, created_at) VALUES (?,?,?) "
+        tx.execute("INSERT INTO viewers(name, password_hash, created_at, role) "
+                   "VALUES (?,?,?,?) "
                    "ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, "
-                   "disabled_at = NULL, failed_logins = 0, locked_until = NULL",
-                   (name, hashed, now_iso()))
+                   "role = excluded.role, disabled_at = NULL, failed_logins = 0, "
+                   "locked_until = NULL", (name, hashed, now_iso(), role))
         tx.execute("DELETE FROM viewer_sessions WHERE viewer = ?", (name,))
     return password
 
@@ -219,8 +225,13 @@ def disable_viewer(db: Database, name: str) -> None:
 
 
 def list_viewers(db: Database) -> list[dict[str, Any]]:
-    return db.conn().query("SELECT name, created_at, disabled_at, locked_until FROM viewers "
-                           "ORDER BY name")
+    return db.conn().query("SELECT name, role, created_at, disabled_at, locked_until "
+                           "FROM viewers ORDER BY name")
+
+
+def role_of(db: Database, name: str) -> str | None:
+    rows = db.conn().query("SELECT role FROM viewers WHERE name = ?", (name,))
+    return rows[0]["role"] if rows else None
 
 
 def login(db: Database, name: str, password: str, now: datetime | None = None, *,

@@ -20,7 +20,10 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from config.catalogue_document import TABLES, as_raw
+from config.demo import demo_settings
 from harness.sync_support import VIEWER_PASSWORD, Central
+from sync.central import catalogue
 from sync.central.app import create_central_app
 from sync.central.db import Database
 from sync.central.ingest import add_centre, centre_for, ingest
@@ -91,6 +94,8 @@ VISITS = (
           ready="table"),
     Visit("central-entities", "/entities", f"/entities?month={TODAY[:7]}", role="viewer",
           ready="table"),
+    Visit("central-catalogue", "/catalogue", "/catalogue", role="viewer",
+          ready="input[name=archivo]"),
 )
 
 
@@ -161,7 +166,16 @@ def fill_central(db: Database) -> None:
     token = add_centre(db, "mac-lima-norte", "Centro MAC Lima Norte - Independencia, Plaza "
                                              "Norte, Panamericana Norte y Túpac Amaru")
     add_centre(db, "mac-huancavelica", "Centro MAC Huancavelica - Municipalidad Provincial")
-    add_viewer(db, "analista", VIEWER_PASSWORD)
+    add_viewer(db, "analista", VIEWER_PASSWORD, "editor")  # sees the catalogue's form too
+    raw = as_raw(demo_settings())
+    catalogue.publish(db, {name: raw[name] for name in TABLES}, by="pcm.catalogo",
+                      note="Servicios de RENIEC, Banco de la Nación y SUNAT revisados con "
+                           "las entidades para el segundo semestre")
+    with db.transaction() as tx:
+        catalogue.note_reports(tx, "mac-huancavelica", [{
+            "kind": "catalogue.refused", "payload": {
+                "version": 1, "problems": "counters.3.queues: no queue 'INDECOPI-PROPIEDAD-"
+                                          "INTELECTUAL-Y-DEFENSA-DE-LA-COMPETENCIA'"}}])
     entity = "INDECOPI-PROPIEDAD-INTELECTUAL-Y-DEFENSA-DE-LA-COMPETENCIA"
     events: list[dict[str, Any]] = []
     for n in range(3):

@@ -43,7 +43,7 @@ APPOINTMENT_WORDS = ("pasaporte", "licencia de conducir")
 
 
 @cache
-def _service_rows() -> list[dict[str, str]]:
+def service_rows() -> list[dict[str, str]]:
     with (CATALOG / "servicios_centros_mac_anexo3.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     entity = ""
@@ -75,7 +75,7 @@ def demo_data() -> dict[str, Any]:
     entities, queues, services, counters = [], [], [], []
     number = 1
     for code, prefix, short, pattern, modules, colour in DEMO_ENTITIES:
-        rows = [r for r in _service_rows() if pattern in r["entidad"]]
+        rows = [r for r in service_rows() if pattern in r["entidad"]]
         entities.append({"code": code, "name": clean(_full_name(pattern, rows[0]["entidad"])),
                          "short_name": short, "colour": colour})
         queues.append({"code": prefix, "entity": code, "prefix": prefix, "name": short,

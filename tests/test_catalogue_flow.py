@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from appliance.cli import main
 from appliance.runtime import open_store
+from config.annex import national_document
 from config.catalogue_document import TABLES, as_raw
 from config.model import Settings
 from harness.sync_support import (  # noqa: F401
@@ -297,3 +298,26 @@ def test_a_version_with_a_day_that_is_not_a_date_is_not_published(
     with pytest.raises(catalogue.Invalid) as refused:
         catalogue.publish(central_db, doc, by="pcm")
     assert "centres.callao.closed" in str(refused.value) and "2026-02-30" in str(refused.value)
+
+
+def test_the_annex_gives_every_entity_and_service_as_a_version_the_central_accepts(
+        tmp_path: Path) -> None:
+    document = national_document()
+    assert catalogue.check(document) == []
+    assert len(document["entities"]) == 50 and len(document["services"]) == 572
+    assert sorted(s["id"] for s in document["services"]) == list(range(1, 573))
+    prefixes = [q["prefix"] for q in document["queues"]]
+    assert len(set(prefixes)) == len(prefixes)
+    reniec = next(e for e in document["entities"] if e["code"] == "RENIEC")
+    assert reniec["short_name"] == "RENIEC"  # as the demo centre names it
+    assert {"code": "RN", "entity": "RENIEC"}.items() <= next(
+        q for q in document["queues"] if q["entity"] == "RENIEC").items()
+
+    runner = CliRunner()
+    printed = runner.invoke(main, ["central", "catalogue", "annex"])
+    assert printed.exit_code == 0 and json.loads(printed.output) == document
+    source = tmp_path / "catalogo.json"
+    source.write_text(printed.output, encoding="utf-8")
+    done = runner.invoke(main, ["central", "catalogue", "publish", str(source), "--by", "pcm",
+                                "--db", f"sqlite:///{tmp_path}/central.sqlite"])
+    assert done.exit_code == 0 and "Versión 1" in done.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import sys
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 import click
 from waitress.server import create_server
 
+from config.annex import national_document
 from sync.central import catalogue
 from sync.central.app import create_central_app
 from sync.central.db import Database
@@ -175,3 +177,10 @@ def catalogue_list(url: str) -> None:
     for row in _on_db(url, catalogue.versions):
         click.echo(f"v{row['number']}\t{row['created_at'][:19]}\t{row['created_by']}\t"
                    f"{row['note']}")
+
+
+@catalogue_group.command("annex")
+def catalogue_annex() -> None:
+    """Print, as JSON, a first national catalogue built from the PCM's public lists (every
+    entity and service of Anexo 3), to edit and then publish."""
+    click.echo(json.dumps(national_document(), ensure_ascii=False, indent=1))

@@ -234,6 +234,9 @@ class Service:
     max_attention_minutes: int = key(-1, "ANS override for this service (-1 = the queue's).",
                                      minval=-1, maxval=180)
     appointments: bool = key(False, "Whether the service takes appointments (citas).")
+    keywords: list[str] = key([], "Further words citizens use for this trámite (e.g. "
+                              "\"brevete\"): the kiosk's search finds it by them too, "
+                              "besides the built-in synonyms.")
 
 
 @dataclass(frozen=True)

@@ -321,3 +321,15 @@ def test_the_annex_gives_every_entity_and_service_as_a_version_the_central_accep
     done = runner.invoke(main, ["central", "catalogue", "publish", str(source), "--by", "pcm",
                                 "--db", f"sqlite:///{tmp_path}/central.sqlite"])
     assert done.exit_code == 0 and "Versión 1" in done.output
+
+
+def test_a_version_s_keywords_let_the_kiosk_find_a_service_by_them(
+        settings: Settings, boxes: tuple[Box, Box], central_db: Database) -> None:
+    north, _ = boxes
+    doc = _with_new_service(settings)
+    doc["services"][-1]["keywords"] = ["Duplicado", "DNI azul", "perdí mi DNI"]
+    catalogue.publish(central_db, doc, by="pcm")
+    north.round()
+    found = next(s for s in catalog.read_catalog(north.store.reader())["services"]
+                 if s["id"] == NEW_SERVICE)
+    assert "dni azul" in found["keywords"] and "perdi mi dni" in found["keywords"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from config.keywords import keywords_for
+from config.keywords import keywords_for, normalise
 from config.model import Settings
 from turnero.ans import apply_config as apply_ans
 from turnero.store import Store, Tx
@@ -54,15 +54,16 @@ def apply_in(tx: Tx, s: Settings) -> None:
         q = queues[svc.queue]
         tx.execute(
             "INSERT INTO services(id, queue, name, max_wait_minutes, max_attention_minutes, "
-            "appointments, active) VALUES (?,?,?,?,?,?,1) ON CONFLICT(id) DO UPDATE SET "
-            "queue=excluded.queue, name=excluded.name, "
+            "appointments, keywords, active) VALUES (?,?,?,?,?,?,?,1) ON CONFLICT(id) DO "
+            "UPDATE SET queue=excluded.queue, name=excluded.name, "
             "max_wait_minutes=excluded.max_wait_minutes, "
             "max_attention_minutes=excluded.max_attention_minutes, "
-            "appointments=excluded.appointments, active=1",
+            "appointments=excluded.appointments, keywords=excluded.keywords, active=1",
             (svc.id, svc.queue, svc.name,
              svc.max_wait_minutes if svc.max_wait_minutes >= 0 else q.max_wait_minutes,
              svc.max_attention_minutes if svc.max_attention_minutes >= 0
-             else q.max_attention_minutes, int(svc.appointments)))
+             else q.max_attention_minutes, int(svc.appointments),
+             " ".join(normalise(w) for w in svc.keywords if normalise(w))))
     for pr in s.priorities:
         tx.execute(
             "INSERT INTO priorities(code, name_es, name_qu, name_en, preferential, "
@@ -101,13 +102,14 @@ def read_catalog(conn: sqlite3.Connection) -> dict[str, Any]:
     for e in entities:
         e["rank"] = ranks.get(e["code"], len(ranks))
     services = rows(conn, "SELECT s.id, s.queue, q.entity, s.name, s.max_wait_minutes, "
-                          "s.max_attention_minutes, s.appointments, "
+                          "s.max_attention_minutes, s.appointments, s.keywords AS own_words, "
                           "e.code || ' ' || e.short_name || ' ' || e.name AS entity_words "
                           "FROM services s JOIN queues q ON q.code = s.queue "
                           "JOIN entities e ON e.code = q.entity WHERE s.active ORDER BY s.id")
     for svc in services:
         svc["appointments"] = bool(svc["appointments"])
-        svc["keywords"] = keywords_for(svc.pop("entity_words"), svc["name"])
+        built_in = keywords_for(svc.pop("entity_words"), svc["name"])
+        svc["keywords"] = " ".join(filter(None, (built_in, svc.pop("own_words"))))
     priorities = rows(conn, "SELECT code, name_es, name_qu, name_en, preferential, "
                             "appointment FROM priorities WHERE active ORDER BY ord, code")
     for pr in priorities:

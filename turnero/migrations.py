@@ -241,5 +241,12 @@ def m012_central_catalogue(db: Database) -> None:
                "refused_at TEXT)")
     db.execute("INSERT INTO central_catalogue(id) VALUES (1)")
 
+
+@migrations()
+def m013_service_keywords(db: Database) -> None:
+    """Further words a service is found by at the kiosk (``[[services]] keywords``, from
+    the centre's file or the central's catalogue), space-separated."""
+    db.execute("ALTER TABLE services ADD COLUMN keywords TEXT NOT NULL DEFAULT ''")
+
 def apply(db: Database) -> None:
     migrations.apply(db)

@@ -66,13 +66,13 @@ class Box:
     """A centre's box: its store (day open) and its uplink, run round by round."""
 
     def __init__(self, settings: Settings, code: str, url: str, token: str,
-                 folder: Path) -> None:
+                 folder: Path, timeout: float = 5.0) -> None:
         folder.mkdir()
         self.code = code
         self.settings = dataclasses.replace(
             settings, centre=dataclasses.replace(settings.centre, code=code),
             uplink=dataclasses.replace(settings.uplink, enabled=True, central_url=url,
-                                       token=token, secret="s", timeout_seconds=5.0))
+                                       token=token, secret="s", timeout_seconds=timeout))
         self.store = open_store(self.settings, folder,
                                 clock=ManualClock(START))
         day.open_day(self.store, actor="test")
@@ -207,12 +207,14 @@ def test_a_document_that_is_not_a_catalogue_is_not_published(
 
 
 @pytest.mark.parametrize("pg_kind", ["sqlite"])  # the box's side: one receiver is enough
-@pytest.mark.parametrize("fault", ["500", "captive", "down", "bare_json", "lost_answer"])
+@pytest.mark.parametrize("fault", ["500", "captive", "down", "bare_json", "lost_answer",
+                                   "timeout"])
 def test_a_failed_pull_applies_nothing_and_the_next_round_applies_the_version_once(
         settings: Settings, proxy: FaultProxy, central_db: Database, tmp_path: Path,
         fault: str) -> None:
     box = Box(settings, "lima-norte", proxy.url, add_centre(central_db, "lima-norte"),
-              tmp_path / "box")
+              tmp_path / "box",  # a pull the central never answers is cut at the deadline
+              timeout=2.0 if fault == "timeout" else 5.0)
     try:
         version = catalogue.publish(central_db, _with_new_service(settings), by="pcm")
         proxy.get_modes.append(fault)  # the batches go through, the pull fails

@@ -167,7 +167,7 @@ def test_a_centre_whose_clock_is_far_off_is_flagged_until_it_is_right_again(
     from datetime import UTC, datetime, timedelta
 
     from sync.central.app import _state
-    from sync.central.db import iso
+    from sync.central.times import iso
 
     ahead = iso(datetime.now(UTC) + timedelta(days=4 * 365))
     answer = post(central_db, token, batch(event(1, at=ahead), event(2, at=ahead), event(3),
@@ -215,7 +215,7 @@ def test_the_dashboard_shows_each_centre_s_day_so_far(central_db: Database, toke
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from sync.central.db import iso
+    from sync.central.times import iso
 
     now = datetime.now(UTC)
     today = now.astimezone(ZoneInfo("America/Lima")).date().isoformat()

@@ -24,11 +24,11 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sync.central.indicators import COUNTED, SATISFIED, Cell, score_of
 from sync.central.indicators import KINDS as INDICATOR_KINDS
+from sync.central.times import moment
 
 if TYPE_CHECKING:  # the database module runs ``refill`` as a step of its migrations
     from sync.central.db import Conn, Database
@@ -48,10 +48,6 @@ class Delta:
 
     counts: Counter[str] = field(default_factory=Counter)
     tenths: Counter[int] = field(default_factory=Counter)
-
-
-def _time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def add(tx: Conn, centre: str, events: Iterable[dict[str, Any]]) -> None:
@@ -93,7 +89,7 @@ def add(tx: Conn, centre: str, events: Iterable[dict[str, Any]]) -> None:
             if entered is None:
                 continue  # a later call of the same passage, or its entry never came
             gone.add(key)
-            minutes = max(0.0, (_time(e["at"]) - _time(entered[0])).total_seconds() / 60)
+            minutes = max(0.0, (moment(e["at"]) - moment(entered[0])).total_seconds() / 60)
             delta.counts["waits"] += 1
             delta.counts["wait_ms"] += round(minutes * 60_000)  # as Cell.add_wait counts it
             delta.tenths[int(minutes * 10)] += 1
@@ -124,7 +120,7 @@ def _finish(delta: Delta, key: tuple[str, int], at: str, starts: dict[tuple[str,
     if began is None:
         return
     ended.add(key)
-    minutes = max(0.0, (_time(at) - _time(began)).total_seconds() / 60)
+    minutes = max(0.0, (moment(at) - moment(began)).total_seconds() / 60)
     delta.counts["attentions"] += 1
     delta.counts["attention_ms"] += round(minutes * 60_000)
     if limit:
@@ -204,16 +200,9 @@ def read(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str], Cell
     cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
     for r in conn.query(f"SELECT centre, entity, {sums} FROM daily_figures WHERE day >= ? "
                         f"AND day <= ? GROUP BY centre, entity", (day_from, day_to)):
+        summed = Cell.from_sums(r)
         for key in ((r["centre"], r["entity"]), (r["centre"], "")):
-            cell = cells[key]
-            for name in cell.counts:
-                cell.counts[name] += int(r[name] or 0)
-            cell.wait_count += int(r["waits"] or 0)  # the day rows already hold their sums
-            cell.wait_ms += int(r["wait_ms"] or 0)
-            cell.judged += int(r["judged"] or 0)
-            cell.within += int(r["within"] or 0)
-            for name in FIGURES[9:]:  # the attentions' and the ratings'
-                setattr(cell, name, getattr(cell, name) + int(r[name] or 0))
+            cells[key].merge(summed)
     for r in conn.query("SELECT centre, entity, tenth, SUM(n) AS n FROM wait_tenths "
                         "WHERE day >= ? AND day <= ? GROUP BY centre, entity, tenth",
                         (day_from, day_to)):

@@ -33,6 +33,7 @@ from sync.central import (
 )
 from sync.central.db import Database
 from sync.central.ingest import BadBatch, centre_for, ingest
+from sync.central.times import moment
 from sync.fingerprint import fingerprint
 
 log = logging.getLogger("sync.central")
@@ -109,10 +110,6 @@ def _span(seconds: int) -> str:
     return f"{sign}{hours} h {left // 60} min" if hours else f"{sign}{left // 60} min"
 
 
-def _moment(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
 def _state(centre: dict[str, Any], now: datetime) -> str:
     """The centre's state for the dashboard: what needs attention first, each thing said."""
     if centre["revoked_at"]:
@@ -122,7 +119,7 @@ def _state(centre: dict[str, Any], now: datetime) -> str:
         return "; ".join(notes)
     if not centre["last_contact"]:
         return "sin contacto"
-    last = datetime.strptime(centre["last_contact"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    last = moment(centre["last_contact"])
     if now - last > timedelta(minutes=LATE_MINUTES):
         return "sin contacto reciente"
     return "al día" if not centre["backlog"] else "enviando pendientes"
@@ -131,7 +128,7 @@ def _state(centre: dict[str, Any], now: datetime) -> str:
 def _warnings(centre: dict[str, Any], now: datetime) -> list[str]:
     """A clone refused in the last day, a clock far off, a gap being filled again."""
     found = []
-    if centre.get("refused_box_at") and now - _moment(centre["refused_box_at"]) < timedelta(
+    if centre.get("refused_box_at") and now - moment(centre["refused_box_at"]) < timedelta(
             days=1):
         found.append(f"otro equipo intentó enviar como este centro (huella "
                      f"{fingerprint(centre['refused_box_key'])}, "

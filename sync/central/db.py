@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from config import private_files
 from sync.central import aggregates, partitions
+from sync.central.times import iso
 
 log = logging.getLogger(__name__)
 
@@ -127,11 +128,6 @@ MIGRATIONS: list[tuple[int, str, list[str | Callable[[Conn], None]]]] = [
     # What a viewer may do besides reading: ``editor`` also publishes catalogue versions.
     (9, "viewer roles", ["ALTER TABLE viewers ADD COLUMN role TEXT NOT NULL DEFAULT 'viewer'"]),
 ]
-
-
-def iso(moment: datetime) -> str:
-    """A UTC instant as the central stores it (text that sorts in time order)."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def now_iso() -> str:

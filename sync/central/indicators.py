@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sync.central.times import moment
+
 if TYPE_CHECKING:  # imported by the database module's migrations, through the aggregates
     from sync.central.db import Database
 
@@ -28,6 +30,10 @@ COLUMNS = ("issued", "served", "no_show", "cancelled", "expired", "waits",
            "mean_wait_minutes", "median_wait_minutes", "within_ans_share", "attentions",
            "mean_attention_minutes", "attention_within_ans_share", "ratings", "mean_rating",
            "satisfied_share")
+
+# The figures a cell keeps as plain sums (besides its counts, wait count and distribution).
+SUMMED = ("wait_ms", "within", "judged", "attentions", "attention_ms", "attention_judged",
+          "attention_within", "ratings", "rating_sum", "satisfied")
 
 
 @dataclass
@@ -67,14 +73,22 @@ class Cell:
         self.wait_ms += round(minutes * 60_000)
         self.tenths[int(minutes * 10)] += 1
 
+    @classmethod
+    def from_sums(cls, row: dict[str, Any]) -> Cell:
+        """A cell from a row of summed aggregates (``waits`` is the wait count; the other
+        names are the cell's own)."""
+        cell = cls(counts={name: int(row[name] or 0) for name in COUNTED.values()})
+        cell.wait_count = int(row["waits"] or 0)
+        for name in SUMMED:
+            setattr(cell, name, int(row[name] or 0))
+        return cell
+
     def merge(self, other: Cell) -> None:
         """Add ``other``'s figures to these (an entity over several centres)."""
         for name in self.counts:
             self.counts[name] += other.counts[name]
         self.tenths.update(other.tenths)
-        for name in ("wait_count", "wait_ms", "within", "judged", "attentions",
-                     "attention_ms", "attention_judged", "attention_within", "ratings",
-                     "rating_sum", "satisfied"):
+        for name in ("wait_count", *SUMMED):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def median(self) -> float | None:
@@ -116,10 +130,6 @@ def score_of(payload: dict[str, Any]) -> int | None:
         and 1 <= score <= 5 else None
 
 
-def _time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def compute(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str], Cell]:
     """``(centre, entity) -> Cell``, plus ``(centre, "")`` for each centre's total."""
     conn = db.conn()
@@ -145,12 +155,12 @@ def compute(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str], C
             for cell in (cells[(centre, entity)], cells[(centre, "")]):
                 cell.counts[COUNTED[kind]] += 1
         if kind == "ticket.issued":
-            entered[key] = _time(r["at"])
+            entered[key] = moment(r["at"])
         elif kind in ("ticket.transferred", "ticket.next_step"):
-            entered[(centre, r["ticket"] or "", step + 1)] = _time(r["at"])
+            entered[(centre, r["ticket"] or "", step + 1)] = moment(r["at"])
         elif kind == "ticket.called" and key not in called and key in entered:
             called.add(key)
-            minutes = max(0.0, (_time(r["at"]) - entered[key]).total_seconds() / 60)
+            minutes = max(0.0, (moment(r["at"]) - entered[key]).total_seconds() / 60)
             limit = target["max_wait_minutes"] if target else 0
             for cell in (cells[(centre, entity)], cells[(centre, "")]):
                 cell.add_wait(minutes)
@@ -158,10 +168,10 @@ def compute(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str], C
                     cell.judged += 1
                     cell.within += minutes <= limit
         elif kind == "ticket.started" and key not in started:
-            started[key] = _time(r["at"])
+            started[key] = moment(r["at"])
         if kind == "ticket.finished" and key in started and key not in finished:
             finished.add(key)
-            minutes = max(0.0, (_time(r["at"]) - started[key]).total_seconds() / 60)
+            minutes = max(0.0, (moment(r["at"]) - started[key]).total_seconds() / 60)
             limit = target["max_attention_minutes"] if target else 0
             for cell in (cells[(centre, entity)], cells[(centre, "")]):
                 cell.add_attention(minutes, limit)

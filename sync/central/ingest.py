@@ -25,6 +25,7 @@ from typing import Any
 
 from sync.central import aggregates, partitions
 from sync.central.db import Conn, Database, now_iso
+from sync.central.times import moment
 
 MAX_EVENTS = 10_000
 MAX_EVENT_BYTES = 64 * 1024
@@ -79,7 +80,7 @@ def _is_time(value: Any) -> bool:
     if not isinstance(value, str) or len(value) != 27:
         return False
     try:
-        datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ")
+        moment(value)
     except ValueError:
         return False
     return True
@@ -247,7 +248,7 @@ def _clock(tx: Conn, centre: str, sent_at: Any, fresh: list[dict[str, Any]],
 
 def _parse(value: str) -> datetime | None:
     try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ")
+        return moment(value)
     except (TypeError, ValueError):
         return None
 

@@ -30,8 +30,9 @@ from typing import Any, TypeVar
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from sync.central.db import Database, iso, now_iso
+from sync.central.db import Database, now_iso
 from sync.central.ingest import digest
+from sync.central.times import iso
 
 SESSION_HOURS = 12
 # Per (source, account): this many failures within SOURCE_WINDOW_SECONDS lock that pair (and

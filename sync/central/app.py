@@ -152,6 +152,30 @@ def create_central_app(db: Database, login_guard: viewers.LoginGuard | None = No
     entity_report.install(app, db)
     catalogue_pages.install(app, db)
 
+    _box_routes(app, db)
+
+    @app.get("/api/v1/health")
+    def health() -> Response:
+        db.conn().query("SELECT 1 AS ok")
+        return jsonify({"status": "ok", "database": db.kind})
+
+    _dashboard_routes(app, db)
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    _errors(app)
+    return app
+
+
+def _box_routes(app: Flask, db: Database) -> None:
+    """What the centres' boxes call, with their token: their batches and the catalogue."""
     @app.post("/api/v1/ingest")
     def receive() -> Response:
         centre = centre_for(db, request.headers.get("Authorization", ""))
@@ -198,11 +222,9 @@ def create_central_app(db: Database, login_guard: viewers.LoginGuard | None = No
             return Response(status=204)
         return jsonify({"version": found[0], "catalogue": found[1]})
 
-    @app.get("/api/v1/health")
-    def health() -> Response:
-        db.conn().query("SELECT 1 AS ok")
-        return jsonify({"status": "ok", "database": db.kind})
 
+def _dashboard_routes(app: Flask, db: Database) -> None:
+    """The national dashboard and its CSV, for a viewer's session."""
     @app.get("/")
     def dashboard() -> str:
         day_from, day_to = _range()
@@ -238,18 +260,6 @@ def create_central_app(db: Database, login_guard: viewers.LoginGuard | None = No
         response.headers["Content-Disposition"] = (
             f'attachment; filename="indicadores-{day_from}-{day_to}.csv"')
         return response
-
-    @app.after_request
-    def headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    _errors(app)
-    return app
 
 
 def _errors(app: Flask) -> None:

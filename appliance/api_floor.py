@@ -106,5 +106,6 @@ def open_day() -> Response:
 @bp.post("/day/close")
 @require(*SUPERVISORS)
 def close_day() -> Response:
-    body()
-    return jsonify(day.close_day(store(), actor=actor()))
+    """Refused with the counts while people wait, unless ``expire_waiting`` confirms it."""
+    confirmed = field(body(), "expire_waiting", bool, False)
+    return jsonify(day.close_day(store(), actor=actor(), expire_waiting=bool(confirmed)))

@@ -275,7 +275,9 @@ def document() -> dict[str, Any]:
         "/day/open": {"post": _op("Abrir la jornada", "floor", _ref("Day"),
                                   body=_obj(checks={"type": "object"},
                                             clock_confirmed={"type": "boolean"}))},
-        "/day/close": {"post": _op("Cerrar la jornada", "floor", _ref("Day"), body=_obj())},
+        "/day/close": {"post": _op("Cerrar la jornada (con gente esperando, 409 "
+                                   "people_waiting salvo expire_waiting)", "floor",
+                                   _ref("Day"), body=_obj(expire_waiting={"type": "boolean"}))},
         "/stream": {"get": {"summary": "Eventos en vivo (SSE)", "tags": ["floor"],
                             "responses": {"200": {"description": "text/event-stream",
                                                   "content": {"text/event-stream": {

@@ -356,7 +356,7 @@ def _run(o: Options, server: LiveServer, tokens: list[str], tv_token: str,
         if any(t.is_alive() for t in threads):
             d.floor.violation("load threads still running at the deadline")
         pins = crash_pins.pin(box(d, server.state.parent / OFFLINE_PAPER), tv)
-        status, data = server.request("POST", "/api/v1/day/close", {}, staff)
+        status, data = server.request("POST", "/api/v1/day/close", {"expire_waiting": True}, staff)
         if status != 200:
             d.floor.violation(f"day/close answered {status}: {data}")
         status, day = server.request("GET", "/api/v1/day", headers=staff)

@@ -215,7 +215,7 @@ def end_of_day(day: Day, staff: dict[str, str], desks: list[threading.Thread],
     if not _join(desks, deadline):
         floor.violation("asesores still busy at the deadline")
         floor.stop_all.set()
-    status, closed = server.request("POST", "/api/v1/day/close", {}, staff)
+    status, closed = server.request("POST", "/api/v1/day/close", {"expire_waiting": True}, staff)
     if status != 200:
         floor.violation(f"day/close answered {status}: {closed}")
 

@@ -91,3 +91,20 @@ def test_the_supervisor_closes_yesterdays_jornada_over_the_api_after_midnight(lo
     assert response.status_code == 200
     assert response.get_json()["date"] == "2026-11-27"
     assert staff.post("/api/v1/day/close").get_json()["error"] == "day_not_open"
+
+
+def test_closing_by_hand_while_people_wait_is_refused_with_the_counts_until_confirmed(
+        login, open_store_day: Store) -> None:
+    staff = login("supervisor")
+    for _ in range(2):
+        tickets.issue_ticket(open_store_day, service_id=RN, channel="reception")
+    refused = staff.post("/api/v1/day/close", json={})
+    assert refused.status_code == 409
+    data = refused.get_json()
+    assert (data["error"], data["waiting"], data["in_attention"]) == ("people_waiting", 2, 0)
+    assert "2 turno(s) en espera" in data["message"]
+    assert open_store_day.reader().execute(
+        "SELECT COUNT(*) FROM days WHERE closed_at IS NULL").fetchone()[0] == 1
+    assert staff.post("/api/v1/day/close", json={"expire_waiting": "sí"}).status_code == 400
+    closed = staff.post("/api/v1/day/close", json={"expire_waiting": True})
+    assert closed.status_code == 200 and closed.get_json()["expired"] == 2

@@ -66,7 +66,7 @@ def test_60_modulos_calling_at_once_never_get_the_same_ticket(live):
     assert len(called) == total
     uids = [uid for _, uid in called]
     assert len(set(uids)) == len(uids), "a ticket was called by two módulos"
-    status, closed = server.request("POST", "/api/v1/day/close", {}, headers)
+    status, closed = server.request("POST", "/api/v1/day/close", {"expire_waiting": True}, headers)
     assert status == 200 and closed["open"] is False
     server.stop()
 

@@ -162,7 +162,7 @@ def _run_a_day(port: int, kiosk_token: str) -> dict[str, Any]:
     supervisor.call("POST", "/api/v1/messages", {"text": "Gracias por su paciencia",
                                                  "minutes": 10})
     asesor.call("POST", "/api/v1/counters/1/close")
-    supervisor.call("POST", "/api/v1/day/close", {})
+    supervisor.call("POST", "/api/v1/day/close", {"expire_waiting": True})
     job = a["print"]["job"] if isinstance(a.get("print"), dict) else None
     return {"tickets": (a, b, c), "public": public, "print_job": job, "kiosk": kiosk}
 

@@ -64,10 +64,13 @@ def _keep_checks(tx: Tx, day: str, checks: dict[str, Any] | None) -> None:
                    (json.dumps({**stored, **checks}), day))
 
 
-def close_day(store: Store, *, actor: str | None = None) -> dict[str, Any]:
+def close_day(store: Store, *, actor: str | None = None,
+              expire_waiting: bool = True) -> dict[str, Any]:
     """Close the open jornada: expire what waits, end what is in progress, close módulos.
     Today's, or else the last one left open before today: with a manual closing, a
-    supervisor who closes after midnight closes yesterday's jornada."""
+    supervisor who closes after midnight closes yesterday's jornada. Without
+    ``expire_waiting`` a jornada where people still wait or are attended is not closed:
+    the refusal says how many (a person closing by hand confirms it)."""
     def op(tx: Tx) -> dict[str, Any]:
         today = store.service_day(tx.now)
         row = tx.one("SELECT day FROM days WHERE closed_at IS NULL AND day <= ? "
@@ -75,6 +78,8 @@ def close_day(store: Store, *, actor: str | None = None) -> dict[str, Any]:
         if row is None:
             raise Conflict(f"La jornada del {today} no está abierta.", "day_not_open")
         day = row["day"]
+        if not expire_waiting:
+            _refuse_if_people_wait(tx, day)
         counts = _finish_day(tx, day, actor)
         return {"date": day, "open": False, "closed_at": tx.at, **counts}
     return store.write(op)
@@ -86,6 +91,18 @@ def _close_earlier_days(tx: Tx, today: str, actor: str | None) -> None:
     for row in tx.execute("SELECT day FROM days WHERE closed_at IS NULL AND day <> ?",
                           (today,)).fetchall():
         _finish_day(tx, row["day"], actor)
+
+
+def _refuse_if_people_wait(tx: Tx, day: str) -> None:
+    found = tx.row("SELECT SUM(status IN ('waiting', 'called')) AS waiting, "
+                   "SUM(status = 'serving') AS serving FROM attentions WHERE day = ?", (day,))
+    waiting, serving = int(found["waiting"] or 0), int(found["serving"] or 0)
+    if waiting or serving:
+        raise Conflict(
+            f"Quedan {waiting} turno(s) en espera o llamados y {serving} en atención. Si "
+            f"cierra la jornada, los que esperan vencen sin ser atendidos y las atenciones "
+            f"en curso se dan por terminadas.", "people_waiting", waiting=waiting,
+            in_attention=serving)
 
 
 def _finish_day(tx: Tx, day: str, actor: str | None) -> dict[str, int]:

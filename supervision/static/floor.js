@@ -212,8 +212,16 @@
   }
 
   async function closeDay() {
-    if (!window.confirm("¿Cerrar la jornada? Los turnos en espera quedarán sin atender.")) return;
-    const r = await api("POST", "/api/v1/day/close", {});
+    if (!window.confirm("¿Cerrar la jornada?")) return;
+    let r = await api("POST", "/api/v1/day/close", {});
+    // People still wait or are attended: the server says how many; closing expires them.
+    if (r.status === 409 && r.data && r.data.error === "people_waiting") {
+      if (!window.confirm(`${r.data.message}\n\n¿Cerrar la jornada de todos modos?`)) {
+        say("day-message", "La jornada sigue abierta.", false);
+        return;
+      }
+      r = await api("POST", "/api/v1/day/close", { expire_waiting: true });
+    }
     report("day-message", r, r.status === 200
       ? `Jornada cerrada: ${r.data.expired} turno(s) sin atender.` : "");
     refresh();

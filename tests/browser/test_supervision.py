@@ -119,6 +119,27 @@ def test_the_day_opens_only_with_every_check_ticked_or_explained(page: Page, cen
     expect(page.locator("#day-state")).to_contain_text("cerrada")
 
 
+def test_closing_the_day_with_people_waiting_says_how_many_and_needs_a_second_yes(
+        page: Page, centre: Centre):
+    for _ in range(3):
+        tickets.issue_ticket(centre.store, service_id=RN, channel="reception")
+    asked: list[str] = []
+    answers = iter([True, False, True, True])
+
+    def answer(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if next(answers) else dialog.dismiss()
+
+    page.on("dialog", answer)
+    login_supervision(page, centre)
+    page.click("#close-day")  # yes, then no when told who still waits
+    expect(page.locator("#day-message")).to_contain_text("La jornada sigue abierta")
+    assert "3 turno(s) en espera" in asked[1]
+    page.click("#close-day")  # yes, and yes
+    expect(page.locator("#day-state")).to_contain_text("cerrada")
+    expect(page.locator("#day-message")).to_contain_text("3 turno(s) sin atender")
+
+
 def test_after_a_clock_that_ran_ahead_the_supervisor_confirms_the_time_and_opens_today(
         page: Page, centre: Centre):
     real = centre.clock.now() + timedelta(days=3)  # Monday morning

@@ -47,11 +47,11 @@ CONFIG_ENV = "MAC_TURNOS_CONFIG"
 CHECKS = (printing.problems, uplink_service.problems, hours.problems, desk_devices.problems)
 
 
-def _settings(path: str | None) -> Settings:
+def _settings(path: str | None, all_day: bool = False) -> Settings:
     """The centre's settings, or exit 2 with every problem named by key and line."""
     try:
         if path is None:
-            return load_settings(data=demo_data(), checks=CHECKS)
+            return load_settings(data=demo_data(all_day), checks=CHECKS)
         return load_settings(path, checks=CHECKS)
     except ConfigError as exc:
         click.echo(f"Configuration error ({len(exc.problems)}):", err=True)
@@ -62,7 +62,7 @@ def _settings(path: str | None) -> Settings:
 def _open(ctx: click.Context, clock: Clock | None = None) -> tuple[Settings, Store]:
     """Settings and store, or exit 1 with a plain message if the state cannot be used."""
     config = ctx.obj["config"]
-    settings = _settings(config)
+    settings = _settings(config, ctx.obj.get("demo_all_day", False))
     try:
         directory = state_dir(ctx.obj["state_dir"], SERVE_STATE if config else DEMO_STATE)
         store = open_store(settings, directory, clock)
@@ -293,16 +293,25 @@ def _demo_credentials(settings: Settings, store: Store, directory: Path) -> dict
     return creds
 
 
+ROLE_WORDS = {"admin": "administrador", "supervisor": "supervisor",
+              "receptionist": "orientador", "agent": "asesor"}
+
+
 @main.command()
 @_server_options
 @_tv_options
+@click.option("--centre-hours", is_flag=True,
+              help="Keep a real centre's hours (08:30-18:30, Saturdays 09:00-13:30, closed on "
+                   "Sundays) instead of being open at every hour, to try the last hour or "
+                   "the closing.")
 @click.pass_context
 def demo(ctx: click.Context, host: str | None, port: int | None,
          local_state: str | None, safe_mode: bool, advertise: bool | None,
-         local_speaker: bool) -> None:
+         local_speaker: bool, centre_hours: bool) -> None:
     """Run the demo centre (MAC Lima Norte, real catalogue) and print how to use it."""
     memory.limit_arenas()
     ctx.obj["config"] = None
+    ctx.obj["demo_all_day"] = not centre_hours
     ctx.obj["state_dir"] = local_state or ctx.obj["state_dir"]
     boot = _boot(ctx, DEMO_STATE, safe_mode)
     settings, store = _open(ctx)
@@ -321,6 +330,9 @@ def demo(ctx: click.Context, host: str | None, port: int | None,
     def announce(server: Any) -> None:
         base = f"http://{host}:{server.effective_port}"
         click.echo(f"\nmac-turnos {__version__} — {settings.centre.name}")
+        click.echo("Jornada abierta; la demostración atiende a toda hora" if not centre_hours
+                   else "Jornada con el horario de un centro: 08:30-18:30, sábados "
+                        "09:00-13:30, domingos cerrado")
         click.echo(f"Estado en {directory}")
         for title, path in (("Salud", "/api/v1/health"), ("API (OpenAPI)",
                                                           "/api/v1/openapi.json"),
@@ -333,7 +345,7 @@ def demo(ctx: click.Context, host: str | None, port: int | None,
             click.echo(f"  {title:<18} {base}{path}")
         click.echo("Usuarios de demostración (usuario / PIN):")
         for name, info in creds["users"].items():
-            click.echo(f"  {name:<20} {info['pin']}  ({info['role']}"
+            click.echo(f"  {name:<20} {info['pin']}  ({ROLE_WORDS.get(info['role'], info['role'])}"
                        f"{', ' + info['entity'] if info['entity'] else ''})")
         click.echo("Dispositivos enrolados (Authorization: Bearer TOKEN):")
         for name, info in creds["devices"].items():

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from config.catalog_text import clean
-from config.loader import load_settings
+from config.loader import HOURS_FIELDS, load_settings
 from config.model import Settings
 
 CATALOG = Path(__file__).parent / "catalog"
@@ -70,8 +70,12 @@ def _full_name(pattern: str, fallback: str) -> str:
 DEMO_FIRST_FLOOR = 18  # módulos 1-18 downstairs, the rest upstairs: TVs per floor (zone=)
 
 
-def demo_data() -> dict[str, Any]:
-    """The demo centre as TOML-shaped data."""
+ALL_DAY = "00:00-23:59"
+
+
+def demo_data(all_day: bool = False) -> dict[str, Any]:
+    """The demo centre as TOML-shaped data; ``all_day``: open every day at every hour (the
+    demo a person tries, at whatever time they try it), not a centre's real hours."""
     entities, queues, services, counters = [], [], [], []
     number = 1
     for code, prefix, short, pattern, modules, colour in DEMO_ENTITIES:
@@ -90,7 +94,10 @@ def demo_data() -> dict[str, Any]:
                              "zone": "piso-1" if number <= DEMO_FIRST_FLOOR else "piso-2"})
             number += 1
     _split_reniec_certificates(queues, services, counters)
+    always = {"hours": dict.fromkeys(HOURS_FIELDS, ALL_DAY),
+              "schedule": {"open_minutes_before": 0, "close_grace_minutes": 0}}
     return {
+        **(always if all_day else {}),
         "centre": {"code": "demo-lima-norte", "name": "MAC Lima Norte (demo)"},
         "policy": {"appointment_early_minutes": 15, "appointment_late_minutes": 15},
         "entities": entities, "queues": queues, "services": services, "counters": counters,

@@ -51,6 +51,8 @@ FULL_ONLY_MODULES = {
     "test_discovery", "test_display_discovery", "test_test_tools", "test_staff_script",
     # the OpenAPI fuzzing with schemathesis, and the uplink against a misbehaving central
     "test_fuzz", "test_sync_faults", "test_uplink_deadline_and_stop",
+    # the README's setup run again, offline (needs the environment scripts/setup made)
+    "test_setup_offline",
 }
 FULL_ONLY_FIXTURES = {"pg", "browser", "page", "live"}
 

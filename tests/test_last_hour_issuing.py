@@ -101,6 +101,18 @@ def test_from_closing_time_the_queue_list_says_issuing_ended(app, kiosk, kiosk_t
     assert kiosk(priority="gestante").status_code == 409
 
 
+def test_after_closing_time_the_kiosk_says_issuing_ended_not_the_estimate(
+        kiosk, clock, open_store_day: Store):
+    clock.set(AFTER_CLOSING)
+    for priority in (None, "gestante"):
+        refused = kiosk(priority=priority) if priority else kiosk()
+        body = refused.get_json()
+        assert (refused.status_code, body["error"]) == (409, "after_hours")
+        assert "terminó a las 18:30" in body["message"] and body["closes_at"].endswith("-05:00")
+    day.close_day(open_store_day, actor="test")  # and once the jornada is closed too
+    assert kiosk().get_json()["error"] == "after_hours"
+
+
 def test_a_closed_jornada_and_a_closed_queue_issue_nothing(app, kiosk, kiosk_token,
                                                            open_store_day: Store):
     floor.change_queue(open_store_day, "BN", False, actor="test", reason="Sin sistema")

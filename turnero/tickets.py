@@ -72,9 +72,7 @@ def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel
                 return existing["uid"], False
         day = require_open_day(tx, store)
         if closes_at is not None and tx.now >= closes_at:
-            raise Conflict(f"La atención de hoy terminó a las {closes_at:%H:%M}; ya no se "
-                           "emiten turnos.", "after_hours",
-                           closes_at=closes_at.isoformat(timespec="minutes"))
+            raise _after_hours(closes_at)
         service = att.service_row(tx, service_id)
         for step in visit:
             att.service_row(tx, step)
@@ -336,6 +334,11 @@ def check_before_closing(store: Store, *, service_id: Any, priority: Any,
         return
     conn = store.reader()
     now = store.now()
+    if now >= closes_at:  # issuing ended (the jornada may be closed too): that is the reason
+        raise _after_hours(closes_at)
+    if not conn.execute("SELECT 1 FROM days WHERE closed_at IS NULL AND day = ?",
+                        (store.service_day(now),)).fetchone():
+        return  # not open yet: issue_ticket says so
     if not isinstance(service_id, int) or isinstance(service_id, bool) \
             or not att.is_sql_int(service_id):
         return  # issue_ticket reports the bad input
@@ -351,8 +354,14 @@ def check_before_closing(store: Store, *, service_id: Any, priority: Any,
     if expected > closes_at - timedelta(minutes=margin_minutes):
         raise Conflict("Por la espera estimada ya no le alcanzaríamos a atender hoy en este "
                        "servicio antes del cierre. Acérquese al orientador.", "after_closing",
-                       expected_call_at=expected.isoformat(timespec="minutes"),
+                       expected_call_at=expected.astimezone(closes_at.tzinfo).isoformat(
+                           timespec="minutes"),
                        closes_at=closes_at.isoformat(timespec="minutes"))
+
+
+def _after_hours(closes_at: datetime) -> Conflict:
+    return Conflict(f"La atención de hoy terminó a las {closes_at:%H:%M}; ya no se emiten "
+                    "turnos.", "after_hours", closes_at=closes_at.isoformat(timespec="minutes"))
 
 
 def issued_with_key(store: Store, idempotency_key: str) -> bool:

@@ -345,7 +345,8 @@
   }
 
   function refuse(code, data) {
-    const known = ["after_closing", "queue_closed", "rate_limited", "queue_full", "day_not_open"];
+    const known = ["after_closing", "after_hours", "queue_closed", "rate_limited", "queue_full",
+                   "day_not_open"];
     const key = known.includes(code) ? `refused_${code}` : "refused_other";
     message(key, "see_orientador", { reason: data.reason || t("no_reason") });
   }

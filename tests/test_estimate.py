@@ -39,6 +39,18 @@ def test_the_time_per_citizen_runs_from_the_call_so_the_walk_counts(open_store_d
     assert issue(store)["estimated_wait_minutes"] == 30  # ceil(3 ahead x 9.7 min), 1 módulo
 
 
+def test_citizens_sent_away_in_seconds_still_count_a_minute_each(open_store_day, clock):
+    store = open_store_day
+    floor.change_counter(store, 1, "open", actor="asesor")
+    for _ in range(5):
+        issue(store)
+        attend(store, clock, 1, walk_minutes=0.05, minutes=0.1)  # 9 seconds from the call
+    assert estimate.pace(store.reader(), store, "RN").minutes == pytest.approx(1.0)
+    for _ in range(20):
+        issue(store)
+    assert issue(store)["estimated_wait_minutes"] == 20  # 20 ahead x a minute, 1 módulo
+
+
 def test_a_modulo_shared_with_a_queue_that_has_people_waiting_counts_for_half(open_store_day):
     store = open_store_day
     for n in (1, 2):

@@ -71,12 +71,17 @@ _OPEN = f"{_SHARES} AND c.status IN ('open', 'paused')"
 _OPEN_COUNT = ("SELECT COUNT(*) FROM counters c JOIN counter_queues cq ON cq.counter = c.id "
                "WHERE cq.queue = ? AND c.active AND c.status IN ('open', 'paused')")
 MAX_PREFERENTIAL_SHARE = 0.5
+# A citizen takes a módulo a minute at least (the call, the walk to it, the greeting): a run
+# of citizens sent away in seconds must not tell those waiting that their turn is near, nor
+# let a kiosk issue tickets that cannot be served before closing.
+MIN_MINUTES_PER_CITIZEN = 1.0
 # One row whatever the sample holds: the sum and count of the recent times per citizen
-# (negative ones as 0), the open módulos, and the preferential share of the same recent
-# attentions (everyone who arrives is served in the end, so on a busy queue it is the share
-# of the arrivals, read from rows already at hand). Reading the times row by row would cost
-# one SQLite step, and one GIL release, per attention.
-_PACE = (f"SELECT SUM(MAX(0.0, minutes)), COUNT(minutes), ({_OPEN}), ({_OPEN_COUNT}), "
+# (each at least MIN_MINUTES_PER_CITIZEN), the open módulos, and the preferential share of
+# the same recent attentions (everyone who arrives is served in the end, so on a busy queue
+# it is the share of the arrivals, read from rows already at hand). Reading the times row
+# by row would cost one SQLite step, and one GIL release, per attention.
+_PACE = (f"SELECT SUM(MAX({MIN_MINUTES_PER_CITIZEN}, minutes)), COUNT(minutes), ({_OPEN}), "
+         f"({_OPEN_COUNT}), "
          f"AVG(preferential) FROM ({_RECENT})")
 
 

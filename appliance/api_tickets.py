@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -90,7 +91,7 @@ def kiosk_checks(device: str, service_id: int, priority: str | None, key: str | 
     if wait is not None:
         raise ApiError(429, "rate_limited", "Se emitieron muchos turnos seguidos en este "
                                             "quiosco. Espere un momento o acérquese al "
-                                            "orientador.")
+                                            "orientador.", retry_after=math.ceil(wait) or 1)
     rules = issuing_rules()
     if rules.refuse_after_closing:
         tickets.check_before_closing(

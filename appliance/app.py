@@ -133,7 +133,11 @@ def _end_announcements_of_revoked_tvs(store: Store, feed: AnnouncementFeed) -> N
 def _errors(app: Flask) -> None:
     @app.errorhandler(TurneroError)
     def engine_error(exc: TurneroError) -> Response:
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        response = error_response(exc.status, exc.code, exc.message, exc.details)
+        retry_after = getattr(exc, "retry_after", None)
+        if exc.status == 429 and isinstance(retry_after, int):
+            response.headers["Retry-After"] = str(retry_after)  # when to try again
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:

@@ -33,9 +33,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 class ApiError(TurneroError):
     """An error raised by the HTTP layer itself (auth, input shape)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str,
+                 retry_after: int | None = None) -> None:
         super().__init__(message, code)
         self.status = status
+        self.retry_after = retry_after  # seconds, sent as Retry-After with a 429
 
 
 def store() -> Store:

@@ -79,6 +79,7 @@ def test_a_kiosk_over_its_rate_gets_429_with_a_message(app: Flask, kiosk):
     assert response.status_code == 429
     assert response.get_json()["error"] == "rate_limited"
     assert "orientador" in response.get_json()["message"]
+    assert 1 <= int(response.headers["Retry-After"]) <= 60  # when the kiosk may try again
 
 
 def test_a_replayed_key_is_not_counted_against_the_rate(app: Flask, kiosk_token):
@@ -138,3 +139,12 @@ def test_a_reprint_from_reception_prints_on_the_reception_printer(app: Flask, lo
     assert again["print"]["id"] != ticket["print"]["id"]
     printer = parts.of(app).printing
     assert printer.job(again["print"]["id"]) is not None
+
+
+def test_a_document_type_is_read_whatever_its_case_and_a_wrong_one_is_still_a_400(kiosk):
+    assert kiosk(document="10117410", document_type="DNI").status_code == 201
+    assert kiosk(document="10117410", document_type=" Dni ").status_code == 201
+    refused = kiosk(document="10117410", document_type=5)
+    assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_field"
+    unknown = kiosk(document="10117410", document_type="licencia")
+    assert unknown.get_json()["error"] == "invalid_document_type"

@@ -445,7 +445,8 @@ class TooManyAttempts(TurneroError):
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Demasiados intentos fallidos desde este equipo; espere "
-                         f"{retry_after} segundos antes de volver a intentar.")
+                         f"{retry_after} segundo{'' if retry_after == 1 else 's'} antes de "
+                         f"volver a intentar.")
         self.retry_after = retry_after
 
 

@@ -23,7 +23,10 @@ def normalise(kind: str | None, number: str | None) -> tuple[str | None, str | N
     digit) is typed too, it must be the right one."""
     if number is None or not number.strip():
         return None, None
-    kind = kind or "dni"
+    if kind is None or kind == "":
+        kind = "dni"
+    elif isinstance(kind, str):
+        kind = kind.strip().lower()  # "DNI" as typed by a person or another system
     if kind not in TYPES:
         raise InvalidInput("document_type debe ser dni, ce, passport o ruc.",
                            "invalid_document_type")

@@ -197,7 +197,8 @@ def _category(tx: Tx, code: Any, appointment_at: datetime | None) -> Any:
     if row is None:
         raise InvalidInput(f"No existe la categoría {code}.", "unknown_priority")
     if row["appointment"] and appointment_at is None:
-        raise InvalidInput("Un turno con cita necesita appointment_at.", "appointment_missing")
+        raise InvalidInput("Un turno con cita necesita la hora de la cita (appointment).",
+                           "appointment_missing")
     return row
 
 

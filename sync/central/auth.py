@@ -78,7 +78,8 @@ def _form_error(status: int, code: str, message: str) -> Response:
 
 
 def _throttled_message(seconds: int) -> str:
-    return (f"Demasiados intentos fallidos desde este equipo; espere {seconds} segundos antes "
+    return (f"Demasiados intentos fallidos desde este equipo; espere {seconds} "
+            f"segundo{'' if seconds == 1 else 's'} antes "
             "de volver a intentar.")
 
 

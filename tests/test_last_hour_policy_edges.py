@@ -108,3 +108,15 @@ def test_closing_by_hand_while_people_wait_is_refused_with_the_counts_until_conf
     assert staff.post("/api/v1/day/close", json={"expire_waiting": "sí"}).status_code == 400
     closed = staff.post("/api/v1/day/close", json={"expire_waiting": True})
     assert closed.status_code == 200 and closed.get_json()["expired"] == 2
+
+
+def test_a_jornada_closed_by_mistake_and_opened_again_gets_its_expired_tickets_back(
+        open_store_day: Store) -> None:
+    waiting, _ = tickets.issue_ticket(open_store_day, service_id=RN, channel="reception")
+    day.close_day(open_store_day, actor="supervisor")
+    assert tickets.current_ticket(open_store_day, waiting["uid"])["status"] == "expired"
+    with pytest.raises(Conflict):  # not while the jornada is closed
+        tickets.reactivate(open_store_day, waiting["uid"], actor="orientador")
+    day.open_day(open_store_day, actor="supervisor")
+    back = tickets.reactivate(open_store_day, waiting["uid"], actor="orientador")
+    assert back["status"] == "waiting"

@@ -220,10 +220,11 @@ def cancel(store: Store, uid: str, *, reason: Any, note: Any = None,
 
 def reactivate(store: Store, uid: str, *, position: str = "arrival",
                actor: str | None = None) -> dict[str, Any]:
-    """A no-show or cancelled ticket goes back to waiting, the same service day only."""
+    """A no-show, cancelled or expired ticket goes back to waiting, the same service day
+    only (an expired one: a jornada closed by mistake and opened again that day)."""
     def op(tx: Tx) -> None:
         row = att.current_by_uid(tx, uid)
-        att.require_status(row, "no_show", "cancelled", action="reactivar")
+        att.require_status(row, "no_show", "cancelled", "expired", action="reactivar")
         day = require_open_day(tx, store)
         if row["day"] != day:
             raise Conflict("Solo se reactivan turnos del mismo día.", "other_day")

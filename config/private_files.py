@@ -58,11 +58,12 @@ def create_once(path: Path, make: Callable[[], bytes]) -> bytes:
             return path.read_bytes()
     finally:
         os.unlink(temporary)
-    _sync_folder(path.parent)  # the new name survives a power cut too
+    fsync_path(path.parent)  # the new name survives a power cut too
     return content
 
 
-def _sync_folder(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """Flush ``path`` (a file, or a folder's entries) to the disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

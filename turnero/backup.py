@@ -112,9 +112,9 @@ def take(db_path: Path, folder: Path, when: datetime, centre: str,
     if found != "ok":
         partial.unlink(missing_ok=True)
         raise BackupError(f"La copia no pasó la verificación de integridad: {found}")
-    _fsync(partial)
+    private_files.fsync_path(partial)
     partial.replace(final)
-    _fsync(folder)
+    private_files.fsync_path(folder)
     return final
 
 
@@ -179,7 +179,7 @@ def _put_back_secrets(db_path: Path, aside: Path, secrets: dict[str, Path]) -> l
         if not path.is_file():
             private_files.create_file(path)
             path.write_text(kept[name], encoding="utf-8")
-            _fsync(path)
+            private_files.fsync_path(path)
         restored.append(name)
     return restored
 
@@ -216,18 +216,10 @@ def restore(db_path: Path, backup: Path, when: datetime,
         finally:
             target.close()
             source.close()
-        _fsync(db_path)
+        private_files.fsync_path(db_path)
         if integrity(db_path) != "ok":  # pragma: no cover - the copy was checked above
             raise BackupError("La base restaurada no pasó la verificación de integridad.")
         _put_back_secrets(db_path, aside, secrets or {})
         return aside
     finally:
         lock.release()
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -21,6 +21,7 @@ from sync import pseudonym
 from sync.central import aggregates, indicators
 from sync.central.db import Database
 from sync.central.ingest import add_centre, ingest
+from tests import central_oracle
 from turnero.outbox import Outgoing
 
 QUEUES = [{"code": "RN", "entity": "RENIEC", "name": "RENIEC", "max_wait_minutes": 20,
@@ -155,7 +156,7 @@ def test_the_aggregates_give_what_the_events_give_however_the_log_is_sent(
     _send(sqlite_db, _log([visit, *stories]), cuts, repeat)
     for day_from, day_to in ((DAYS[0], DAYS[1]), (DAYS[1], DAYS[1])):
         assert _figures(aggregates.read(sqlite_db, day_from, day_to)) == _figures(
-            indicators.compute(sqlite_db, day_from, day_to))
+            central_oracle.compute(sqlite_db, day_from, day_to))
     assert _open_entries(sqlite_db) == []  # every visit was called, cancelled or expired
 
 
@@ -170,7 +171,7 @@ def test_on_postgresql_the_aggregates_give_what_the_events_give(
                 "recalled": n % 5 == 0, "length": (n * 4.1) % 45, "score": n % 6 or None}
                for n in range(40)]
     _send(central_db, _log(stories), [17, 50], repeat=True)
-    expected = _figures(indicators.compute(central_db, DAYS[0], DAYS[1]))
+    expected = _figures(central_oracle.compute(central_db, DAYS[0], DAYS[1]))
     assert _figures(aggregates.read(central_db, DAYS[0], DAYS[1])) == expected
     total = expected[(CENTRE, "")]
     assert total["waits"] > 20 and total["attentions"] > 10 and total["ratings"] > 10
@@ -187,7 +188,7 @@ def test_a_central_that_held_events_before_the_aggregates_gets_them_on_its_next_
                 "end": "ticket.finished", "recalled": False, "length": 10 + n, "score": 5}
                for n in range(6)]
     _send(sqlite_db, _log(stories), [], repeat=False)
-    expected = _figures(indicators.compute(sqlite_db, DAYS[1], DAYS[1]))
+    expected = _figures(central_oracle.compute(sqlite_db, DAYS[1], DAYS[1]))
     with sqlite_db.transaction() as tx:  # the central as it was before migration 6
         for table in ("daily_figures", "wait_tenths", "open_entries", "open_attentions"):
             tx.execute(f"DROP TABLE {table}")
@@ -216,7 +217,7 @@ def test_a_visit_s_second_step_is_counted_as_it_arrives_as_the_stored_events_cou
     _send(sqlite_db, log, [], repeat=False)
     live = _figures(aggregates.read(sqlite_db, DAYS[0], DAYS[0]))
     assert live[(CENTRE, "")]["waits"] == 2  # the first queue's wait and the second's
-    assert live == _figures(indicators.compute(sqlite_db, DAYS[0], DAYS[0]))
+    assert live == _figures(central_oracle.compute(sqlite_db, DAYS[0], DAYS[0]))
     assert _open_entries(sqlite_db) == []
     aggregates.rebuild(sqlite_db)
     assert _figures(aggregates.read(sqlite_db, DAYS[0], DAYS[0])) == live
@@ -230,7 +231,7 @@ def test_a_ticket_that_ends_in_a_later_batch_than_its_issue_leaves_no_open_entry
     _send(sqlite_db, log, [issued[-1] + 1], repeat=False)  # the end comes in the next batch
     assert _open_entries(sqlite_db) == []
     assert _figures(aggregates.read(sqlite_db, DAYS[0], DAYS[0])) == _figures(
-        indicators.compute(sqlite_db, DAYS[0], DAYS[0]))
+        central_oracle.compute(sqlite_db, DAYS[0], DAYS[0]))
 
 
 def test_a_central_whose_filling_of_the_aggregates_died_fills_them_on_its_next_start(
@@ -238,7 +239,7 @@ def test_a_central_whose_filling_of_the_aggregates_died_fills_them_on_its_next_s
     from sync.central.cli import _db
 
     _send(sqlite_db, _log([_story(issued=n, wait=2 * n, score=5) for n in range(5)]), [], False)
-    expected = _figures(indicators.compute(sqlite_db, DAYS[0], DAYS[0]))
+    expected = _figures(central_oracle.compute(sqlite_db, DAYS[0], DAYS[0]))
     with sqlite_db.transaction() as tx:  # the central as it was before migration 6
         for table in ("daily_figures", "wait_tenths", "open_entries", "open_attentions"):
             tx.execute(f"DROP TABLE {table}")

@@ -35,6 +35,7 @@ from sync.central.app import create_central_app
 from sync.central.db import Database
 from sync.central.indicators import Cell
 from sync.central.ingest import add_centre
+from tests.central_oracle import add_wait
 from tests.test_reports import CENTRE, START, play_day
 from turnero import accounts, backup, reports
 from turnero.clock import ManualClock
@@ -240,7 +241,7 @@ def test_a_negative_figure_in_the_central_export_stays_a_number() -> None:
     from sync.central.csv_export import indicators_csv  # the export's writer, on its own
 
     cell = Cell()
-    cell.add_wait(-1.5)
+    add_wait(cell, -1.5)
     cells = {("-calc", FORMULA): cell}
     rows = table(indicators_csv(cells, DAY, DAY).lstrip("\ufeff"), ",")
     assert rows[1] == ["'-calc", "'" + FORMULA, DAY, DAY, "0", "0", "0", "0", "0", "1",

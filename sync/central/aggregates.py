@@ -194,7 +194,8 @@ def _write(tx: Conn, centre: str, deltas: dict[tuple[str, str], Delta],
 
 def read(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str], Cell]:
     """``(centre, entity) -> Cell`` over the days, plus ``(centre, "")`` for each centre's
-    total: what ``indicators.compute`` gives from the events, read from the aggregates."""
+    total: what computing them from the stored events gives (tests/central_oracle.py),
+    read from the aggregates."""
     conn = db.conn()
     sums = ", ".join(f"SUM({f}) AS {f}" for f in FIGURES)
     cells: dict[tuple[str, str], Cell] = defaultdict(Cell)

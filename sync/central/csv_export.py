@@ -24,7 +24,7 @@ TOTAL = "(total)"
 
 
 def indicators_csv(cells: Mapping[tuple[str, str], Cell], day_from: str, day_to: str) -> str:
-    """The CSV text of ``cells`` (``indicators.compute``), byte-order mark first."""
+    """The CSV text of ``cells`` (``aggregates.read``), byte-order mark first."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(HEADER)

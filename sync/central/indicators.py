@@ -1,4 +1,6 @@
-"""Indicators per centre and entity over a range of service days, from the events alone.
+"""The indicators per centre and entity, and what they mean (the aggregates keep them as
+events arrive; ``tests/central_oracle.py`` computes them from the stored events alone, the
+reference the aggregates are tested against).
 
 Waiting time is measured per attention (one passage of a ticket through one queue): from the
 moment it entered the queue (``ticket.issued`` for the first step, ``ticket.transferred`` or
@@ -9,13 +11,9 @@ none, and such waits are left out of the share).
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
-
-from sync.central.times import moment
 
 if TYPE_CHECKING:  # imported by the database module's migrations, through the aggregates
     from sync.central.db import Database
@@ -55,23 +53,6 @@ class Cell:
     ratings: int = 0
     rating_sum: int = 0
     satisfied: int = 0
-
-    def add_attention(self, minutes: float, limit: int) -> None:
-        self.attentions += 1
-        self.attention_ms += round(minutes * 60_000)
-        if limit:
-            self.attention_judged += 1
-            self.attention_within += minutes <= limit
-
-    def add_rating(self, score: int) -> None:
-        self.ratings += 1
-        self.rating_sum += score
-        self.satisfied += score >= SATISFIED
-
-    def add_wait(self, minutes: float) -> None:
-        self.wait_count += 1
-        self.wait_ms += round(minutes * 60_000)
-        self.tenths[int(minutes * 10)] += 1
 
     @classmethod
     def from_sums(cls, row: dict[str, Any]) -> Cell:
@@ -128,57 +109,6 @@ def score_of(payload: dict[str, Any]) -> int | None:
     score = payload.get("score")
     return score if isinstance(score, int) and not isinstance(score, bool) \
         and 1 <= score <= 5 else None
-
-
-def compute(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str], Cell]:
-    """``(centre, entity) -> Cell``, plus ``(centre, "")`` for each centre's total."""
-    conn = db.conn()
-    marks = ",".join("?" * len(KINDS))
-    rows = conn.query(f"SELECT centre, kind, at, queue, ticket, step, payload FROM events "
-                      f"WHERE day >= ? AND day <= ? AND kind IN ({marks}) "
-                      f"ORDER BY centre, seq", (day_from, day_to, *KINDS))
-    targets = {(q["centre"], q["code"]): q for q in conn.query(
-        "SELECT centre, code, entity, max_wait_minutes, max_attention_minutes FROM queues")}
-    cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
-    entered: dict[tuple[str, str, int], datetime] = {}
-    called: set[tuple[str, str, int]] = set()
-    started: dict[tuple[str, str, int], datetime] = {}
-    finished: set[tuple[str, str, int]] = set()
-    for r in rows:
-        centre, kind, queue = r["centre"], r["kind"], r["queue"] or ""
-        payload = json.loads(r["payload"])
-        target = targets.get((centre, queue))
-        entity = str(payload.get("entity") or (target["entity"] if target else queue))
-        step = r["step"] or 1
-        key = (centre, r["ticket"] or "", step)
-        if kind in COUNTED:
-            for cell in (cells[(centre, entity)], cells[(centre, "")]):
-                cell.counts[COUNTED[kind]] += 1
-        if kind == "ticket.issued":
-            entered[key] = moment(r["at"])
-        elif kind in ("ticket.transferred", "ticket.next_step"):
-            entered[(centre, r["ticket"] or "", step + 1)] = moment(r["at"])
-        elif kind == "ticket.called" and key not in called and key in entered:
-            called.add(key)
-            minutes = max(0.0, (moment(r["at"]) - entered[key]).total_seconds() / 60)
-            limit = target["max_wait_minutes"] if target else 0
-            for cell in (cells[(centre, entity)], cells[(centre, "")]):
-                cell.add_wait(minutes)
-                if limit:
-                    cell.judged += 1
-                    cell.within += minutes <= limit
-        elif kind == "ticket.started" and key not in started:
-            started[key] = moment(r["at"])
-        if kind == "ticket.finished" and key in started and key not in finished:
-            finished.add(key)
-            minutes = max(0.0, (moment(r["at"]) - started[key]).total_seconds() / 60)
-            limit = target["max_attention_minutes"] if target else 0
-            for cell in (cells[(centre, entity)], cells[(centre, "")]):
-                cell.add_attention(minutes, limit)
-        elif kind == "ticket.rated" and (score := score_of(payload)) is not None:
-            for cell in (cells[(centre, entity)], cells[(centre, "")]):
-                cell.add_rating(score)
-    return dict(cells)
 
 
 def centres(db: Database) -> list[dict[str, Any]]:

@@ -138,7 +138,7 @@ def sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 def _clear(db: Database) -> None:
     with db.transaction() as tx:
         for table in ("events", "daily_figures", "wait_tenths", "open_entries",
-                      "open_attentions"):
+                      "open_attentions", "monthly_figures", "monthly_tenths"):
             tx.execute(f"DELETE FROM {table}")
 
 
@@ -261,3 +261,28 @@ def test_a_central_whose_filling_of_the_aggregates_died_fills_them_on_its_next_s
                                     (CENTRE,))[0]["events_received"] == 5 * 5
     finally:
         started.close()
+
+
+MONTH_DAYS = ("2026-10-31", "2026-11-02", "2026-11-15", "2026-11-30", "2026-12-01")
+
+
+def test_a_range_of_whole_months_reads_the_rollups_and_gives_what_the_events_give(
+        central_db: Database) -> None:
+    """Whole months come from the monthly rollups, the days around them from the daily
+    aggregates: the figures are the events' own."""
+    add_centre(central_db, CENTRE)
+    stories = [{"day": MONTH_DAYS[n % 5], "queue": ("RN", "BN")[n % 3 == 0],
+                "issued": n * 1.9, "wait": (n * 7.3) % 70, "end": ENDS[n % 6],
+                "recalled": n % 4 == 0, "length": (n * 4.1) % 45, "score": n % 6 or None}
+               for n in range(60)]
+    _send(central_db, _log(stories), [23], repeat=True)
+    day_from, day_to = MONTH_DAYS[0], MONTH_DAYS[-1]
+    expected = _figures(central_oracle.compute(central_db, day_from, day_to))
+    for rebuilt in (False, True):
+        if rebuilt:
+            aggregates.rebuild(central_db)
+        assert _figures(aggregates.read(central_db, day_from, day_to)) == expected
+    with central_db.transaction() as tx:  # November is read from its rollup alone
+        tx.execute("DELETE FROM daily_figures WHERE substr(day, 1, 7) = ?", ("2026-11",))
+    november = aggregates.read(central_db, "2026-11-01", "2026-11-30")[(CENTRE, "")]
+    assert november.figures()["issued"] == 36

@@ -20,10 +20,12 @@ aggregates kept live and those made again from the table (``rebuild``) are the s
 
 from __future__ import annotations
 
+import calendar
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from sync.central.indicators import COUNTED, SATISFIED, Cell, score_of
@@ -50,10 +52,12 @@ class Delta:
     tenths: Counter[int] = field(default_factory=Counter)
 
 
-def add(tx: Conn, centre: str, events: Iterable[dict[str, Any]]) -> None:
+def add(tx: Conn, centre: str, events: Iterable[dict[str, Any]], *,
+        months: bool = True) -> None:
     """Fold ``events`` (first stored now, in the centre's log order) into the aggregates:
     rows as stored (``kind``, ``at``, ``day``, ``queue``, ``ticket``, ``step`` and the
-    ``payload`` as an object), not as a centre sends them."""
+    ``payload`` as an object), not as a centre sends them. ``months``: the monthly rollups
+    too (not while the migration that makes the daily ones runs: they come later)."""
     events = [e for e in events if e["kind"] in KINDS]
     if not events:
         return
@@ -109,6 +113,8 @@ def add(tx: Conn, centre: str, events: Iterable[dict[str, Any]]) -> None:
             _finish(delta, (ticket, step), e["at"], starts, new_starts, ended,
                     target["max_attention_minutes"] if target else 0)
     _write(tx, centre, deltas, new_entries, gone, over)
+    if months:
+        _write_months(tx, centre, deltas)
     _write_starts(tx, centre, new_starts, ended)
 
 
@@ -192,7 +198,100 @@ def _write(tx: Conn, centre: str, deltas: dict[tuple[str, str], Delta],
          if (t, s) not in gone])
 
 
+def _write_months(tx: Conn, centre: str, deltas: dict[tuple[str, str], Delta]) -> None:
+    """The same deltas added to the month's rollups: its figures and its waits'
+    distribution (a year read from them is twelve rows per cell, not 365)."""
+    figures: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    tenths: Counter[tuple[str, str, int]] = Counter()
+    for (day, entity), d in deltas.items():
+        figures[(day[:7], entity)].update(d.counts)
+        for tenth, n in d.tenths.items():
+            tenths[(day[:7], entity, tenth)] += n
+    cols = ", ".join(FIGURES)
+    marks = ",".join("?" * len(FIGURES))
+    updates = ", ".join(f"{f} = monthly_figures.{f} + excluded.{f}" for f in FIGURES)
+    tx.executemany(
+        f"INSERT INTO monthly_figures(centre, month, entity, {cols}) VALUES (?,?,?,{marks}) "
+        f"ON CONFLICT (centre, month, entity) DO UPDATE SET {updates}",
+        [(centre, month, entity, *(c.get(f, 0) for f in FIGURES))
+         for (month, entity), c in figures.items()])
+    tx.executemany(
+        "INSERT INTO monthly_tenths(centre, month, entity, tenth, n) VALUES (?,?,?,?,?) "
+        "ON CONFLICT (centre, month, entity, tenth) DO UPDATE SET "
+        "n = monthly_tenths.n + excluded.n",
+        [(centre, month, entity, tenth, n) for (month, entity, tenth), n in tenths.items()])
+
+
+def refill_months(tx: Conn) -> None:
+    """The monthly rollups made again from the daily aggregates."""
+    tx.execute("DELETE FROM monthly_figures")
+    tx.execute("DELETE FROM monthly_tenths")
+    sums = ", ".join(f"SUM({f})" for f in FIGURES)
+    tx.execute(f"INSERT INTO monthly_figures(centre, month, entity, {', '.join(FIGURES)}) "
+               f"SELECT centre, substr(day, 1, 7), entity, {sums} FROM daily_figures "
+               f"GROUP BY centre, substr(day, 1, 7), entity")
+    tx.execute("INSERT INTO monthly_tenths(centre, month, entity, tenth, n) "
+               "SELECT centre, substr(day, 1, 7), entity, tenth, SUM(n) FROM wait_tenths "
+               "GROUP BY centre, substr(day, 1, 7), entity, tenth")
+
+
+def _months(day_from: str, day_to: str) -> tuple[str, str, list[tuple[str, str]]] | None:
+    """The first and last whole calendar months inside the range, and the ranges of days
+    around them; None when it holds no whole month."""
+    start, end = date.fromisoformat(day_from), date.fromisoformat(day_to)
+    first = (start.year, start.month) if start.day == 1 else _next(start.year, start.month)
+    ends_month = end.day == calendar.monthrange(end.year, end.month)[1]
+    last = (end.year, end.month) if ends_month else _previous(end.year, end.month)
+    if first > last:
+        return None
+    edges = []
+    if start.day != 1:  # the rest of the first month
+        edges.append((day_from, _last_day(start.year, start.month)))
+    if not ends_month:  # the start of the last one
+        edges.append((f"{end.year:04d}-{end.month:02d}-01", day_to))
+    return f"{first[0]:04d}-{first[1]:02d}", f"{last[0]:04d}-{last[1]:02d}", edges
+
+
+def _next(year: int, month: int) -> tuple[int, int]:
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def _previous(year: int, month: int) -> tuple[int, int]:
+    return (year - 1, 12) if month == 1 else (year, month - 1)
+
+
+def _last_day(year: int, month: int) -> str:
+    return f"{year:04d}-{month:02d}-{calendar.monthrange(year, month)[1]:02d}"
+
+
 def read(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str], Cell]:
+    """``(centre, entity) -> Cell`` over the days, plus ``(centre, "")`` for each centre's
+    total. A range holding whole months reads them from the monthly rollups and only its
+    other days from the daily aggregates: the same figures, from far fewer rows."""
+    months = _months(day_from, day_to)
+    if months is None:
+        return _read_days(db, day_from, day_to)
+    first, last, edges = months
+    cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
+    for a, b in edges:
+        for key, cell in _read_days(db, a, b).items():
+            cells[key].merge(cell)
+    conn = db.conn()
+    sums = ", ".join(f"SUM({f}) AS {f}" for f in FIGURES)
+    for r in conn.query(f"SELECT centre, entity, {sums} FROM monthly_figures WHERE month >= ? "
+                        f"AND month <= ? GROUP BY centre, entity", (first, last)):
+        summed = Cell.from_sums(r)
+        for key in ((r["centre"], r["entity"]), (r["centre"], "")):
+            cells[key].merge(summed)
+    for r in conn.query("SELECT centre, entity, tenth, SUM(n) AS n FROM monthly_tenths "
+                        "WHERE month >= ? AND month <= ? GROUP BY centre, entity, tenth",
+                        (first, last)):
+        for key in ((r["centre"], r["entity"]), (r["centre"], "")):
+            cells[key].tenths[int(r["tenth"])] += int(r["n"])
+    return dict(cells)
+
+
+def _read_days(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str], Cell]:
     """``(centre, entity) -> Cell`` over the days, plus ``(centre, "")`` for each centre's
     total: what computing them from the stored events gives (tests/central_oracle.py),
     read from the aggregates."""
@@ -216,6 +315,7 @@ def rebuild(db: Database) -> int:
     """The aggregates made again from every stored event; returns how many were read."""
     with db.transaction() as tx:
         refill(tx)
+        refill_months(tx)
         return int(tx.query("SELECT COALESCE(SUM(events_received), 0) AS n "
                             "FROM centres")[0]["n"])
 
@@ -234,6 +334,6 @@ def refill(tx: Conn) -> None:
         for i in range(0, len(rows), 5000):
             add(tx, centre, [{**r, "day": r["day"] or r["at"][:10],
                               "payload": json.loads(r["payload"])}
-                             for r in rows[i:i + 5000]])
+                             for r in rows[i:i + 5000]], months=False)
         tx.execute("UPDATE centres SET events_received = ? WHERE code = ?",
                    (len(rows), centre))

@@ -127,6 +127,21 @@ MIGRATIONS: list[tuple[int, str, list[str | Callable[[Conn], None]]]] = [
     ]),
     # What a viewer may do besides reading: ``editor`` also publishes catalogue versions.
     (9, "viewer roles", ["ALTER TABLE viewers ADD COLUMN role TEXT NOT NULL DEFAULT 'viewer'"]),
+    # The aggregates rolled up by month, so a page over a year reads twelve rows per centre
+    # and entity, not 365 (and so for the waits' distribution); filled from the daily ones.
+    (10, "monthly rollups", [
+        f"""CREATE TABLE monthly_figures(
+            centre TEXT NOT NULL, month TEXT NOT NULL, entity TEXT NOT NULL,
+            {", ".join(f"{f} BIGINT NOT NULL DEFAULT 0" for f in aggregates.FIGURES)},
+            PRIMARY KEY (centre, month, entity))""",
+        "CREATE INDEX monthly_figures_month ON monthly_figures(month)",
+        """CREATE TABLE monthly_tenths(
+            centre TEXT NOT NULL, month TEXT NOT NULL, entity TEXT NOT NULL,
+            tenth INTEGER NOT NULL, n BIGINT NOT NULL,
+            PRIMARY KEY (centre, month, entity, tenth))""",
+        "CREATE INDEX monthly_tenths_month ON monthly_tenths(month)",
+        aggregates.refill_months,
+    ]),
 ]
 
 

@@ -36,7 +36,7 @@ from bench.common import Figure, cpu_count, emit, fmt, progress
 # when they run: some pull in Playwright or a PostgreSQL cluster helper.
 BENCHMARKS = ("issue", "call_next", "idle_rss", "startup", "render_ticket", "kiosk_tap",
               "desk_click", "speak", "voice_delay", "display_latency", "sse_hold", "sync_drain",
-              "uplink_stop", "national_ingest",
+              "uplink_stop", "national_ingest", "national_year",
               "report", "day_sim", "crash_drill", "front_drill")
 # Runs too long for a whole run (the busiest day takes about 105 minutes): each is run on
 # its own, as its command says, its JSON lines kept in a file, and recorded with --record.

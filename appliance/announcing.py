@@ -381,6 +381,7 @@ class Announcing:
             dropped = len(self._drops)
         return {"status": status, "mode": self.mode, "languages": list(self.languages),
                 "announced": self.announced, "tvs": self.feed.listeners,
+                "local_playback": self.local_playback,
                 "behind_seconds": round(behind, 3),
                 "max_delay_seconds": float(self.rules.bound),
                 "dropped_last_10_min": dropped,

@@ -35,6 +35,11 @@ def voice_alerts(health: dict[str, Any]) -> list[dict[str, Any]]:
     if bound > 0 and behind > bound / 2:
         parts_of_text.append(f"los anuncios de voz van {round(behind)} s detrás de las "
                              f"llamadas (límite: {round(bound)} s)")
+    nobody_hears = health.get("tvs") == 0 and not health.get("local_playback")
+    if dropped > 0 and nobody_hears:  # nothing was shown either: say what is wrong
+        return [{"kind": "voice", "severity": "warning",
+                 "message": "Voz de la sala: ninguna pantalla está conectada, así que las "
+                            "llamadas no se ven ni se anuncian. Revise las pantallas."}]
     if dropped > 0:
         calls = "1 llamada se mostró" if dropped == 1 else f"{dropped} llamadas se mostraron"
         parts_of_text.append(f"{calls} sin anunciarse por voz en los últimos "

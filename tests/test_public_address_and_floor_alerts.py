@@ -150,6 +150,11 @@ def test_the_voice_alert_follows_the_announcers_figures_and_stays_quiet_without_
     assert late["kind"] == "voice" and "16 s" in late["message"]
     [dropped] = voice_alerts({**ok, "dropped_last_10_min": 3})
     assert "3 llamadas" in dropped["message"]
+    [dark] = voice_alerts({**ok, "dropped_last_10_min": 3, "tvs": 0, "local_playback": False})
+    assert "ninguna pantalla está conectada" in dark["message"] and "3 llamadas" not in dark[
+        "message"]
+    [heard] = voice_alerts({**ok, "dropped_last_10_min": 3, "tvs": 0, "local_playback": True})
+    assert "3 llamadas" in heard["message"]  # the box's own speaker said the others
 
 
 def test_the_floor_reads_the_real_announcer_and_raises_no_voice_alert_when_idle(login):

@@ -33,6 +33,7 @@ SCHEMAS: dict[str, Any] = {
         ("now", "day", "queues", "counters", "alerts"), now=STR, timezone=STR,
         day=_obj(("date", "open"), date=STR, open=BOOL, opened_at=_nullable("string"),
                  closed_at=_nullable("string"), opened_by=_nullable("string"),
+                 reopened_at=_nullable("string"), reopened_by=_nullable("string"),
                  checks={"type": "object"}),
         queues={"type": "array", "items": {"allOf": [_ref("Queue"), _obj(
             ("ans_breach",), ans_breach=BOOL)]}},

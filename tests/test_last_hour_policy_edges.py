@@ -120,3 +120,13 @@ def test_a_jornada_closed_by_mistake_and_opened_again_gets_its_expired_tickets_b
     day.open_day(open_store_day, actor="supervisor")
     back = tickets.reactivate(open_store_day, waiting["uid"], actor="orientador")
     assert back["status"] == "waiting"
+
+
+def test_the_floor_says_when_and_by_whom_a_closed_jornada_was_opened_again(
+        login, open_store_day: Store, clock) -> None:
+    day.close_day(open_store_day, actor="supervisor")
+    clock.advance(minutes=5)
+    day.open_day(open_store_day, actor="jefa.turno")
+    shown = login("supervisor").get("/api/v1/floor").get_json()["day"]
+    assert shown["open"] and shown["opened_by"] == "test"
+    assert shown["reopened_by"] == "jefa.turno" and shown["reopened_at"] > shown["opened_at"]

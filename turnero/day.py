@@ -45,8 +45,8 @@ def open_day(store: Store, *, actor: str | None = None,
             tx.emit("day.opened", actor=actor, day=day, checks=checks or {})
             print_jobs.forget_before(tx, day)
         else:
-            tx.execute("UPDATE days SET closed_at = NULL, closed_by = NULL WHERE day = ?",
-                       (day,))
+            tx.execute("UPDATE days SET closed_at = NULL, closed_by = NULL, reopened_at = ?, "
+                       "reopened_by = ? WHERE day = ?", (tx.at, actor, day))
             tx.execute("DELETE FROM report_days WHERE day = ?", (day,))  # no longer frozen
             _keep_checks(tx, day, checks)
             tx.emit("day.reopened", actor=actor, day=day)

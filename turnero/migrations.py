@@ -248,5 +248,12 @@ def m013_service_keywords(db: Database) -> None:
     the centre's file or the central's catalogue), space-separated."""
     db.execute("ALTER TABLE services ADD COLUMN keywords TEXT NOT NULL DEFAULT ''")
 
+
+@migrations()
+def m014_day_reopened(db: Database) -> None:
+    """When and by whom a closed jornada was last opened again (the floor says it)."""
+    db.execute("ALTER TABLE days ADD COLUMN reopened_at TEXT")
+    db.execute("ALTER TABLE days ADD COLUMN reopened_by TEXT")
+
 def apply(db: Database) -> None:
     migrations.apply(db)

@@ -49,11 +49,14 @@ def counters(store: Store) -> list[dict[str, Any]]:
 
 
 def day(store: Store) -> dict[str, Any]:
-    """Today's jornada, with who opened it and the opening check list as recorded."""
+    """Today's jornada, with who opened it (and opened it again after a closing) and the
+    opening check list as recorded."""
     view = views.day_view(store)
-    row = store.reader().execute("SELECT opened_by, checks FROM days WHERE day = ?",
-                                 (view["date"],)).fetchone()
+    row = store.reader().execute("SELECT opened_by, reopened_at, reopened_by, checks "
+                                 "FROM days WHERE day = ?", (view["date"],)).fetchone()
     view["opened_by"] = row["opened_by"] if row else None
+    view["reopened_at"] = row["reopened_at"] if row else None
+    view["reopened_by"] = row["reopened_by"] if row else None
     view["checks"] = json.loads(row["checks"]) if row else {}
     return view
 

@@ -102,7 +102,9 @@
     const date = day.date.split("-").reverse().join("/");
     let text;
     if (day.open) text = `Jornada del ${date}: abierta desde las ${clockTime(day.opened_at)}` +
-      (day.opened_by ? ` (${day.opened_by})` : "") + ".";
+      (day.opened_by ? ` (${day.opened_by})` : "") +
+      (day.reopened_at ? `; reabierta a las ${clockTime(day.reopened_at)}` +
+        (day.reopened_by ? ` (${day.reopened_by})` : "") : "") + ".";
     else if (day.closed_at) text = `Jornada del ${date}: cerrada a las ${clockTime(day.closed_at)}.`;
     else text = `Jornada del ${date}: aún no se abre.`;
     $("day-state").textContent = text;

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 from waitress.server import create_server
 
-from appliance import front, memory, parts, systemd
+from appliance import front, memory, parts, server_errors, systemd
 from appliance.app import MAX_BODY
 from appliance.dispatch import HotThreadsDispatcher
 from turnero.store import Store
@@ -98,6 +98,7 @@ def serve(app: Flask, store: Store, host: str, port: int, threads: int,
                            # would spool it to a temporary file (past 512 KiB)
                            max_request_body_size=MAX_BODY,
                            outbuf_high_watermark=OUTBUF_HIGH_WATERMARK, **proxy)
+    server_errors.answer_errors_in_json(server)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(0)

@@ -214,6 +214,8 @@ def test_a_one_gib_body_is_refused_with_nothing_written_to_disk(box, via, chunke
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     if via == "front":
         assert b'"error":"body_too_large"' in answer
+    else:  # waitress's own refusal, in the API's form too
+        assert b'"error": "too_large"' in answer and b"application/json" in answer
     assert front.written_bytes(pids) - before < 1_000_000
     assert not any((box.front.work / "client_body").rglob("*.*"))
 

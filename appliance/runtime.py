@@ -32,6 +32,9 @@ def open_store(settings: Settings, directory: Path, clock: Clock | None = None) 
     file's, with the central office's version the box last applied."""
     store = Store(directory / DB_NAME, clock=clock, timezone=settings.centre.timezone,
                   policy=settings.policy)
-    catalog.apply_settings(store, central_catalogue.load(store, settings))
+    # In one write: the version applied is read where it is then written (no reader is
+    # opened for it, and none is left idle in the pool).
+    store.write(lambda tx: catalog.apply_in(tx, central_catalogue.load(store, settings,
+                                                                       tx.conn)))
     estimate.use_hours(store, settings.hours, settings.schedule)
     return store

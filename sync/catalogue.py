@@ -39,11 +39,12 @@ def known(conn: Any) -> int:
     return max(s["version"] or 0, s["refused_version"] or 0)
 
 
-def load(store: Store, settings: Settings) -> Settings:
+def load(store: Store, settings: Settings, conn: Any = None) -> Settings:
     """The settings the box runs: its file's, with the central version it applied, whose
     dated days (holidays, closures) are put in use for ``store``'s calendar. A file changed
-    since so that the version no longer fits runs alone, and the log says why."""
-    row = store.reader().execute(
+    since so that the version no longer fits runs alone, and the log says why. ``conn``:
+    read through it (the opening's own transaction) rather than this thread's reader."""
+    row = (conn or store.reader()).execute(
         "SELECT version, body FROM central_catalogue WHERE id = 1").fetchone()
     if row is None or row["body"] is None:
         return settings

@@ -315,7 +315,7 @@ def _run_day(o: BusyOptions, plan: Plan, server: LiveServer, people: dict[str, A
         "generator_cpu": own, "machine_busy": busy,
         "peak_kib": sampler.peak_kib, "cgroup_peak": cgroup_peak, "rush": sampler.rush,
         "cpu_at": cpu_at, "cpu_began": cpu_began, "announced": announced,
-        "central_events": len(central.received()),
+        "central_events": len(central.received()), "close_seconds": day.close_seconds,
         "speeds": watch.readings if watch is not None else []})
 
 

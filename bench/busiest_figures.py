@@ -124,6 +124,8 @@ def measure(o: BusyOptions, plan: Plan, ev: DayEvidence, floor: Floor, hub: Stre
         "peak_rss_mib": raw["peak_kib"] / 1024,
         "cgroup_peak_mib": raw["cgroup_peak"] / MIB if raw["cgroup_peak"] else math.nan,
         "wall": raw["wall"],
+        "day_close_s": raw["close_seconds"] if raw.get("close_seconds") is not None
+        else math.nan,
         # the machine's speed during the run, in Pi 4 cores per core of it (the budget's
         # quota was set from the first reading): a spread says how far the budget drifted
         "speed_min": min(raw["speeds"]) if raw.get("speeds") else math.nan,
@@ -241,6 +243,8 @@ def figures_of(runs: list[Run], o: BusyOptions, cmd: str) -> list[Figure]:
         ("cgroup_peak_mib", "budget cgroup's peak memory (page cache included)", "MiB",
          None),
         ("wall", "real duration", "s", None),
+        ("day_close_s", "the supervisor's end-of-day close (expiring what still waits), time "
+                        "to its answer", "s", None),
         ("speed_min", "this machine's core in Pi 4 cores, lowest reading during the run",
          "", None),
         ("speed_max", "this machine's core in Pi 4 cores, highest reading during the run",

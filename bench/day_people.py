@@ -241,6 +241,7 @@ class Day:
     next_visitor: int = 0
     tv_calls: list[int] = field(default_factory=list)
     tv_connections: list[int] = field(default_factory=list)
+    close_seconds: float | None = None  # how long the end-of-day close took to answer
 
     @property
     def port(self) -> int:

@@ -86,6 +86,8 @@ class DayResult:
     def violations(self) -> int:
         return sum(len(v) for v in self.checks.values())
 
+CLOSE_TIMEOUT_S = 600.0  # the end-of-day close, expiring what still waits
+
 
 def enrol(config: Path, state: Path, plan: Plan, at: datetime) -> dict[str, Any]:
     """The centre's people with their sessions, and its devices, written before the server
@@ -215,7 +217,17 @@ def end_of_day(day: Day, staff: dict[str, str], desks: list[threading.Thread],
     if not _join(desks, deadline):
         floor.violation("asesores still busy at the deadline")
         floor.stop_all.set()
-    status, closed = server.request("POST", "/api/v1/day/close", {"expire_waiting": True}, staff)
+    # Closing expires whatever still waits, each with its event for every live stream: after
+    # an overwhelming day that is thousands, so the close gets minutes, and takes what it takes
+    # (kept in ``day.close_seconds``); a close that does not answer is a violation, not a
+    # crash that loses the day's figures.
+    began = time.monotonic()
+    try:
+        status, closed = server.request("POST", "/api/v1/day/close", {"expire_waiting": True},
+                                        staff, timeout=CLOSE_TIMEOUT_S)
+    except OSError as exc:
+        status, closed = 0, repr(exc)
+    day.close_seconds = time.monotonic() - began
     if status != 200:
         floor.violation(f"day/close answered {status}: {closed}")
 

@@ -148,8 +148,9 @@ class LiveServer:
                 self.kill()
 
     def request(self, method: str, path: str, body: object = None,
-                headers: dict[str, str] | None = None) -> tuple[int, object]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+                headers: dict[str, str] | None = None,
+                timeout: float = 10.0) -> tuple[int, object]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             data = json.dumps(body).encode() if body is not None else None
             conn.request(method, path, body=data, headers={"Content-Type": "application/json",

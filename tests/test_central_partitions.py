@@ -145,6 +145,8 @@ def test_a_central_from_before_the_partitions_is_converted_with_every_event(
         with monkeypatch.context() as m:  # the central as it was before migration 7
             m.setattr(central_db_module, "MIGRATIONS", central_db_module.MIGRATIONS[:6])
             m.setattr(aggregates, "_write_months", lambda *_: None)  # no rollups yet either
+            m.setattr(catalogue, "note_reports", lambda *_: None)  # nor a catalogue
+            m.setattr(catalogue, "newest", lambda _: 0)
             fresh.migrate()
             add_centre(fresh, CENTRE)
             _send(fresh, [_event(n, f"2026-{10 + n % 3:02d}-15") for n in range(1, 31)])

@@ -276,18 +276,7 @@ def read(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str], Cell
     for a, b in edges:
         for key, cell in _read_days(db, a, b).items():
             cells[key].merge(cell)
-    conn = db.conn()
-    sums = ", ".join(f"SUM({f}) AS {f}" for f in FIGURES)
-    for r in conn.query(f"SELECT centre, entity, {sums} FROM monthly_figures WHERE month >= ? "
-                        f"AND month <= ? GROUP BY centre, entity", (first, last)):
-        summed = Cell.from_sums(r)
-        for key in ((r["centre"], r["entity"]), (r["centre"], "")):
-            cells[key].merge(summed)
-    for r in conn.query("SELECT centre, entity, tenth, SUM(n) AS n FROM monthly_tenths "
-                        "WHERE month >= ? AND month <= ? GROUP BY centre, entity, tenth",
-                        (first, last)):
-        for key in ((r["centre"], r["entity"]), (r["centre"], "")):
-            cells[key].tenths[int(r["tenth"])] += int(r["n"])
+    _add_rows(db, cells, "monthly", "month", first, last)
     return dict(cells)
 
 
@@ -295,20 +284,33 @@ def _read_days(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str]
     """``(centre, entity) -> Cell`` over the days, plus ``(centre, "")`` for each centre's
     total: what computing them from the stored events gives (tests/central_oracle.py),
     read from the aggregates."""
+    cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
+    _add_rows(db, cells, "daily", "day", day_from, day_to)
+    return dict(cells)
+
+
+# The tables of each grain: (figures, waits' distribution).
+_TABLES = {"daily": ("daily_figures", "wait_tenths"),
+           "monthly": ("monthly_figures", "monthly_tenths")}
+
+
+def _add_rows(db: Database, cells: dict[tuple[str, str], Cell], grain: str, column: str,
+              low: str, high: str) -> None:
+    """Add to ``cells`` the ``grain``'s rows whose ``column`` (day or month) is in
+    [low, high]: each centre and entity, and each centre's total."""
+    figures, tenths = _TABLES[grain]
     conn = db.conn()
     sums = ", ".join(f"SUM({f}) AS {f}" for f in FIGURES)
-    cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
-    for r in conn.query(f"SELECT centre, entity, {sums} FROM daily_figures WHERE day >= ? "
-                        f"AND day <= ? GROUP BY centre, entity", (day_from, day_to)):
+    for r in conn.query(f"SELECT centre, entity, {sums} FROM {figures} WHERE {column} >= ? "
+                        f"AND {column} <= ? GROUP BY centre, entity", (low, high)):
         summed = Cell.from_sums(r)
         for key in ((r["centre"], r["entity"]), (r["centre"], "")):
             cells[key].merge(summed)
-    for r in conn.query("SELECT centre, entity, tenth, SUM(n) AS n FROM wait_tenths "
-                        "WHERE day >= ? AND day <= ? GROUP BY centre, entity, tenth",
-                        (day_from, day_to)):
+    for r in conn.query(f"SELECT centre, entity, tenth, SUM(n) AS n FROM {tenths} "
+                        f"WHERE {column} >= ? AND {column} <= ? GROUP BY centre, entity, tenth",
+                        (low, high)):
         for key in ((r["centre"], r["entity"]), (r["centre"], "")):
             cells[key].tenths[int(r["tenth"])] += int(r["n"])
-    return dict(cells)
 
 
 def rebuild(db: Database) -> int:

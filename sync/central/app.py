@@ -195,17 +195,9 @@ def _box_routes(app: Flask, db: Database) -> None:
                 batch = strict_json.loads(data, allow_nul=False)  # PostgreSQL: no U+0000
             except strict_json.Refused as exc:
                 raise BadBatch(400, "invalid_json", str(exc)) from None
-            answer = ingest(db, centre, batch)
+            return jsonify(ingest(db, centre, batch))
         except (BadBatch, boxes.Refused) as exc:
             return _error(exc.status, exc.code, exc.message)
-        accepted = set(answer["accepted"])
-        reports = [e for e in batch["events"] if isinstance(e, dict)
-                   and e.get("uid") in accepted and str(e.get("kind")).startswith("catalogue.")]
-        with db.transaction() as tx:
-            if reports:
-                catalogue.note_reports(tx, centre, reports)
-            answer["catalogue"] = catalogue.newest(tx)  # the box fetches a newer one
-        return jsonify(answer)
 
     @app.get("/api/v1/catalogue")
     def catalogue_for_box() -> Response:

@@ -23,7 +23,7 @@ import secrets
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sync.central import aggregates, partitions
+from sync.central import aggregates, catalogue, partitions
 from sync.central.db import Conn, Database, now_iso
 from sync.central.times import moment
 
@@ -203,8 +203,13 @@ def ingest(db: Database, centre: str, batch: Any) -> dict[str, Any]:
         held = _hold(tx, centre, batch.get("after"), _first_seq(batch["events"]),
                      answered_up_to, received)
         _clock(tx, centre, batch.get("sent_at"), fresh, received)
+        # what the box says it runs, and the newest version it should fetch if it does not
+        catalogue.note_reports(tx, centre, [r for r in fresh
+                                            if r["kind"].startswith("catalogue.")])
+        newest = catalogue.newest(tx)
     answer: dict[str, Any] = {"batch_id": batch_id, "accepted": [r["uid"] for r in fresh],
-                              "duplicates": sorted(existing) + repeated, "rejected": rejected}
+                              "duplicates": sorted(existing) + repeated, "rejected": rejected,
+                              "catalogue": newest}
     if held is not None:
         answer["held"] = held
     return answer

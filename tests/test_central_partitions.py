@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from harness.sync_support import CENTRE, central_db, pg_kind  # noqa: F401
-from sync.central import aggregates, partitions
+from sync.central import aggregates, catalogue, partitions
 from sync.central import db as central_db_module
 from sync.central.db import Conn, Database
 from sync.central.ingest import add_centre, ingest

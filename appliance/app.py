@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from appliance import (
     announcing,
     api_auth,
+    api_citas,
     api_counters,
     api_devices,
     api_floor,
@@ -88,8 +89,8 @@ def create_app(settings: Settings, store: Store, **config: Any) -> Flask:
     app.after_request(_headers)
 
     # Blueprints: the HTTP API, then the rooms with their pages for people.
-    for bp in (api_floor.bp, api_auth.bp, api_tickets.bp, api_counters.bp, api_stream.bp,
-               api_printers.bp, kiosk_pages.bp, supervision_api, admin_api,
+    for bp in (api_floor.bp, api_auth.bp, api_tickets.bp, api_citas.bp, api_counters.bp,
+               api_stream.bp, api_printers.bp, kiosk_pages.bp, supervision_api, admin_api,
                supervision_pages.bp, counter_pages.bp, api_devices.bp, display_pages.bp,
                sync_api, scheduler_api, reports_api):
         app.register_blueprint(bp)

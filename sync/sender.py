@@ -83,6 +83,7 @@ class Sender:
         self.stopping = False
         self._central_time: tuple[datetime, float] | None = None  # its Date, our monotonic
         self.catalogue_offered: int | None = None  # the newest version the central has
+        self.citas_offered: int | None = None  # the newest change of this centre's citas
 
     # ------------------------------------------------------------------ rounds
 
@@ -211,6 +212,9 @@ class Sender:
             offered = data.get("catalogue")  # the newest catalogue version at the central
             if isinstance(offered, int) and not isinstance(offered, bool):
                 self.catalogue_offered = offered
+            citas = data.get("citas")  # the newest change of this centre's citas there
+            if isinstance(citas, int) and not isinstance(citas, bool):
+                self.citas_offered = citas
             if held is not None and (not isinstance(held, int) or isinstance(held, bool)
                                      or held < 0):
                 raise ValueError(f"held inválido: {held!r}")

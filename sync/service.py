@@ -21,7 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from config import private_files
 from config.model import Settings
 from config.model import Uplink as UplinkSettings
-from sync import catalogue
+from sync import catalogue, citas
 from sync.sender import Options, Sender
 from sync.transport import Transport
 from turnero import outbox
@@ -87,6 +87,7 @@ class Uplink:
         self.store, self.config = store, settings.uplink
         self.sender: Sender | None = None
         self.catalogue: catalogue.Puller | None = None
+        self.citas: citas.Puller | None = None
         self._scheduler: BackgroundScheduler | None = None
         self._busy = threading.Lock()
         if self.config.enabled:
@@ -102,6 +103,7 @@ class Uplink:
             self.sender = Sender(store, options, transport=transport, **sender_kw)
             self.catalogue = catalogue.Puller(store, settings, self.sender.transport,
                                               options.token)
+            self.citas = citas.Puller(store, self.sender.transport, options.token)
 
     @property
     def enabled(self) -> bool:
@@ -119,6 +121,9 @@ class Uplink:
             if (self.catalogue is not None and not self.sender.stopping
                     and self.catalogue.due(self.sender.catalogue_offered)):
                 self.catalogue.pull()
+            if (self.citas is not None and not self.sender.stopping
+                    and self.citas.due(self.sender.citas_offered)):
+                self.citas.pull(lambda: self.sender is not None and self.sender.stopping)
             return outcome
         except Exception:  # a bug must not kill the job: log it and try next interval
             if self.sender.stopping:
@@ -174,6 +179,7 @@ class Uplink:
         identity = self.sender.options.identity if self.sender else None
         data["box_key"] = identity.fingerprint if identity else None  # as the central shows it
         data["catalogue"] = catalogue.state(conn or self.store.reader())
+        data["citas"] = citas.state(conn or self.store.reader())
         data.update(self.sender.state() if self.sender else
                     {"failures": 0, "failing_since": None, "last_attempt": None,
                      "next_attempt_in_seconds": 0.0})

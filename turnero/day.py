@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from turnero import checklist, clock_trust, print_jobs
+from turnero import checklist, cita_outcomes, clock_trust, print_jobs
 from turnero.clock import BUILD_DATE, is_plausible
 from turnero.errors import Conflict
 from turnero.store import Store, Tx
@@ -132,6 +132,7 @@ def _finish_day(tx: Tx, day: str, actor: str | None) -> dict[str, int]:
                    (tx.at, c["id"]))
         tx.emit("counter.closed", actor=actor, counter=c["id"], reason="day_closed")
     tx.execute("UPDATE queues SET pref_streak = 0")
+    cita_outcomes.record(tx, day, actor)
     tx.execute("UPDATE days SET closed_at = ?, closed_by = ? WHERE day = ?", (tx.at, actor, day))
     tx.emit("day.closed", actor=actor, day=day, expired=expired, finished=served)
     return {"expired": expired, "finished": served}

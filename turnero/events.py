@@ -270,6 +270,22 @@ KINDS: Mapping[str, EventKind] = _table(
     kind("ans.changed", "A supervisor changed a service level target.", dict(_ANS)),
     kind("ans.deleted", "A supervisor deleted a service level target.", {"id": _ANS["id"]}),
     # --- the national catalogue ------------------------------------------------------------
+    kind("cita.checked_in", "A citizen with a cita booked at the central checked in "
+         "(turnero.citas): its ticket was issued in the same transaction.", {
+        "code": "The booking code.",
+        "day": "The cita's day.",
+        "slot": "The cita's time, HH:MM local.",
+        "ticket": "UID of the ticket issued for it.",
+        "label": "That ticket's number.",
+        "arrival": "`kept` (inside the window: called at its slot) or `late` (after it: "
+                   "served by arrival).",
+    }),
+    kind("cita.outcome", "What became of a cita of the jornada being closed.", {
+        "code": "The booking code.",
+        "day": "The cita's day.",
+        "outcome": "`served`, `no_show`, `expired`, `cancelled` (its ticket's end) or "
+                   "`missed` (nobody checked in).",
+    }),
     kind("catalogue.applied", "The box runs a version of the central office's catalogue "
          "(sync.catalogue): applied in one transaction with this event.", {
         "version": "Number of the version at the central.",

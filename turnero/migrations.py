@@ -255,5 +255,23 @@ def m014_day_reopened(db: Database) -> None:
     db.execute("ALTER TABLE days ADD COLUMN reopened_at TEXT")
     db.execute("ALTER TABLE days ADD COLUMN reopened_by TEXT")
 
+
+@migrations()
+def m015_citas(db: Database) -> None:
+    """The centre's citas as the central booked them (``turnero.citas``), pulled by the
+    uplink: one row per booking code, with what happened to it here; and how far the box
+    read the central's changes."""
+    db.execute("CREATE TABLE citas("
+               "code TEXT PRIMARY KEY, service INTEGER NOT NULL, day TEXT NOT NULL, "
+               "slot TEXT NOT NULL, document_type TEXT, document TEXT, name TEXT, "
+               "status TEXT NOT NULL, change INTEGER NOT NULL, "
+               "checked_in_at TEXT, ticket TEXT, arrival TEXT, outcome TEXT)")
+    db.execute("CREATE INDEX citas_document ON citas(document, day)")
+    db.execute("CREATE INDEX citas_day ON citas(day)")
+    db.execute("CREATE TABLE central_citas(id INTEGER PRIMARY KEY CHECK (id = 1), "
+               "change INTEGER NOT NULL DEFAULT 0, pulled_at TEXT)")
+    db.execute("INSERT INTO central_citas(id) VALUES (1)")
+
+
 def apply(db: Database) -> None:
     migrations.apply(db)

@@ -18,9 +18,9 @@ from turnero.store import Store, Tx
 
 def prune_personal_data(store: Store, *, keep_days: int,
                         actor: str | None = None) -> dict[str, Any]:
-    """Blank document, document type and name of tickets whose service day is more than
-    ``keep_days`` days old, the digest of the request they came in (a document number's
-    digest can be found again by trying every number) and the notes of their
+    """Blank document, document type and name of tickets (and citas) whose service day is
+    more than ``keep_days`` days old, the digest of the request they came in (a document
+    number's digest can be found again by trying every number) and the notes of their
     cancellations."""
     def op(tx: Tx) -> dict[str, Any]:
         cutoff = (tx.now.astimezone(store.tz).date() - timedelta(days=keep_days)).isoformat()
@@ -32,6 +32,9 @@ def prune_personal_data(store: Store, *, keep_days: int,
         # A cancellation's note may name the citizen too (turnero.cancellations).
         tx.execute("UPDATE cancellations SET note = NULL WHERE note IS NOT NULL AND "
                    "(SELECT day FROM attentions WHERE id = attention) < ?", (cutoff,))
+        # A cita's document and name, kept as long as its ticket's.
+        tx.execute("UPDATE citas SET document = NULL, document_type = NULL, name = NULL "
+                   "WHERE day < ? AND (document IS NOT NULL OR name IS NOT NULL)", (cutoff,))
         if cur.rowcount:
             tx.emit("retention.personal_data_pruned", actor=actor, before_day=cutoff,
                     tickets=cur.rowcount)

@@ -8,6 +8,7 @@ import hmac
 import json
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,13 +44,17 @@ def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel
                  appointment_at: datetime | None = None, idempotency_key: str | None = None,
                  actor: str | None = None,
                  closes_at: datetime | None = None,
-                 print_on: PrintRequest | None = None) -> tuple[dict[str, Any], bool]:
+                 print_on: PrintRequest | None = None,
+                 then: Callable[[Tx, str, str], None] | None = None,
+                 ) -> tuple[dict[str, Any], bool]:
     """Issue a ticket. Returns (ticket, created); a replayed idempotency key returns the
     ticket made the first time with created=False. ``print_on``: its print job is written
     with it (``turnero.print_jobs``).
 
     No new ticket from closing time on (``closes_at``, today's closing time; the caller
-    leaves it out for supervisors, who may still issue one for a citizen already inside)."""
+    leaves it out for supervisors, who may still issue one for a citizen already inside).
+    ``then(tx, uid, label)``: more to write in the same transaction when the ticket is new
+    (a cita's check-in)."""
     if channel not in CHANNELS:
         raise InvalidInput("channel debe ser kiosk, reception o appointment.", "invalid_channel")
     visit = _visit(visit)
@@ -110,6 +115,8 @@ def issue_ticket(store: Store, *, service_id: Any, priority: Any = None, channel
                               has_document=document is not None))
         if print_on is not None:
             print_jobs.queue(tx, uid, label, day, print_on)
+        if then is not None:
+            then(tx, uid, label)
         return uid, True
 
     uid, created = store.write(op)

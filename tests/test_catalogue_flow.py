@@ -6,7 +6,6 @@ goes on with the one it had, and the central showing what each centre runs."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import date
@@ -22,6 +21,7 @@ from appliance.runtime import open_store
 from config.annex import national_document
 from config.catalogue_document import TABLES, as_raw
 from config.model import Settings
+from harness.box_uplink import Box
 from harness.sync_support import (  # noqa: F401
     Central,
     FakeTime,
@@ -39,7 +39,7 @@ from sync.central.db import Database
 from sync.central.ingest import add_centre
 from sync.service import Uplink
 from tests.conftest import START
-from turnero import ans, calls, catalog, day, floor, schedule, tickets
+from turnero import ans, calls, catalog, floor, schedule, tickets
 from turnero.clock import ManualClock
 
 NEW_SERVICE = 9001
@@ -62,44 +62,11 @@ def _with_new_service(settings: Settings) -> dict[str, Any]:
     return _document(settings, services=services, ans=targets)
 
 
-class Box:
-    """A centre's box: its store (day open) and its uplink, run round by round."""
-
-    def __init__(self, settings: Settings, code: str, url: str, token: str,
-                 folder: Path, timeout: float = 5.0) -> None:
-        folder.mkdir()
-        self.code = code
-        self.settings = dataclasses.replace(
-            settings, centre=dataclasses.replace(settings.centre, code=code),
-            uplink=dataclasses.replace(settings.uplink, enabled=True, central_url=url,
-                                       token=token, secret="s", timeout_seconds=timeout))
-        self.store = open_store(self.settings, folder,
-                                clock=ManualClock(START))
-        day.open_day(self.store, actor="test")
-        self.time = FakeTime()
-        self.uplink = Uplink(self.store, self.settings, clock=self.time, jitter=lambda: 0.5)
-
-    def round(self) -> str:
-        self.time.advance(3600)  # past any backoff
-        return self.uplink.run_round(drain=True)
-
-    def events(self, kind: str) -> list[dict[str, Any]]:
-        rows = self.store.reader().execute(
-            "SELECT payload FROM events WHERE kind = ? ORDER BY seq", (kind,)).fetchall()
-        return [json.loads(r["payload"]) for r in rows]
-
-    def offered_services(self) -> set[int]:
-        return {s["id"] for s in catalog.read_catalog(self.store.reader())["services"]}
-
-    def close(self) -> None:
-        self.uplink.stop()
-        self.store.close()
-
-
 @pytest.fixture
 def boxes(settings: Settings, central: Central, central_db: Database,
           tmp_path: Path) -> Iterator[tuple[Box, Box]]:
-    made = [Box(settings, code, central.url, add_centre(central_db, code), tmp_path / code)
+    made = [Box(settings, code, central.url, add_centre(central_db, code), tmp_path / code,
+                start=START)
             for code in ("lima-norte", "callao")]
     yield made[0], made[1]
     for box in made:
@@ -214,7 +181,7 @@ def test_a_failed_pull_applies_nothing_and_the_next_round_applies_the_version_on
         fault: str) -> None:
     box = Box(settings, "lima-norte", proxy.url, add_centre(central_db, "lima-norte"),
               tmp_path / "box",  # a pull the central never answers is cut at the deadline
-              timeout=2.0 if fault == "timeout" else 5.0)
+              timeout=2.0 if fault == "timeout" else 5.0, start=START)
     try:
         version = catalogue.publish(central_db, _with_new_service(settings), by="pcm")
         proxy.get_modes.append(fault)  # the batches go through, the pull fails

@@ -92,6 +92,8 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("GET", "/api/v1/catalog"): SIGNED_IN,
     ("GET", "/api/v1/queues"): SIGNED_IN,
     ("POST", "/api/v1/tickets"): ISSUE,
+    ("POST", "/api/v1/citas/check-in"): ISSUE,
+    ("GET", "/api/v1/citas"): RECEPTION,
     ("GET", "/api/v1/print-jobs/<job_id>"): (U, OK, F, OK, OK, OK, OK, OK),
     ("GET", "/api/v1/public/tickets/<token>"): PUBLIC,
     # the floor as TVs and staff read it

@@ -185,6 +185,7 @@
       list.appendChild(li);
     }
     show("s-entities");
+    document.dispatchEvent(new CustomEvent("kiosk:start", { detail: catalog }));
   }
 
   function chooseEntity(entity) {
@@ -496,6 +497,14 @@
       if (!$("s-entities").hidden && !busy) start();
     }, 30000);
   }
+
+  // What kiosk-citas.js ("Tengo cita") reuses: the same calls, messages and ticket screen.
+  // show(id, redraw): redraw is what a language switch redraws on that screen (none: nothing).
+  window.kiosk = {
+    api, t, newKey, message, refuse, showTicket, home,
+    show(id, redraw) { shown = redraw || null; show(id); },
+    language: () => language,
+  };
 
   async function main() {
     enrol();

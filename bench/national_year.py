@@ -53,7 +53,7 @@ def fill(db: Database, centres: int, entities: int, waits: int) -> dict[str, int
         aggregates.refill_months(tx)
         tx.execute("ANALYZE")
     counted = {}
-    for table in ("daily_figures", "wait_tenths", "monthly_figures", "monthly_tenths"):
+    for table in ("daily_figures", "wait_tenths", "monthly_figures", "monthly_minutes"):
         counted[table] = int(db.conn().query(f"SELECT COUNT(*) AS n FROM {table}")[0]["n"])
     return counted
 

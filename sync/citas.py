@@ -60,7 +60,15 @@ class Puller:
         self._error_kind: str | None = None
 
     def due(self, offered: int | None) -> bool:
-        return offered is not None and offered > citas.cursor(self.store.reader())
+        if offered is None:
+            return False
+        read = citas.cursor(self.store.reader())
+        if offered < read:  # the central went back: what it numbers next, the box has not
+            log.warning("the central holds citas up to change %d, the box had read %d: "
+                        "reading them again", offered, read)
+            citas.rewind(self.store)
+            read = 0
+        return offered > read
 
     def pull(self, should_stop: Any = None) -> str:
         """``current`` (read up to the central's newest), ``more`` (pages left for the

@@ -32,6 +32,9 @@ CLEAR = frozenset({
     # the central catalogue's version on the box, and why the box could not run one: the
     # box's own check of the central's document, which no person typed
     "version", "entities", "queues", "services", "problems",
+    # a cita's booking code (the central's own reference, not the citizen's), its time and
+    # whether it was kept: the central matches them to the cita it booked
+    "code", "slot", "arrival",
 })
 # Fields whose value is clear only when it is one of a fixed set of codes: a módulo's pause
 # and closing reasons, and a ticket's cancel reasons (whose note never leaves the box).

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from harness.sync_support import CENTRE, central_db, pg_kind  # noqa: F401
-from sync.central import aggregates, catalogue, partitions
+from sync.central import aggregates, catalogue, citas, partitions
 from sync.central import db as central_db_module
 from sync.central.db import Conn, Database
 from sync.central.ingest import add_centre, ingest
@@ -147,12 +147,14 @@ def test_a_central_from_before_the_partitions_is_converted_with_every_event(
             m.setattr(aggregates, "_write_months", lambda *_: None)  # no rollups yet either
             m.setattr(catalogue, "note_reports", lambda *_: None)  # nor a catalogue
             m.setattr(catalogue, "newest", lambda _: 0)
+            m.setattr(citas, "note_events", lambda *_: None)  # nor citas
+            m.setattr(citas, "newest", lambda *_: 0)
             fresh.migrate()
             add_centre(fresh, CENTRE)
             _send(fresh, [_event(n, f"2026-{10 + n % 3:02d}-15") for n in range(1, 31)])
             kind = fresh.conn().query("SELECT relkind FROM pg_class WHERE relname = 'events'")
             assert kind[0]["relkind"] == "r" and _stored(fresh) == 30
-        assert fresh.migrate() == [7, 8, 9, 10]
+        assert fresh.migrate() == [7, 8, 9, 10, 11, 12]
         kind = fresh.conn().query("SELECT relkind FROM pg_class WHERE relname = 'events'")
         assert kind[0]["relkind"] == "p" and _stored(fresh) == 30
         assert {"events_2026_10", "events_2026_11", "events_2026_12"} <= set(

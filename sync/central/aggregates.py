@@ -202,11 +202,11 @@ def _write_months(tx: Conn, centre: str, deltas: dict[tuple[str, str], Delta]) -
     """The same deltas added to the month's rollups: its figures and its waits'
     distribution (a year read from them is twelve rows per cell, not 365)."""
     figures: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    tenths: Counter[tuple[str, str, int]] = Counter()
+    minutes: Counter[tuple[str, str, int]] = Counter()
     for (day, entity), d in deltas.items():
         figures[(day[:7], entity)].update(d.counts)
         for tenth, n in d.tenths.items():
-            tenths[(day[:7], entity, tenth)] += n
+            minutes[(day[:7], entity, tenth // 10)] += n
     cols = ", ".join(FIGURES)
     marks = ",".join("?" * len(FIGURES))
     updates = ", ".join(f"{f} = monthly_figures.{f} + excluded.{f}" for f in FIGURES)
@@ -216,23 +216,45 @@ def _write_months(tx: Conn, centre: str, deltas: dict[tuple[str, str], Delta]) -
         [(centre, month, entity, *(c.get(f, 0) for f in FIGURES))
          for (month, entity), c in figures.items()])
     tx.executemany(
-        "INSERT INTO monthly_tenths(centre, month, entity, tenth, n) VALUES (?,?,?,?,?) "
-        "ON CONFLICT (centre, month, entity, tenth) DO UPDATE SET "
-        "n = monthly_tenths.n + excluded.n",
-        [(centre, month, entity, tenth, n) for (month, entity, tenth), n in tenths.items()])
+        "INSERT INTO monthly_minutes(centre, month, entity, minute, n) VALUES (?,?,?,?,?) "
+        "ON CONFLICT (centre, month, entity, minute) DO UPDATE SET "
+        "n = monthly_minutes.n + excluded.n",
+        [(centre, month, entity, minute, n) for (month, entity, minute), n in minutes.items()])
 
 
 def refill_months(tx: Conn) -> None:
     """The monthly rollups made again from the daily aggregates."""
+    refill_month_figures(tx)
+    tx.execute("DELETE FROM monthly_minutes")
+    _fill_month_minutes(tx)
+
+
+def refill_month_figures(tx: Conn) -> None:
+    """The monthly figures made again from the daily ones (a step of the migration that
+    made the rollups; their distribution by minute came with a later one)."""
     tx.execute("DELETE FROM monthly_figures")
-    tx.execute("DELETE FROM monthly_tenths")
     sums = ", ".join(f"SUM({f})" for f in FIGURES)
     tx.execute(f"INSERT INTO monthly_figures(centre, month, entity, {', '.join(FIGURES)}) "
                f"SELECT centre, substr(day, 1, 7), entity, {sums} FROM daily_figures "
                f"GROUP BY centre, substr(day, 1, 7), entity")
-    tx.execute("INSERT INTO monthly_tenths(centre, month, entity, tenth, n) "
-               "SELECT centre, substr(day, 1, 7), entity, tenth, SUM(n) FROM wait_tenths "
-               "GROUP BY centre, substr(day, 1, 7), entity, tenth")
+
+
+def _fill_month_minutes(tx: Conn) -> None:
+    tx.execute("INSERT INTO monthly_minutes(centre, month, entity, minute, n) "
+               "SELECT centre, substr(day, 1, 7), entity, tenth / 10, SUM(n) FROM wait_tenths "
+               "GROUP BY centre, substr(day, 1, 7), entity, tenth / 10")
+
+
+def months_by_minute(tx: Conn) -> None:
+    """Migration step: the monthly waits' distribution by whole minute, from the daily one
+    (it was by tenth, nearly as many rows as the daily one: a year's median took seconds)."""
+    tx.execute("""CREATE TABLE monthly_minutes(
+        centre TEXT NOT NULL, month TEXT NOT NULL, entity TEXT NOT NULL,
+        minute INTEGER NOT NULL, n BIGINT NOT NULL,
+        PRIMARY KEY (centre, month, entity, minute))""")
+    tx.execute("CREATE INDEX monthly_minutes_month ON monthly_minutes(month)")
+    _fill_month_minutes(tx)
+    tx.execute("DROP TABLE monthly_tenths")
 
 
 def _months(day_from: str, day_to: str) -> tuple[str, str, list[tuple[str, str]]] | None:
@@ -289,16 +311,18 @@ def _read_days(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str]
     return dict(cells)
 
 
-# The tables of each grain: (figures, waits' distribution).
-_TABLES = {"daily": ("daily_figures", "wait_tenths"),
-           "monthly": ("monthly_figures", "monthly_tenths")}
+# The tables of each grain: (figures, waits' distribution, its bucket as tenths). A month
+# keeps its waits by whole minute, each counted at the middle of its minute: the median of
+# a range of whole months is to the minute (its mean and ANS share stay exact).
+_TABLES = {"daily": ("daily_figures", "wait_tenths", "tenth"),
+           "monthly": ("monthly_figures", "monthly_minutes", "minute * 10 + 5")}
 
 
 def _add_rows(db: Database, cells: dict[tuple[str, str], Cell], grain: str, column: str,
               low: str, high: str) -> None:
     """Add to ``cells`` the ``grain``'s rows whose ``column`` (day or month) is in
     [low, high]: each centre and entity, and each centre's total."""
-    figures, tenths = _TABLES[grain]
+    figures, tenths, bucket = _TABLES[grain]
     conn = db.conn()
     sums = ", ".join(f"SUM({f}) AS {f}" for f in FIGURES)
     for r in conn.query(f"SELECT centre, entity, {sums} FROM {figures} WHERE {column} >= ? "
@@ -306,11 +330,15 @@ def _add_rows(db: Database, cells: dict[tuple[str, str], Cell], grain: str, colu
         summed = Cell.from_sums(r)
         for key in ((r["centre"], r["entity"]), (r["centre"], "")):
             cells[key].merge(summed)
-    for r in conn.query(f"SELECT centre, entity, tenth, SUM(n) AS n FROM {tenths} "
-                        f"WHERE {column} >= ? AND {column} <= ? GROUP BY centre, entity, tenth",
-                        (low, high)):
-        for key in ((r["centre"], r["entity"]), (r["centre"], "")):
-            cells[key].tenths[int(r["tenth"])] += int(r["n"])
+    totals: dict[str, Counter[int]] = defaultdict(Counter)
+    for r in conn.query(f"SELECT centre, entity, {bucket} AS tenth, SUM(n) AS n "
+                        f"FROM {tenths} WHERE {column} >= ? AND {column} <= ? "
+                        f"GROUP BY centre, entity, {bucket}", (low, high)):
+        tenth, n = int(r["tenth"]), int(r["n"])
+        cells[(r["centre"], r["entity"])].tenths[tenth] += n
+        totals[r["centre"]][tenth] += n
+    for centre, found in totals.items():
+        cells[(centre, "")].tenths.update(found)
 
 
 def rebuild(db: Database) -> int:

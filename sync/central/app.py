@@ -1,7 +1,8 @@
 """The central receiver: a Flask app of its own (it never touches a centre's database).
 
-Routes: ``POST /api/v1/ingest`` and ``GET /api/v1/catalogue`` (centres, bearer token: their
-batches, and the newest catalogue version), ``GET /api/v1/health``, ``GET /``
+Routes: ``POST /api/v1/ingest``, ``GET /api/v1/catalogue`` and ``GET /api/v1/box/citas``
+(centres, bearer token: their batches, the newest catalogue version, and their citas'
+changes), ``GET /api/v1/health``, ``GET /``
 (the national dashboard) and ``GET /export.csv`` (the same indicators as CSV), the last two
 for viewers logged in through ``/login`` (``sync.central.auth``).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import re
 import zlib
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,6 +28,8 @@ from sync.central import (
     boxes,
     catalogue,
     catalogue_pages,
+    citas,
+    citas_pages,
     csv_export,
     entity_report,
     indicators,
@@ -46,6 +50,7 @@ CSP = ("default-src 'none'; style-src 'self'; img-src data:; form-action 'self';
        "base-uri 'none'; frame-ancestors 'none'")
 LATE_MINUTES = 60
 PERU = ZoneInfo("America/Lima")  # the network's centres keep Peru's time
+DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit takes "²", which int() refuses
 
 
 HTTP_ERRORS = {
@@ -141,16 +146,19 @@ def _warnings(centre: dict[str, Any], now: datetime) -> list[str]:
     return found
 
 
-def create_central_app(db: Database, login_guard: viewers.LoginGuard | None = None) -> Flask:
+def create_central_app(db: Database, login_guard: viewers.LoginGuard | None = None,
+                       citas_retention_days: int = citas.DEFAULT_RETENTION_DAYS) -> Flask:
     """The receiver on ``db``; ``login_guard`` counts failed logins (a new one unless
-    given: tests give theirs, with its clock)."""
+    given: tests give theirs, with its clock); the citizens' data of citas is erased
+    ``citas_retention_days`` after their day."""
     app = Flask(__name__, static_folder="static")  # the dashboard's stylesheet
-    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, CITAS_RETENTION_DAYS=citas_retention_days)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["mac_turnos.central_db"] = db
     auth.install(app, db, login_guard)  # the dashboard and the CSV need a viewer's session
     entity_report.install(app, db)
     catalogue_pages.install(app, db)
+    citas_pages.install(app, db)
 
     _box_routes(app, db)
 
@@ -195,7 +203,7 @@ def _box_routes(app: Flask, db: Database) -> None:
                 batch = strict_json.loads(data, allow_nul=False)  # PostgreSQL: no U+0000
             except strict_json.Refused as exc:
                 raise BadBatch(400, "invalid_json", str(exc)) from None
-            return jsonify(ingest(db, centre, batch))
+            return jsonify(ingest(db, centre, batch, app.config["CITAS_RETENTION_DAYS"]))
         except (BadBatch, boxes.Refused) as exc:
             return _error(exc.status, exc.code, exc.message)
 
@@ -213,6 +221,22 @@ def _box_routes(app: Flask, db: Database) -> None:
         if found is None:
             return Response(status=204)
         return jsonify({"version": found[0], "catalogue": found[1]})
+
+    @app.get("/api/v1/box/citas")
+    def citas_for_box() -> Response:
+        """The token's centre's citas changed after ``after``, ``limit`` at most."""
+        centre = centre_for(db, request.headers.get("Authorization", ""))
+        if centre is None:
+            return _error(401, "unauthorized", "Token de centro inválido o revocado.")
+        after = request.args.get("after", "0")
+        limit = request.args.get("limit", "500")
+        if not DIGITS.fullmatch(after) or len(after) > 18:
+            return _error(400, "invalid_after", "after debe ser un número de cambio.")
+        if (not DIGITS.fullmatch(limit) or len(limit) > 4
+                or not 1 <= int(limit) <= citas.FEED_LIMIT):
+            return _error(400, "invalid_limit",
+                          f"limit debe ser un número de 1 a {citas.FEED_LIMIT}.")
+        return jsonify(citas.changes(db, centre, int(after), int(limit)))
 
 
 def _dashboard_routes(app: Flask, db: Database) -> None:

@@ -29,7 +29,8 @@ LOGIN_COOKIE = "__Host-central_login"  # the login form's pre-session token
 LOGIN_TOKEN_FIELD = "csrf"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-PUBLIC = ("/api/v1/ingest", "/api/v1/catalogue", "/api/v1/health", "/login", "/static/")
+PUBLIC = ("/api/v1/ingest", "/api/v1/catalogue", "/api/v1/box/citas", "/api/v1/health",
+          "/login", "/static/")
 # Sec-Fetch-Site values of a form sent from this site's own page (or typed by hand).
 SAME_SITE_FETCH = ("same-origin", "none")
 BAD_LOGIN = ("Usuario o contraseña incorrectos. Si sus datos son correctos, hubo demasiados "

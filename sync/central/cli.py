@@ -1,4 +1,5 @@
-"""``mac-turnos central ...``: run the receiver, register centres and dashboard viewers."""
+"""``mac-turnos central ...``: run the receiver, register centres and dashboard viewers,
+publish the catalogue, import citas and erase their personal data."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ import click
 from waitress.server import create_server
 
 from config.annex import national_document
-from sync.central import catalogue
+from sync.central import catalogue, citas, citas_csv
 from sync.central.app import create_central_app
 from sync.central.db import Database
 from sync.central.ingest import add_centre
 from sync.central.viewers import ROLES, add_viewer, disable_viewer, list_viewers
 
 DB_ENV = "MAC_TURNOS_CENTRAL_DB"
+RETENTION_ENV = "MAC_TURNOS_CITAS_RETENTION_DAYS"
 DEFAULT_DB = "sqlite:///" + str(Path("~/.local/state/mac-turnos/central/central.sqlite")
                                 .expanduser())
 log = logging.getLogger("sync.central")
@@ -58,6 +60,18 @@ def _db_option(fn: F) -> F:
                              "(env MAC_TURNOS_CENTRAL_DB).")(fn)
 
 
+def _retention_option(*names: str) -> Callable[[F], F]:
+    """Days the citizens' data of a cita is kept after its day (the setting is one for
+    ``serve``, ``citas import`` and ``citas forget``: its environment variable)."""
+    def apply(fn: F) -> F:
+        return click.option(*names, "retention_days", envvar=RETENTION_ENV,
+                            type=click.IntRange(0, 3650),
+                            default=citas.DEFAULT_RETENTION_DAYS, show_default=True,
+                            help="Días que se guardan el documento y el nombre de una cita "
+                                 f"después de su día (env {RETENTION_ENV}).")(fn)
+    return apply
+
+
 @click.group()
 def central() -> None:
     """The central office's receiver and national dashboard."""
@@ -68,10 +82,12 @@ def central() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8090, show_default=True)
 @click.option("--threads", type=int, default=16, show_default=True)
-def serve(url: str, host: str, port: int, threads: int) -> None:
+@_retention_option("--citas-retention-days")
+def serve(url: str, host: str, port: int, threads: int, retention_days: int) -> None:
     """Run the receiver (put it behind an HTTPS reverse proxy in production)."""
     db = _db(url)
-    server = create_server(create_central_app(db), host=host, port=port, threads=threads,
+    app = create_central_app(db, citas_retention_days=retention_days)
+    server = create_server(app, host=host, port=port, threads=threads,
                            ident="mac-turnos-central", clear_untrusted_proxy_headers=True)
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -184,3 +200,43 @@ def catalogue_annex() -> None:
     """Print, as JSON, a first national catalogue built from the PCM's public lists (every
     entity and service of Anexo 3), to edit and then publish."""
     click.echo(json.dumps(national_document(), ensure_ascii=False, indent=1))
+
+
+@central.group("citas")
+def citas_group() -> None:
+    """Citas booked at the central, sent down to each centre's box (docs/citas.md)."""
+
+
+@citas_group.command("import")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--by", required=True, help="Who imports it (kept with each cita changed).")
+@_retention_option("--citas-retention-days")
+@_db_option
+def citas_import(source: Path, by: str, retention_days: int, url: str) -> None:
+    """Import SOURCE, a booking system's CSV (centro, servicio, fecha, hora,
+    tipo_documento, numero_documento, nombre, codigo_reserva[, estado]): all rows or none."""
+    def run(db: Database) -> dict[str, int] | citas.Refused:
+        try:
+            return citas_csv.import_text(db, citas_csv.decode(source.read_bytes()), by,
+                                         retention_days)
+        except citas.Refused as exc:  # every bad row, not only the first ones
+            return exc
+
+    counts = _on_db(url, run)
+    if isinstance(counts, citas.Refused):
+        click.echo("No se importó ninguna cita:", err=True)
+        for problem in counts.problems or [counts.message]:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
+    click.echo(f"{counts['rows']} citas leídas: {counts['new']} nuevas, {counts['changed']} "
+               f"cambiadas, {counts['cancelled']} canceladas, {counts['unchanged']} sin "
+               "cambios.")
+
+
+@citas_group.command("forget")
+@_retention_option("--days")
+@_db_option
+def citas_forget(retention_days: int, url: str) -> None:
+    """Erase the document and name of the citas whose day is older than the days given."""
+    count = _on_db(url, lambda db: citas.forget(db, retention_days, citas.today()))
+    click.echo(f"Datos personales borrados de {count} citas.")

@@ -140,8 +140,27 @@ MIGRATIONS: list[tuple[int, str, list[str | Callable[[Conn], None]]]] = [
             tenth INTEGER NOT NULL, n BIGINT NOT NULL,
             PRIMARY KEY (centre, month, entity, tenth))""",
         "CREATE INDEX monthly_tenths_month ON monthly_tenths(month)",
-        aggregates.refill_months,
+        aggregates.refill_month_figures,
     ]),
+    # Appointments booked at the central (docs/citas.md, sync/central/citas.py): one row
+    # per booking code; ``change`` is its place in its centre's feed to the box (unique:
+    # numbered under the centre's lock), and the box's check-in and outcome come back
+    # through its events.
+    (11, "citas", [
+        """CREATE TABLE citas(
+            code TEXT PRIMARY KEY, centre TEXT NOT NULL REFERENCES centres(code),
+            service BIGINT NOT NULL, day TEXT NOT NULL, slot TEXT NOT NULL,
+            document_type TEXT, document TEXT, name TEXT,
+            status TEXT NOT NULL DEFAULT 'booked', change BIGINT NOT NULL,
+            checked_in_at TEXT, ticket TEXT, label TEXT, arrival TEXT,
+            outcome TEXT, outcome_at TEXT,
+            changed_at TEXT NOT NULL, changed_by TEXT NOT NULL DEFAULT '')""",
+        "CREATE UNIQUE INDEX citas_centre_change ON citas(centre, change)",
+        "CREATE INDEX citas_centre_day ON citas(centre, day)",
+    ]),
+    # A month's waits kept by whole minute rather than by tenth (aggregates.py): a year of
+    # the national network is then a tenth of the rows, and its median to the minute.
+    (12, "monthly waits by minute", [aggregates.months_by_minute]),
 ]
 
 

@@ -23,7 +23,7 @@ import secrets
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sync.central import aggregates, catalogue, partitions
+from sync.central import aggregates, catalogue, citas, partitions
 from sync.central.db import Conn, Database, now_iso
 from sync.central.times import moment
 
@@ -152,8 +152,10 @@ def _values(row: dict[str, Any]) -> tuple[Any, ...]:
                  else row[c] for c in COLUMNS)
 
 
-def ingest(db: Database, centre: str, batch: Any) -> dict[str, Any]:
-    """Store a batch for ``centre``; the per-event answer the sender moves its watermark on."""
+def ingest(db: Database, centre: str, batch: Any,
+           citas_retention_days: int = citas.DEFAULT_RETENTION_DAYS) -> dict[str, Any]:
+    """Store a batch for ``centre``; the per-event answer the sender moves its watermark on.
+    Once a day it also erases the personal data of citas past ``citas_retention_days``."""
     if not isinstance(batch, dict) or not isinstance(batch.get("events"), list):
         raise BadBatch(400, "invalid_batch", "Se esperaba {centre, batch_id, events: [...]}.")
     if batch.get("centre") != centre:
@@ -207,9 +209,13 @@ def ingest(db: Database, centre: str, batch: Any) -> dict[str, Any]:
         catalogue.note_reports(tx, centre, [r for r in fresh
                                             if r["kind"].startswith("catalogue.")])
         newest = catalogue.newest(tx)
+        # what the box says of its citas, and the newest change of them it should hold
+        citas.note_events(tx, centre, [r for r in fresh if r["kind"].startswith("cita.")])
+        newest_cita = citas.newest(tx, centre)
+    citas.forget_daily(db, citas_retention_days)
     answer: dict[str, Any] = {"batch_id": batch_id, "accepted": [r["uid"] for r in fresh],
                               "duplicates": sorted(existing) + repeated, "rejected": rejected,
-                              "catalogue": newest}
+                              "catalogue": newest, "citas": newest_cita}
     if held is not None:
         answer["held"] = held
     return answer

@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from config.catalogue_document import TABLES, as_raw
 from config.demo import demo_settings
 from harness.sync_support import VIEWER_PASSWORD, Central
-from sync.central import catalogue
+from sync.central import catalogue, citas
 from sync.central.app import create_central_app
 from sync.central.db import Database
 from sync.central.ingest import add_centre, centre_for, ingest
@@ -96,6 +96,8 @@ VISITS = (
           ready="table"),
     Visit("central-catalogue", "/catalogue", "/catalogue", role="viewer",
           ready="input[name=archivo]"),
+    Visit("central-citas", "/citas", f"/citas?from={TODAY}&to={TODAY}", role="viewer",
+          ready="table"),
 )
 
 
@@ -188,6 +190,12 @@ def fill_central(db: Database) -> None:
                                        "entity": entity}})
     queues = [{"code": "IN", "entity": entity, "name": entity, "max_wait_minutes": 30,
                "max_attention_minutes": 30}]
+    for n in range(3):  # citas of the day, one with a long name
+        citas.book(db, {"centre": "mac-lima-norte", "service": 76, "date": TODAY,
+                        "time": f"09:{n}0", "document_type": "DNI",
+                        "document": f"4{n}345678",
+                        "name": "María de los Ángeles Quispe Huamán de la Cruz Villanueva",
+                        "code": f"LN-CITA-{n}"}, "pcm.citas")
     centre = centre_for(db, f"Bearer {token}")
     assert centre is not None
     ingest(db, centre, {"centre": centre, "batch_id": uuid.uuid4().hex, "events": events,

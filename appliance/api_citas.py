@@ -3,10 +3,12 @@ reception. The citas themselves come from the central (``sync.citas``)."""
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 from flask import Blueprint, Response, jsonify, request
 
+from appliance import parts
 from appliance.api_tickets import issuing_rules
 from appliance.http import (
     RECEPTION,
@@ -36,6 +38,12 @@ def check_in() -> Response:
     if language not in ("es", "qu", "en"):
         raise ApiError(400, "invalid_field", "language debe ser es, qu o en.")
     code = field(data, "code", str)
+    if kiosk:  # the kiosk's pace: nobody tries document after document to learn who has a cita
+        wait = parts.kiosk_limit().allow(who.actor or "")
+        if wait is not None:
+            raise ApiError(429, "rate_limited", "Se hicieron muchos intentos seguidos en este "
+                                                "quiosco. Espere un momento o acérquese al "
+                                                "orientador.", retry_after=math.ceil(wait) or 1)
     cita = citas.find(store(), code=code,
                       document=None if code is not None else field(data, "document", str),
                       document_type=field(data, "document_type", str))

@@ -203,3 +203,31 @@ def test_a_kiosk_cannot_check_in_after_closing_time(app, open_store_day, kiosk_t
     assert answer.status_code == 409, answer.get_json()
     assert answer.get_json()["error"] == "after_hours"
     assert open_store_day.reader().execute("SELECT ticket FROM citas").fetchone()[0] is None
+
+
+def test_a_kiosk_trying_document_after_document_is_held_to_its_pace(app, open_store_day,
+                                                                     kiosk_token):
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {kiosk_token}"}
+    answers = [client.post("/api/v1/citas/check-in", json={"code": f"NO-{n:04d}"},
+                           headers=auth) for n in range(30)]
+    refused = [a for a in answers if a.status_code == 429]
+    assert refused and refused[0].get_json()["error"] == "rate_limited"
+    assert int(refused[0].headers["Retry-After"]) >= 1
+    assert {a.status_code for a in answers} == {404, 429}
+
+
+def test_a_central_holding_less_than_the_box_read_makes_the_box_read_it_again(
+        open_store_day):
+    from sync.citas import Puller
+
+    store = open_store_day
+    citas.apply_changes(store, [cita("AB-9301", 7), cita("AB-9302", 9)])
+    puller = Puller(store, transport=None, token="t")  # type: ignore[arg-type]
+    assert not puller.due(9) and puller.due(10)
+    assert puller.due(2)  # a central that went back: read again from the start
+    assert citas.cursor(store.reader()) == 0
+    citas.apply_changes(store, [cita("AB-9302", 2, status="cancelled")])
+    status = store.reader().execute("SELECT status FROM citas WHERE code = 'AB-9302'"
+                                    ).fetchone()["status"]
+    assert status == "cancelled"  # the central's copy wins whatever number the box had

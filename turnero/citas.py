@@ -99,6 +99,16 @@ def _apply_in(tx: Tx, rows: list[dict[str, Any]], upto: int) -> int:
     return changed
 
 
+def rewind(store: Store) -> None:
+    """The central holds fewer changes than the box read (restored from an older copy, or
+    lost and set up again): read its citas again from the start, and let each one it sends
+    replace the box's copy whatever number it had."""
+    def op(tx: Tx) -> None:
+        tx.execute("UPDATE citas SET change = 0")
+        tx.execute("UPDATE central_citas SET change = 0 WHERE id = 1")
+    store.write(op)
+
+
 def slot_at(store: Store, cita: Any) -> datetime:
     """The cita's slot as an aware datetime in the centre's time zone."""
     return datetime.combine(date.fromisoformat(cita["day"]),

@@ -19,6 +19,7 @@ from flask import Flask
 from appliance import (
     __version__,
     advertising,
+    demo_citas,
     desk_devices,
     front,
     memory,
@@ -322,6 +323,7 @@ def demo(ctx: click.Context, host: str | None, port: int | None,
     except TurneroError as exc:
         if exc.code != "day_already_open":
             click.echo(exc.message, err=True)
+    seeded = demo_citas.seed(store)
     settings = _listening(settings, host or "127.0.0.1", port if port is not None else 8080)
     app = create_app(boot.app_settings(settings), store, **_voice(boot, local_speaker))
     boot.attach(app, catch_up=False)  # the demo's day is open already
@@ -347,6 +349,9 @@ def demo(ctx: click.Context, host: str | None, port: int | None,
         for name, info in creds["users"].items():
             click.echo(f"  {name:<20} {info['pin']}  ({ROLE_WORDS.get(info['role'], info['role'])}"
                        f"{', ' + info['entity'] if info['entity'] else ''})")
+        click.echo("Citas de hoy para probar «Tengo cita» en el quiosco:")
+        for text in demo_citas.lines(seeded):
+            click.echo(text)
         click.echo("Dispositivos enrolados (Authorization: Bearer TOKEN):")
         for name, info in creds["devices"].items():
             click.echo(f"  {name:<20} {info['token']}  ({info['role']})")

@@ -231,3 +231,54 @@ def test_a_central_holding_less_than_the_box_read_makes_the_box_read_it_again(
     status = store.reader().execute("SELECT status FROM citas WHERE code = 'AB-9302'"
                                     ).fetchone()["status"]
     assert status == "cancelled"  # the central's copy wins whatever number the box had
+
+
+def test_the_demo_s_citas_of_today_show_each_case_and_are_made_once_a_day(open_store_day,
+                                                                         clock):
+    from appliance import demo_citas
+
+    store = open_store_day
+    seeded = demo_citas.seed(store)
+    assert demo_citas.seed(store) == seeded  # a restart the same day adds none
+    assert store.reader().execute("SELECT COUNT(*) FROM citas").fetchone()[0] == 5
+    outcomes = []
+    for c in seeded:
+        try:
+            answer, _ = citas.check_in(store, citas.find(store, document=c["document"]))
+            outcomes.append(answer["arrival"])
+        except Conflict as refused:
+            outcomes.append(refused.code)
+    assert outcomes == ["kept", "kept", "cita_too_early", "cita_cancelled", "late"]
+    assert all(line.strip().startswith(c["code"])
+               for line, c in zip(demo_citas.lines(seeded), seeded, strict=True))
+    clock.advance(days=1)
+    assert {c["code"][:10] for c in demo_citas.seed(store)} != {c["code"][:10]
+                                                                for c in seeded}
+
+
+def test_two_kiosks_checking_in_the_same_cita_at_once_make_one_ticket(open_store_day):
+    import threading
+
+    store = open_store_day
+    citas.apply_changes(store, [cita("AB-9401", 1)])
+    answers: list[tuple[dict[str, Any], bool]] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def tap() -> None:
+        try:
+            start.wait()
+            answers.append(citas.check_in(store, citas.find(store, code="AB-9401")))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=tap) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len({a["ticket"]["uid"] for a, _ in answers}) == 1
+    assert sum(created for _, created in answers) == 1
+    assert store.reader().execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 1
+    assert len(events(store, "cita.checked_in")) == 1

@@ -7,12 +7,15 @@ up; a pull that fails applies nothing, and the next applies every change once.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from appliance import parts
+from appliance.app import create_app
 from config.model import Settings
 from harness.box_uplink import Box
 from harness.sync_support import (  # noqa: F401
@@ -29,7 +32,7 @@ from sync.central import citas as citas_central
 from sync.central.db import Database
 from sync.central.ingest import add_centre
 from tests.conftest import START
-from turnero import calls, citas, day, floor, tickets
+from turnero import accounts, calls, citas, day, floor, tickets
 from turnero.errors import Conflict
 
 PASSPORT = 93  # queue MG (módulos 13-15), takes citas in the demo
@@ -57,6 +60,24 @@ def _box_citas(box: Box) -> dict[str, dict[str, Any]]:
     return {r["code"]: dict(r) for r in rows}
 
 
+@contextlib.contextmanager
+def _kiosk(box: Box) -> Iterator[Callable[[dict[str, Any]], dict[str, Any]]]:
+    """The box's app with an enrolled kiosk: check-ins posted as the kiosk posts them."""
+    app = create_app(box.settings, box.store, TESTING=True)
+    token = accounts.enrol_device(box.store, "kiosko-1", "kiosk")
+    client = app.test_client()
+
+    def check_in(body: dict[str, Any]) -> dict[str, Any]:
+        answer = client.post("/api/v1/citas/check-in", json=body,
+                             headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code in (200, 201), answer.get_json()
+        return answer.get_json()
+    try:
+        yield check_in
+    finally:
+        parts.of(app).printing.stop()
+
+
 @pytest.fixture
 def boxes(settings: Settings, central: Central, central_db: Database,
           tmp_path: Path) -> Iterator[tuple[Box, Box]]:
@@ -79,9 +100,10 @@ def test_a_cita_is_checked_in_by_dni_and_by_code_called_first_and_its_outcome_is
     assert set(_box_citas(north)) == {"LN-0001", "LN-0002"}
     assert set(_box_citas(callao)) == {"CA-0001"}
     walk_in, _ = tickets.issue_ticket(north.store, service_id=PASSPORT, actor="kiosko")
-    by_dni, _ = citas.check_in(north.store, citas.find(north.store, document="12345678",
-                                                       document_type="DNI"))
-    by_code, _ = citas.check_in(north.store, citas.find(north.store, code="ln-0002"))
+    with _kiosk(north) as kiosk:  # as the kiosk's "Tengo cita" posts them
+        by_dni = kiosk({"document_type": "DNI", "document": "12345678"})
+        by_code = kiosk({"code": "ln-0002"})
+        assert kiosk({"code": "LN-0002"})["ticket"]["uid"] == by_code["ticket"]["uid"]
     for counter in (13, 14, 15):
         floor.change_counter(north.store, counter, "open", actor="asesor")
     order = [calls.call_next(north.store, c, actor="asesor")["uid"] for c in (13, 14, 15)]

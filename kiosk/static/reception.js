@@ -31,6 +31,7 @@
     }
     catalog = cat.data;
     fillIssueForm();
+    dataChanged();
     await Promise.all([refreshQueues(), refreshPrinters()]);
     listen();
   }
@@ -354,7 +355,13 @@
     refreshTimer = setTimeout(() => {
       refreshQueues();
       if (printersToo) refreshPrinters();
+      dataChanged();
     }, 150);
+  }
+
+  // The page's other panels (reception-citas.js) read their data again with it.
+  function dataChanged() {
+    document.dispatchEvent(new CustomEvent("reception:refresh", { detail: catalog }));
   }
 
   // Queue changes redraw the queues; printer news (and each connection's snapshot, which

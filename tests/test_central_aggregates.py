@@ -139,7 +139,8 @@ def sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 def _clear(db: Database) -> None:
     with db.transaction() as tx:
         for table in ("events", "daily_figures", "wait_tenths", "open_entries",
-                      "open_attentions", "monthly_figures", "monthly_minutes"):
+                      "open_attentions", "monthly_figures", "monthly_minutes", "yearly_figures",
+                      "yearly_minutes"):
             tx.execute(f"DELETE FROM {table}")
 
 
@@ -276,11 +277,14 @@ def _by_minute(cells: dict[tuple[str, str], indicators.Cell]) -> None:
         cell.tenths = minutes
 
 
-def _whole_months_expected(db: Database) -> dict[tuple[str, str], dict]:
-    """What the events give for MONTH_DAYS' range, November's waits by minute."""
-    cells = central_oracle.compute(db, "2026-11-01", "2026-11-30")
+def _whole_months_expected(db: Database, whole: tuple[str, str] = ("2026-11-01", "2026-11-30"),
+                           edges: tuple[str, ...] = ("2026-10-31", "2026-12-01"),
+                           ) -> dict[tuple[str, str], dict]:
+    """What the events give for a range: the ``whole`` months' (or years') waits by minute,
+    the ``edges`` days' to the tenth."""
+    cells = central_oracle.compute(db, *whole)
     _by_minute(cells)
-    for edge in ("2026-10-31", "2026-12-01"):
+    for edge in edges:
         for key, cell in central_oracle.compute(db, edge, edge).items():
             cells.setdefault(key, indicators.Cell()).merge(cell)
     return _figures(cells)
@@ -310,3 +314,30 @@ def test_a_range_of_whole_months_reads_the_rollups_and_gives_what_the_events_giv
         tx.execute("DELETE FROM daily_figures WHERE substr(day, 1, 7) = ?", ("2026-11",))
     november = aggregates.read(central_db, "2026-11-01", "2026-11-30")[(CENTRE, "")]
     assert november.figures()["issued"] == 36
+
+
+YEAR_DAYS = ("2025-12-31", "2026-03-10", "2026-07-20", "2026-12-31", "2027-01-01")
+
+
+def test_a_whole_calendar_year_reads_the_yearly_rollups_and_gives_what_the_events_give(
+        central_db: Database) -> None:
+    """A calendar year inside the range comes from the yearly rollups (its median to the
+    minute), the days around it from the daily aggregates; the rest is the events' own."""
+    add_centre(central_db, CENTRE)
+    stories = [{"day": YEAR_DAYS[n % 5], "queue": ("RN", "BN")[n % 3 == 0],
+                "issued": n * 1.7, "wait": (n * 6.1) % 80, "end": ENDS[n % 6],
+                "recalled": n % 4 == 0, "length": (n * 3.7) % 45, "score": n % 6 or None}
+               for n in range(60)]
+    _send(central_db, _log(stories), [17], repeat=True)
+    day_from, day_to = YEAR_DAYS[0], YEAR_DAYS[-1]
+    expected = _whole_months_expected(central_db, ("2026-01-01", "2026-12-31"),
+                                      ("2025-12-31", "2027-01-01"))
+    for rebuilt in (False, True):
+        if rebuilt:
+            aggregates.rebuild(central_db)
+        assert _figures(aggregates.read(central_db, day_from, day_to)) == expected
+    with central_db.transaction() as tx:  # 2026 is read from its yearly rollup alone
+        for table in ("daily_figures", "monthly_figures"):
+            tx.execute(f"DELETE FROM {table}")
+    year = aggregates.read(central_db, "2026-01-01", "2026-12-31")[(CENTRE, "")]
+    assert year.figures()["issued"] == 36

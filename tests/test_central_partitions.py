@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from harness.sync_support import CENTRE, central_db, pg_kind  # noqa: F401
-from sync.central import aggregates, catalogue, citas, partitions
+from sync.central import catalogue, citas, partitions, rollups
 from sync.central import db as central_db_module
 from sync.central.db import Conn, Database
 from sync.central.ingest import add_centre, ingest
@@ -144,7 +144,7 @@ def test_a_central_from_before_the_partitions_is_converted_with_every_event(
     try:
         with monkeypatch.context() as m:  # the central as it was before migration 7
             m.setattr(central_db_module, "MIGRATIONS", central_db_module.MIGRATIONS[:6])
-            m.setattr(aggregates, "_write_months", lambda *_: None)  # no rollups yet either
+            m.setattr(rollups, "write", lambda *_: None)  # no rollups yet either
             m.setattr(catalogue, "note_reports", lambda *_: None)  # nor a catalogue
             m.setattr(catalogue, "newest", lambda _: 0)
             m.setattr(citas, "note_events", lambda *_: None)  # nor citas
@@ -154,7 +154,7 @@ def test_a_central_from_before_the_partitions_is_converted_with_every_event(
             _send(fresh, [_event(n, f"2026-{10 + n % 3:02d}-15") for n in range(1, 31)])
             kind = fresh.conn().query("SELECT relkind FROM pg_class WHERE relname = 'events'")
             assert kind[0]["relkind"] == "r" and _stored(fresh) == 30
-        assert fresh.migrate() == [7, 8, 9, 10, 11, 12]
+        assert fresh.migrate() == [7, 8, 9, 10, 11, 12, 13]
         kind = fresh.conn().query("SELECT relkind FROM pg_class WHERE relname = 'events'")
         assert kind[0]["relkind"] == "p" and _stored(fresh) == 30
         assert {"events_2026_10", "events_2026_11", "events_2026_12"} <= set(

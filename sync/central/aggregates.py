@@ -20,16 +20,16 @@ aggregates kept live and those made again from the table (``rebuild``) are the s
 
 from __future__ import annotations
 
-import calendar
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from sync.central import periods, rollups
 from sync.central.indicators import COUNTED, SATISFIED, Cell, score_of
 from sync.central.indicators import KINDS as INDICATOR_KINDS
+from sync.central.rollups import FIGURES, refill_months
 from sync.central.times import moment
 
 if TYPE_CHECKING:  # the database module runs ``refill`` as a step of its migrations
@@ -38,9 +38,6 @@ if TYPE_CHECKING:  # the database module runs ``refill`` as a step of its migrat
 ENTRY_KINDS = ("ticket.issued", "ticket.transferred", "ticket.next_step")
 ENDS = ("ticket.cancelled", "ticket.expired")
 KINDS = frozenset(INDICATOR_KINDS) | set(ENDS)
-FIGURES = ("issued", "served", "no_show", "cancelled", "expired", "waits", "wait_ms",
-           "judged", "within", "attentions", "attention_ms", "attention_judged",
-           "attention_within", "ratings", "rating_sum", "satisfied")
 CHUNK = 400
 
 
@@ -114,7 +111,7 @@ def add(tx: Conn, centre: str, events: Iterable[dict[str, Any]], *,
                     target["max_attention_minutes"] if target else 0)
     _write(tx, centre, deltas, new_entries, gone, over)
     if months:
-        _write_months(tx, centre, deltas)
+        rollups.write(tx, centre, deltas)
     _write_starts(tx, centre, new_starts, ended)
 
 
@@ -198,107 +195,17 @@ def _write(tx: Conn, centre: str, deltas: dict[tuple[str, str], Delta],
          if (t, s) not in gone])
 
 
-def _write_months(tx: Conn, centre: str, deltas: dict[tuple[str, str], Delta]) -> None:
-    """The same deltas added to the month's rollups: its figures and its waits'
-    distribution (a year read from them is twelve rows per cell, not 365)."""
-    figures: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    minutes: Counter[tuple[str, str, int]] = Counter()
-    for (day, entity), d in deltas.items():
-        figures[(day[:7], entity)].update(d.counts)
-        for tenth, n in d.tenths.items():
-            minutes[(day[:7], entity, tenth // 10)] += n
-    cols = ", ".join(FIGURES)
-    marks = ",".join("?" * len(FIGURES))
-    updates = ", ".join(f"{f} = monthly_figures.{f} + excluded.{f}" for f in FIGURES)
-    tx.executemany(
-        f"INSERT INTO monthly_figures(centre, month, entity, {cols}) VALUES (?,?,?,{marks}) "
-        f"ON CONFLICT (centre, month, entity) DO UPDATE SET {updates}",
-        [(centre, month, entity, *(c.get(f, 0) for f in FIGURES))
-         for (month, entity), c in figures.items()])
-    tx.executemany(
-        "INSERT INTO monthly_minutes(centre, month, entity, minute, n) VALUES (?,?,?,?,?) "
-        "ON CONFLICT (centre, month, entity, minute) DO UPDATE SET "
-        "n = monthly_minutes.n + excluded.n",
-        [(centre, month, entity, minute, n) for (month, entity, minute), n in minutes.items()])
-
-
-def refill_months(tx: Conn) -> None:
-    """The monthly rollups made again from the daily aggregates."""
-    refill_month_figures(tx)
-    tx.execute("DELETE FROM monthly_minutes")
-    _fill_month_minutes(tx)
-
-
-def refill_month_figures(tx: Conn) -> None:
-    """The monthly figures made again from the daily ones (a step of the migration that
-    made the rollups; their distribution by minute came with a later one)."""
-    tx.execute("DELETE FROM monthly_figures")
-    sums = ", ".join(f"SUM({f})" for f in FIGURES)
-    tx.execute(f"INSERT INTO monthly_figures(centre, month, entity, {', '.join(FIGURES)}) "
-               f"SELECT centre, substr(day, 1, 7), entity, {sums} FROM daily_figures "
-               f"GROUP BY centre, substr(day, 1, 7), entity")
-
-
-def _fill_month_minutes(tx: Conn) -> None:
-    tx.execute("INSERT INTO monthly_minutes(centre, month, entity, minute, n) "
-               "SELECT centre, substr(day, 1, 7), entity, tenth / 10, SUM(n) FROM wait_tenths "
-               "GROUP BY centre, substr(day, 1, 7), entity, tenth / 10")
-
-
-def months_by_minute(tx: Conn) -> None:
-    """Migration step: the monthly waits' distribution by whole minute, from the daily one
-    (it was by tenth, nearly as many rows as the daily one: a year's median took seconds)."""
-    tx.execute("""CREATE TABLE monthly_minutes(
-        centre TEXT NOT NULL, month TEXT NOT NULL, entity TEXT NOT NULL,
-        minute INTEGER NOT NULL, n BIGINT NOT NULL,
-        PRIMARY KEY (centre, month, entity, minute))""")
-    tx.execute("CREATE INDEX monthly_minutes_month ON monthly_minutes(month)")
-    _fill_month_minutes(tx)
-    tx.execute("DROP TABLE monthly_tenths")
-
-
-def _months(day_from: str, day_to: str) -> tuple[str, str, list[tuple[str, str]]] | None:
-    """The first and last whole calendar months inside the range, and the ranges of days
-    around them; None when it holds no whole month."""
-    start, end = date.fromisoformat(day_from), date.fromisoformat(day_to)
-    first = (start.year, start.month) if start.day == 1 else _next(start.year, start.month)
-    ends_month = end.day == calendar.monthrange(end.year, end.month)[1]
-    last = (end.year, end.month) if ends_month else _previous(end.year, end.month)
-    if first > last:
-        return None
-    edges = []
-    if start.day != 1:  # the rest of the first month
-        edges.append((day_from, _last_day(start.year, start.month)))
-    if not ends_month:  # the start of the last one
-        edges.append((f"{end.year:04d}-{end.month:02d}-01", day_to))
-    return f"{first[0]:04d}-{first[1]:02d}", f"{last[0]:04d}-{last[1]:02d}", edges
-
-
-def _next(year: int, month: int) -> tuple[int, int]:
-    return (year + 1, 1) if month == 12 else (year, month + 1)
-
-
-def _previous(year: int, month: int) -> tuple[int, int]:
-    return (year - 1, 12) if month == 1 else (year, month - 1)
-
-
-def _last_day(year: int, month: int) -> str:
-    return f"{year:04d}-{month:02d}-{calendar.monthrange(year, month)[1]:02d}"
-
-
 def read(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str], Cell]:
     """``(centre, entity) -> Cell`` over the days, plus ``(centre, "")`` for each centre's
-    total. A range holding whole months reads them from the monthly rollups and only its
-    other days from the daily aggregates: the same figures, from far fewer rows."""
-    months = _months(day_from, day_to)
-    if months is None:
+    total. Whole calendar years are read from the yearly rollups, whole months around them
+    from the monthly ones and only the other days from the daily aggregates: the same
+    figures (the median of whole months and years to the minute) from far fewer rows."""
+    pieces = periods.split(day_from, day_to)
+    if pieces == [("daily", day_from, day_to)]:
         return _read_days(db, day_from, day_to)
-    first, last, edges = months
     cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
-    for a, b in edges:
-        for key, cell in _read_days(db, a, b).items():
-            cells[key].merge(cell)
-    _add_rows(db, cells, "monthly", "month", first, last)
+    for grain, low, high in pieces:
+        _add_rows(db, cells, grain, low, high)
     return dict(cells)
 
 
@@ -307,22 +214,24 @@ def _read_days(db: Database, day_from: str, day_to: str) -> dict[tuple[str, str]
     total: what computing them from the stored events gives (tests/central_oracle.py),
     read from the aggregates."""
     cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
-    _add_rows(db, cells, "daily", "day", day_from, day_to)
+    _add_rows(db, cells, "daily", day_from, day_to)
     return dict(cells)
 
 
-# The tables of each grain: (figures, waits' distribution, its bucket as tenths). A month
-# keeps its waits by whole minute, each counted at the middle of its minute: the median of
-# a range of whole months is to the minute (its mean and ANS share stay exact).
-_TABLES = {"daily": ("daily_figures", "wait_tenths", "tenth"),
-           "monthly": ("monthly_figures", "monthly_minutes", "minute * 10 + 5")}
+# The tables of each grain: (figures, waits' distribution, the column of its period, its
+# bucket as tenths). A month and a year keep their waits by whole minute, each counted at
+# the middle of its minute: the median of whole months is to the minute (the mean and the
+# ANS share stay exact).
+_TABLES = {"daily": ("daily_figures", "wait_tenths", "day", "tenth"),
+           "monthly": ("monthly_figures", "monthly_minutes", "month", "minute * 10 + 5"),
+           "yearly": ("yearly_figures", "yearly_minutes", "year", "minute * 10 + 5")}
 
 
-def _add_rows(db: Database, cells: dict[tuple[str, str], Cell], grain: str, column: str,
+def _add_rows(db: Database, cells: dict[tuple[str, str], Cell], grain: str,
               low: str, high: str) -> None:
-    """Add to ``cells`` the ``grain``'s rows whose ``column`` (day or month) is in
+    """Add to ``cells`` the ``grain``'s rows whose period (day, month or year) is in
     [low, high]: each centre and entity, and each centre's total."""
-    figures, tenths, bucket = _TABLES[grain]
+    figures, tenths, column, bucket = _TABLES[grain]
     conn = db.conn()
     sums = ", ".join(f"SUM({f}) AS {f}" for f in FIGURES)
     for r in conn.query(f"SELECT centre, entity, {sums} FROM {figures} WHERE {column} >= ? "

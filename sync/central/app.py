@@ -5,6 +5,11 @@ Routes: ``POST /api/v1/ingest``, ``GET /api/v1/catalogue`` and ``GET /api/v1/box
 changes), ``GET /api/v1/health``, ``GET /``
 (the national dashboard) and ``GET /export.csv`` (the same indicators as CSV), the last two
 for viewers logged in through ``/login`` (``sync.central.auth``).
+
+The pages that only read (the dashboard, its CSV, the entities' report, the citas and
+catalogue pages and ``GET /api/v1/citas``) may read from another database, a PostgreSQL
+streaming replica (``read_db``); ingest, logins, sessions, roles and every write stay on
+the primary.
 """
 
 from __future__ import annotations
@@ -147,27 +152,34 @@ def _warnings(centre: dict[str, Any], now: datetime) -> list[str]:
 
 
 def create_central_app(db: Database, login_guard: viewers.LoginGuard | None = None,
-                       citas_retention_days: int = citas.DEFAULT_RETENTION_DAYS) -> Flask:
+                       citas_retention_days: int = citas.DEFAULT_RETENTION_DAYS,
+                       read_db: Database | None = None) -> Flask:
     """The receiver on ``db``; ``login_guard`` counts failed logins (a new one unless
     given: tests give theirs, with its clock); the citizens' data of citas is erased
-    ``citas_retention_days`` after their day."""
+    ``citas_retention_days`` after their day; the read-only pages' figures come from
+    ``read_db`` when given (a replica of ``db``), never a session, a login or a write."""
+    reads = read_db or db
     app = Flask(__name__, static_folder="static")  # the dashboard's stylesheet
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, CITAS_RETENTION_DAYS=citas_retention_days)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["mac_turnos.central_db"] = db
     auth.install(app, db, login_guard)  # the dashboard and the CSV need a viewer's session
-    entity_report.install(app, db)
-    catalogue_pages.install(app, db)
-    citas_pages.install(app, db)
+    entity_report.install(app, reads)
+    catalogue_pages.install(app, db, reads)
+    citas_pages.install(app, db, reads)
 
     _box_routes(app, db)
 
     @app.get("/api/v1/health")
     def health() -> Response:
         db.conn().query("SELECT 1 AS ok")
-        return jsonify({"status": "ok", "database": db.kind})
+        answer = {"status": "ok", "database": db.kind}
+        if read_db is not None:
+            read_db.conn().query("SELECT 1 AS ok")
+            answer["read_database"] = read_db.kind
+        return jsonify(answer)
 
-    _dashboard_routes(app, db)
+    _dashboard_routes(app, reads)
 
     @app.after_request
     def headers(response: Response) -> Response:
@@ -240,7 +252,8 @@ def _box_routes(app: Flask, db: Database) -> None:
 
 
 def _dashboard_routes(app: Flask, db: Database) -> None:
-    """The national dashboard and its CSV, for a viewer's session."""
+    """The national dashboard and its CSV, for a viewer's session; ``db`` is the database
+    they read (the replica, when there is one)."""
     @app.get("/")
     def dashboard() -> str:
         day_from, day_to = _range()

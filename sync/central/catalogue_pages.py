@@ -42,12 +42,14 @@ def _refusal(db: Database) -> Response | None:
     return None
 
 
-def _page(db: Database, status: int = 200, problems: list[str] | None = None,
-          published: str | None = None) -> Response:
-    states = catalogue.states(db)
+def _page(db: Database, reads: Database, status: int = 200,
+          problems: list[str] | None = None, published: str | None = None) -> Response:
+    """The page: its figures from ``reads`` (a replica, or ``db``), the viewer's role from
+    ``db``."""
+    states = catalogue.states(reads)
     centres = [{"code": c["code"], "name": c["name"], "catalogue": states.get(c["code"], "")}
-               for c in indicators.centres(db)]
-    html = render_template("catalogue.html", viewer=g.viewer, versions=catalogue.versions(db),
+               for c in indicators.centres(reads)]
+    html = render_template("catalogue.html", viewer=g.viewer, versions=catalogue.versions(reads),
                            centres=centres, editor=viewers.role_of(db, g.viewer) == "editor",
                            problems=problems or [], published=published)
     return Response(html, status=status)
@@ -71,11 +73,15 @@ def _uploaded() -> Any:
             raise ValueError("el archivo no está en UTF-8") from None
 
 
-def install(app: Flask, db: Database) -> None:
+def install(app: Flask, db: Database, reads: Database | None = None) -> None:
+    """The routes on ``db``; the page reads its lists from ``reads`` when given, except
+    right after a publication (``?publicada=N``), which the primary shows at once."""
     @app.get("/catalogue")
     def catalogue_page() -> Response:
         published = request.args.get("publicada")
-        return _page(db, published=published if published and published.isdigit() else None)
+        if published and published.isdigit():
+            return _page(db, db, published=published)
+        return _page(db, reads or db)
 
     @app.post("/catalogue")
     def catalogue_form() -> BaseResponse:
@@ -88,7 +94,7 @@ def install(app: Flask, db: Database) -> None:
                                        (request.form.get("nota") or "").strip()[:200])
         except ValueError as exc:  # Invalid too
             problems = exc.problems if isinstance(exc, catalogue.Invalid) else [str(exc)]
-            return _page(db, 400, problems=problems)
+            return _page(db, db, 400, problems=problems)
         return redirect(f"/catalogue?publicada={number}", code=303)
 
     @app.get("/api/v1/catalogue/versions")

@@ -87,13 +87,17 @@ def _import(db: Database) -> dict[str, int]:
                                                         citas.DEFAULT_RETENTION_DAYS))
 
 
-def _page(db: Database, status: int = 200, problems: list[str] | None = None) -> Response:
+def _page(db: Database, reads: Database, status: int = 200,
+          problems: list[str] | None = None) -> Response:
+    """The page: its figures from ``reads`` (a replica, or ``db``), the viewer's role from
+    ``db``."""
     try:
         first, last = _days()
     except fields.Bad:  # a hand-typed address: today, as the dashboard does
         first = last = citas.today().isoformat()
-    names = {c["code"]: c["name"] for c in indicators.centres(db)}
-    rows = [{**r, "name": names.get(r["centre"], "")} for r in citas.summary(db, first, last)]
+    names = {c["code"]: c["name"] for c in indicators.centres(reads)}
+    rows = [{**r, "name": names.get(r["centre"], "")}
+            for r in citas.summary(reads, first, last)]
     totals = {k: sum(r[k] for r in rows) for k in citas.SUMMARY}
     imported = request.args.get("importadas", "")
     html = render_template("citas.html", viewer=g.viewer, rows=rows, totals=totals,
@@ -103,10 +107,14 @@ def _page(db: Database, status: int = 200, problems: list[str] | None = None) ->
     return Response(html, status=status)
 
 
-def install(app: Flask, db: Database) -> None:
+def install(app: Flask, db: Database, reads: Database | None = None) -> None:
+    """The routes on ``db``; the page and the list read from ``reads`` when given, except
+    the page right after an import (``?importadas=N``), which the primary shows at once."""
+    source = reads or db
+
     @app.get("/citas")
     def citas_page() -> Response:
-        return _page(db)
+        return _page(db, db if request.args.get("importadas") else source)
 
     @app.post("/citas")
     def citas_form() -> BaseResponse:
@@ -116,13 +124,13 @@ def install(app: Flask, db: Database) -> None:
         try:
             counts = _import(db)
         except citas.Refused as exc:
-            return _page(db, 400, problems=exc.problems or [exc.message])
+            return _page(db, db, 400, problems=exc.problems or [exc.message])
         return redirect(f"/citas?importadas={counts['rows']}", code=303)
 
-    _api(app, db)
+    _api(app, db, source)
 
 
-def _api(app: Flask, db: Database) -> None:
+def _api(app: Flask, db: Database, reads: Database) -> None:
     @app.get("/api/v1/citas")
     def citas_list() -> Response:
         centre = request.args.get("centre") or None
@@ -133,7 +141,7 @@ def _api(app: Flask, db: Database) -> None:
         except fields.Bad as exc:
             return _error(400, "invalid_range", f"Fechas no válidas: {exc}.")
         return jsonify({"from": first, "to": last,
-                        **citas.listing(db, centre, first, last)})
+                        **citas.listing(reads, centre, first, last)})
 
     @app.post("/api/v1/citas")
     def cita_book() -> Response:

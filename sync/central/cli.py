@@ -23,6 +23,10 @@ from sync.central.ingest import add_centre
 from sync.central.viewers import ROLES, add_viewer, disable_viewer, list_viewers
 
 DB_ENV = "MAC_TURNOS_CENTRAL_DB"
+READ_DB_ENV = "MAC_TURNOS_CENTRAL_READ_DB"
+TRUSTED_FRONT = "127.0.0.1"
+"""The only peer whose ``X-Forwarded-For`` the central believes (``--behind-front``): nginx
+on the same machine (systemd/nginx-central.conf)."""
 RETENTION_ENV = "MAC_TURNOS_CITAS_RETENTION_DAYS"
 DEFAULT_DB = "sqlite:///" + str(Path("~/.local/state/mac-turnos/central/central.sqlite")
                                 .expanduser())
@@ -38,6 +42,19 @@ def _db(url: str) -> Database:
         return db
     except Exception as exc:  # a wrong URL or an unreachable server: say so plainly
         click.echo(f"No se puede usar la base de datos {url.split('@')[-1]}: {exc}", err=True)
+        sys.exit(1)
+
+
+def _read_db(url: str) -> Database:
+    """The replica the read-only pages read: opened as it is (a hot standby refuses every
+    write, so it is never migrated; its primary's migrations reach it by replication)."""
+    try:
+        db = Database(url)
+        db.conn().query("SELECT 1 AS ok")
+        return db
+    except Exception as exc:
+        click.echo(f"No se puede usar la base de datos de lectura {url.split('@')[-1]}: {exc}",
+                   err=True)
         sys.exit(1)
 
 
@@ -83,19 +100,38 @@ def central() -> None:
 @click.option("--port", type=int, default=8090, show_default=True)
 @click.option("--threads", type=int, default=16, show_default=True)
 @_retention_option("--citas-retention-days")
-def serve(url: str, host: str, port: int, threads: int, retention_days: int) -> None:
+@click.option("--read-db", "read_url", envvar=READ_DB_ENV, default=None,
+              help="postgresql://… de una réplica (streaming) de --db: el tablero, los CSV, "
+                   "el informe por entidad y las páginas de citas y catálogo leen de ella; "
+                   f"los envíos, los ingresos y toda escritura, de --db (env {READ_DB_ENV}).")
+@click.option("--behind-front", is_flag=True,
+              help="El central está detrás de nginx en este equipo (systemd/install.sh "
+                   f"--central): cree la dirección del cliente que nginx pasa en "
+                   f"X-Forwarded-For, solo si la solicitud viene de {TRUSTED_FRONT}.")
+def serve(url: str, host: str, port: int, threads: int, retention_days: int,
+          read_url: str | None, behind_front: bool) -> None:
     """Run the receiver (put it behind an HTTPS reverse proxy in production)."""
     db = _db(url)
-    app = create_central_app(db, citas_retention_days=retention_days)
+    read_db = _read_db(read_url) if read_url else None
+    app = create_central_app(db, citas_retention_days=retention_days, read_db=read_db)
+    # Behind the front the client's address (login throttling counts failures by it) is the
+    # one nginx passes on, believed from nginx's own address only; without the flag no
+    # forwarding header is believed.
+    proxy: dict[str, Any] = ({"trusted_proxy": TRUSTED_FRONT, "trusted_proxy_count": 1,
+                              "trusted_proxy_headers": {"x-forwarded-for"}}
+                             if behind_front else {})
     server = create_server(app, host=host, port=port, threads=threads,
-                           ident="mac-turnos-central", clear_untrusted_proxy_headers=True)
+                           ident="mac-turnos-central", clear_untrusted_proxy_headers=True,
+                           **proxy)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
+    reading = f", reads from {read_db.kind} {read_url.split('@')[-1]}" if (
+        read_db is not None and read_url) else ""
     click.echo(f"central listening on http://{host}:{server.effective_port} "  # type: ignore[union-attr]
-               f"({db.kind})")
+               f"({db.kind}{reading})")
     try:
         server.run()
     except (SystemExit, KeyboardInterrupt):
@@ -103,6 +139,8 @@ def serve(url: str, host: str, port: int, threads: int, retention_days: int) -> 
     finally:
         server.close()
         db.close()
+        if read_db is not None:
+            read_db.close()
 
 
 @central.group()

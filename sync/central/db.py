@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from config import private_files
-from sync.central import aggregates, partitions
+from sync.central import aggregates, partitions, rollups
 from sync.central.times import iso
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ MIGRATIONS: list[tuple[int, str, list[str | Callable[[Conn], None]]]] = [
     (10, "monthly rollups", [
         f"""CREATE TABLE monthly_figures(
             centre TEXT NOT NULL, month TEXT NOT NULL, entity TEXT NOT NULL,
-            {", ".join(f"{f} BIGINT NOT NULL DEFAULT 0" for f in aggregates.FIGURES)},
+            {", ".join(f"{f} BIGINT NOT NULL DEFAULT 0" for f in rollups.FIGURES)},
             PRIMARY KEY (centre, month, entity))""",
         "CREATE INDEX monthly_figures_month ON monthly_figures(month)",
         """CREATE TABLE monthly_tenths(
@@ -140,7 +140,7 @@ MIGRATIONS: list[tuple[int, str, list[str | Callable[[Conn], None]]]] = [
             tenth INTEGER NOT NULL, n BIGINT NOT NULL,
             PRIMARY KEY (centre, month, entity, tenth))""",
         "CREATE INDEX monthly_tenths_month ON monthly_tenths(month)",
-        aggregates.refill_month_figures,
+        rollups.refill_month_figures,
     ]),
     # Appointments booked at the central (docs/citas.md, sync/central/citas.py): one row
     # per booking code; ``change`` is its place in its centre's feed to the box (unique:
@@ -160,7 +160,10 @@ MIGRATIONS: list[tuple[int, str, list[str | Callable[[Conn], None]]]] = [
     ]),
     # A month's waits kept by whole minute rather than by tenth (aggregates.py): a year of
     # the national network is then a tenth of the rows, and its median to the minute.
-    (12, "monthly waits by minute", [aggregates.months_by_minute]),
+    (12, "monthly waits by minute", [rollups.months_by_minute]),
+    # Rollups by calendar year too: a year of the network is one row per centre, entity and
+    # minute of wait, not twelve.
+    (13, "yearly rollups", [rollups.years]),
 ]
 
 

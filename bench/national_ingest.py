@@ -41,8 +41,9 @@ QUEUES = [{"code": f"Q{n}", "entity": f"E{n}", "name": f"Entidad {n}",
            "max_wait_minutes": 30, "max_attention_minutes": 30} for n in range(6)]
 
 
-def day_log(events: int, rng: random.Random) -> list[dict[str, Any]]:
-    """About ``events`` events of a centre's day, in log order: five per attended ticket."""
+def day_log(events: int, rng: random.Random, after: int = 0) -> list[dict[str, Any]]:
+    """About ``events`` events of a centre's day, in log order: five per attended ticket;
+    their seq continues ``after`` (a centre whose earlier log the central holds)."""
     log: list[tuple[float, str, str, dict[str, Any]]] = []
     for n in range(max(1, events // 5)):
         ticket, queue = uuid.uuid4().hex, f"Q{rng.randrange(6)}"
@@ -61,24 +62,24 @@ def day_log(events: int, rng: random.Random) -> list[dict[str, Any]]:
     return [{"uid": uuid.uuid4().hex, "seq": seq, "kind": kind,
              "at": (OPENS + timedelta(seconds=at)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
              "actor": None, "counter": 1, "ticket": ticket, "payload": payload}
-            for seq, (at, kind, ticket, payload) in enumerate(log, start=1)]
+            for seq, (at, kind, ticket, payload) in enumerate(log, start=after + 1)]
 
 
 class Centre(threading.Thread):
     """One centre's uplink sending its whole day, batch after batch."""
 
     def __init__(self, code: str, token: str, identity: BoxIdentity, port: int,
-                 log: list[dict[str, Any]], start: threading.Event) -> None:
+                 log: list[dict[str, Any]], start: threading.Event, after: int = 0) -> None:
         super().__init__(name=code, daemon=True)
         self.code, self.token, self.identity, self.port = code, token, identity, port
-        self.log, self.start_event = log, start
+        self.log, self.start_event, self.after = log, start, after
         self.latencies: list[float] = []
         self.failures: list[str] = []
 
     def run(self) -> None:
         self.start_event.wait()
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        after = 0
+        after = self.after
         try:
             for i in range(0, len(self.log), BATCH):
                 part = self.log[i:i + BATCH]
@@ -111,6 +112,18 @@ def run_once(centres: int, events: int, root: Path, cluster: PgCluster,
     db.migrate()
     rng = random.Random(seed)
     tokens = {f"mac-{n:03d}": add_centre(db, f"mac-{n:03d}") for n in range(centres)}
+    try:
+        return send_days(db, url, tokens, events, root, rng)
+    finally:
+        db.close()
+
+
+def send_days(db: Database, url: str, tokens: dict[str, str], events: int, root: Path,
+              rng: random.Random, after: dict[str, int] | None = None) -> dict[str, Any]:
+    """Every centre of ``tokens`` sends ``events`` of its day at once to a central process
+    on ``url``; the central may hold their earlier logs (``after``: each one's last seq)."""
+    stored_before = _count(db)
+    issued_before = _issued(db)
     server = CentralProcess(url, root / "central.log")
     server.start()
     try:
@@ -119,8 +132,9 @@ def run_once(centres: int, events: int, root: Path, cluster: PgCluster,
         for code, token in tokens.items():
             folder = root / code
             folder.mkdir()
+            held = (after or {}).get(code, 0)
             senders.append(Centre(code, token, load_identity(folder), server.port,
-                                  day_log(events, rng), start))
+                                  day_log(events, rng, held), start, held))
         for s in senders:
             s.start()
         began = time.perf_counter()
@@ -128,23 +142,30 @@ def run_once(centres: int, events: int, root: Path, cluster: PgCluster,
         for s in senders:
             s.join()
         wall = time.perf_counter() - began
-        failures = [f for s in senders for f in s.failures]
-        sent = sum(len(s.log) for s in senders)
-        stored = db.conn().query("SELECT COUNT(*) AS n FROM events")[0]["n"]
-        tickets = sum(1 for s in senders for e in s.log if e["kind"] == "ticket.issued")
-        issued = sum(c.counts["issued"] for (centre, entity), c in
-                     aggregates.read(db, DAY, DAY).items() if entity == "")
-        problems = failures[:5]
-        if stored != sent:
-            problems.append(f"{stored} events stored of {sent} sent")
-        if issued != tickets:
-            problems.append(f"the aggregates count {issued} tickets of {tickets}")
-        return {"wall": wall, "sent": sent, "latencies": [x for s in senders
-                                                            for x in s.latencies],
-                "problems": problems}
     finally:
         server.kill()
-        db.close()
+    failures = [f for s in senders for f in s.failures]
+    sent = sum(len(s.log) for s in senders)
+    stored = _count(db) - stored_before
+    tickets = sum(1 for s in senders for e in s.log if e["kind"] == "ticket.issued")
+    issued = _issued(db) - issued_before
+    problems = failures[:5]
+    if stored != sent:
+        problems.append(f"{stored} events stored of {sent} sent")
+    if issued != tickets:
+        problems.append(f"the aggregates count {issued} tickets of {tickets}")
+    return {"wall": wall, "sent": sent, "latencies": [x for s in senders
+                                                        for x in s.latencies],
+            "problems": problems}
+
+
+def _count(db: Database) -> int:
+    return int(db.conn().query("SELECT COUNT(*) AS n FROM events")[0]["n"])
+
+
+def _issued(db: Database) -> int:
+    return sum(c.counts["issued"] for (centre, entity), c in
+               aggregates.read(db, DAY, DAY).items() if entity == "")
 
 
 def parser() -> argparse.ArgumentParser:

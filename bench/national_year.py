@@ -34,6 +34,12 @@ def fill(db: Database, centres: int, entities: int, waits: int) -> dict[str, int
     """A year of daily aggregates for ``centres`` × ``entities``, then the monthly rollups."""
     for n in range(centres):
         add_centre(db, f"mac-{n:03d}", f"Centro MAC {n:03d}")
+    return fill_aggregates(db, entities, waits)
+
+
+def fill_aggregates(db: Database, entities: int, waits: int) -> dict[str, int]:
+    """A year of daily aggregates for every centre of ``db`` × ``entities``, then the
+    monthly rollups; returns each table's rows."""
     sums = ", ".join(aggregates.FIGURES)
     with db.transaction() as tx:
         tx.execute(

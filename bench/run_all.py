@@ -46,6 +46,7 @@ RECORDED = {
     "busiest_day_pi4_surge": "sudo .venv/bin/python -m bench.busiest_day --budget pi4 "
                              "--rate-factor 10",
     "national_year": ".venv/bin/python -m bench.national_year",  # about 15 minutes
+    "national_scale": ".venv/bin/python -m bench.national_scale",  # about 30 minutes
 }
 DISTURBED = 5.0  # % of all cores used by other processes that makes a benchmark run again
 BUDGET = 6 * 60.0  # seconds; no second attempt past this

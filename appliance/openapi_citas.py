@@ -26,7 +26,9 @@ SCHEMAS: dict[str, Any] = {
 
 def paths() -> dict[str, Any]:
     created = {"201": {"description": "Llegada registrada; turno emitido",
-                       "content": {"application/json": {"schema": _ref("CitaCheckIn")}}}}
+                       "content": {"application/json": {"schema": _ref("CitaCheckIn")}}},
+               "429": {"description": "Demasiados intentos seguidos desde este quiosco",
+                       "content": {"application/json": {"schema": _ref("Error")}}}}
     return {
         "/citas/check-in": {"post": _op(
             "Registrar la llegada de un ciudadano con cita (por documento o código)",

@@ -282,3 +282,13 @@ def test_two_kiosks_checking_in_the_same_cita_at_once_make_one_ticket(open_store
     assert sum(created for _, created in answers) == 1
     assert store.reader().execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 1
     assert len(events(store, "cita.checked_in")) == 1
+
+
+def test_a_cita_of_a_service_this_centre_no_longer_offers_is_sent_to_the_orientador(
+        open_store_day):
+    citas.apply_changes(open_store_day, [cita("AB-9501", 1, service=987654)])
+    with pytest.raises(Conflict) as refused:
+        citas.check_in(open_store_day, citas.find(open_store_day, code="AB-9501"))
+    assert refused.value.code == "cita_service_unavailable"
+    assert "orientador" in refused.value.message
+    assert open_store_day.reader().execute("SELECT ticket FROM citas").fetchone()[0] is None

@@ -205,6 +205,11 @@ def check_in(store: Store, cita: dict[str, Any], *, actor: str | None = None,
             print_on=print_on, then=mark)
     except tickets.IdempotencyKeyReused:
         created = False  # the same cita checked in at once elsewhere, in another language
+    except InvalidInput as exc:
+        if exc.code != "unknown_service":
+            raise
+        raise Conflict("El trámite de su cita no se atiende hoy en este centro. Acérquese al "
+                       "orientador.", "cita_service_unavailable") from None
     done = store.reader().execute("SELECT * FROM citas WHERE code = ?",
                                   (cita["code"],)).fetchone()
     return _answer(store, dict(done), done["arrival"]), created

@@ -16,6 +16,7 @@
     cita_too_early: ["cita_too_early", "cita_too_early_detail"],
     cita_other_day: ["cita_other_day", "cita_other_day_detail"],
     cita_cancelled: ["cita_cancelled", "cita_cancelled_detail"],
+    cita_service_unavailable: ["cita_service_unavailable", "cita_service_unavailable_detail"],
   };
 
   const $ = (id) => document.getElementById(id);

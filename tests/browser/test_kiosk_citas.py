@@ -95,6 +95,17 @@ def test_a_cancelled_cita_is_told_so_and_nothing_is_printed(page: Page, centre: 
     page.wait_for_selector("#s-entities:not([hidden])")
 
 
+def test_a_cita_of_a_service_not_offered_here_sends_the_citizen_to_the_orientador(
+        page: Page, centre: Centre):
+    seed(centre, {"code": "MAC-0012", "service": 987654})
+    open_kiosk(page, centre)
+    type_code(page, "MAC-0012")
+    expect(page.locator("#h-message")).to_have_text(
+        "El trámite de su cita no se atiende hoy en este centro.")
+    expect(page.locator("#message-detail")).to_contain_text("orientador")
+    assert centre.tickets() == []
+
+
 def test_a_cita_later_today_says_from_what_time_to_check_in(page: Page, centre: Centre):
     seed(centre, {"code": "MAC-1100", "slot": "11:00"})
     open_kiosk(page, centre)

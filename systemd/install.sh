@@ -3,6 +3,7 @@
 #
 #   sudo systemd/install.sh [--kiosk-user USER] [--tv-user USER] [--dry-run]
 #   sudo systemd/install.sh --no-server --tv-client-user USER   (a TV on its own computer)
+#   sudo systemd/install.sh --central [--cert FILE --key FILE]   (the central receiver)
 #
 # Idempotent: running it again changes only what differs (an edited centre.toml is never
 # overwritten). --dry-run prints every step and changes nothing. --root DIR installs into a
@@ -24,6 +25,17 @@ FRONT_PORT=8080
 APP_ADDRESS=127.0.0.1:8081
 NGINX_DIR=/etc/nginx
 NGINX_LOGS=/var/log/nginx
+# The central (--central): its own system user and state, nginx on HTTPS before the central
+# process on loopback (its unit says the same: keep them together), and its databases in an
+# environment file the unit reads.
+CENTRAL_USER=mac-turnos-central
+CENTRAL_STATE=/var/lib/mac-turnos-central
+CENTRAL_SYSUSERS=/usr/lib/sysusers.d/mac-turnos-central.conf
+CENTRAL_ENV=$CONF_DIR/central.env
+CENTRAL_PORT=443
+CENTRAL_APP=127.0.0.1:8090
+CENTRAL_CERT=$CONF_DIR/tls/fullchain.pem
+CENTRAL_KEY=$CONF_DIR/tls/privkey.pem
 
 SOURCE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROOT=""
@@ -32,6 +44,7 @@ KIOSK_USER=""
 TV_USER=""
 TV_CLIENT_USER=""
 WITH_SERVER=1
+CENTRAL=0
 PIP_ARGS=""
 WITH_VENV=1
 
@@ -47,6 +60,10 @@ Options:
   --tv-client-user USER
                        enable a TV that finds the server on the LAN (display-client)
   --no-server          do not enable the server here (a TV or kiosk on its own computer)
+  --central            install the central receiver and dashboard instead of a centre's box
+  --cert FILE          the central's TLS certificate, with its chain (default
+                       /etc/mac-turnos/tls/fullchain.pem)
+  --key FILE           its private key (default /etc/mac-turnos/tls/privkey.pem)
   --pip-args "ARGS"    extra arguments for pip (e.g. --no-index --find-links DIR offline)
   --no-venv            leave the virtual environment alone (built by other means)
 EOF
@@ -61,6 +78,9 @@ while [ $# -gt 0 ]; do
         --tv-user) TV_USER=${2:?--tv-user needs a name}; shift ;;
         --tv-client-user) TV_CLIENT_USER=${2:?--tv-client-user needs a name}; shift ;;
         --no-server) WITH_SERVER=0 ;;
+        --central) CENTRAL=1 ;;
+        --cert) CENTRAL_CERT=${2:?--cert needs a file}; shift ;;
+        --key) CENTRAL_KEY=${2:?--key needs a file}; shift ;;
         --pip-args) PIP_ARGS=${2:?--pip-args needs a value}; shift ;;
         --no-venv) WITH_VENV=0 ;;
         -h|--help) usage; exit 0 ;;
@@ -226,7 +246,7 @@ venv_python() {
 # nginx before the server: the site (limits, deadlines, static files, the client's address
 # passed on), enabled, and enough connections per worker for a crowd of phones.
 install_front() {
-    local site conf
+    local site
     if [ "$WITH_SERVER" = 0 ]; then
         return
     fi
@@ -236,13 +256,18 @@ install_front() {
         "$SOURCE/systemd/nginx-site.conf" >"$site"
     put "$site" "$NGINX_DIR/sites-available/mac-turnos" 0644
     rm -f "$site"
-    if [ "$(readlink "$ROOT$NGINX_DIR/sites-enabled/mac-turnos" 2>/dev/null)" != \
-        "$NGINX_DIR/sites-available/mac-turnos" ]; then
+    enable_site mac-turnos
+}
+
+# The site NAME enabled, nginx's connections raised for a crowd, nginx checked and reloaded.
+enable_site() {
+    local name=$1 conf
+    if [ "$(readlink "$ROOT$NGINX_DIR/sites-enabled/$name" 2>/dev/null)" != \
+        "$NGINX_DIR/sites-available/$name" ]; then
         if [ ! -d "$ROOT$NGINX_DIR/sites-enabled" ]; then
             run install -d -m 0755 "$ROOT$NGINX_DIR/sites-enabled"
         fi
-        run ln -sfn "$NGINX_DIR/sites-available/mac-turnos" \
-            "$ROOT$NGINX_DIR/sites-enabled/mac-turnos"
+        run ln -sfn "$NGINX_DIR/sites-available/$name" "$ROOT$NGINX_DIR/sites-enabled/$name"
     fi
     conf=$ROOT$NGINX_DIR/nginx.conf
     if [ -f "$conf" ] && grep -q 'worker_connections 768;' "$conf"; then
@@ -303,10 +328,122 @@ enable_units() {
     fi
 }
 
+# --- the central (--central) ---------------------------------------------------------------
+
+check_central() {
+    if [ -n "$KIOSK_USER$TV_USER$TV_CLIENT_USER" ] || [ "$WITH_SERVER" = 0 ]; then
+        echo "install.sh: --central no se combina con las opciones de un centro" >&2
+        exit 2
+    fi
+    if [ -n "$ROOT" ]; then
+        return
+    fi
+    local file
+    for file in "$CENTRAL_CERT" "$CENTRAL_KEY"; do
+        if [ ! -r "$file" ]; then
+            if [ "$DRY_RUN" = 1 ]; then
+                say "AVISO: no existe $file (el certificado del central o su clave)"
+            else
+                echo "install.sh: no existe $file. Copie el certificado del central (con su" \
+                    "cadena) y su clave privada, o indique dónde están con --cert y --key" \
+                    "(docs/operacion.md, «La sede central detrás de nginx»)." >&2
+                exit 1
+            fi
+        fi
+    done
+}
+
+create_central_user() {
+    local conf
+    conf=$(mktemp)
+    cat >"$conf" <<EOF
+# The mac-turnos central's system user (the receiver and the national dashboard).
+u $CENTRAL_USER - "mac-turnos central" $CENTRAL_STATE /usr/sbin/nologin
+EOF
+    put "$conf" "$CENTRAL_SYSUSERS" 0644
+    rm -f "$conf"
+    if [ -n "$ROOT" ]; then
+        if [ ! -d "$ROOT/etc" ]; then
+            run install -d -m 0755 "$ROOT/etc"
+        fi
+        run systemd-sysusers --root="$ROOT" "$ROOT$CENTRAL_SYSUSERS"
+    else
+        run systemd-sysusers "$CENTRAL_SYSUSERS"
+    fi
+}
+
+install_central_files() {
+    local env
+    put "$SOURCE/docs/operacion.md" "$PREFIX/docs/operacion.md" 0644
+    put "$SOURCE/systemd/mac-turnos-central.service" "$UNIT_DIR/mac-turnos-central.service" 0644
+    env=$(mktemp)
+    cat >"$env" <<EOF
+# mac-turnos central: its databases (docs/operacion.md, "La sede central detrás de nginx").
+# The primary: every write, the boxes' batches, logins and sessions.
+MAC_TURNOS_CENTRAL_DB=sqlite:///$CENTRAL_STATE/central.sqlite
+# A PostgreSQL streaming replica of it, for the dashboard's pages and CSV (optional):
+#MAC_TURNOS_CENTRAL_READ_DB=postgresql://mac_turnos@127.0.0.1:5433/turnos
+#MAC_TURNOS_CITAS_RETENTION_DAYS=30
+EOF
+    put_once "$env" "$CENTRAL_ENV" 0640  # may hold database passwords
+    rm -f "$env"
+    if [ ! -d "$ROOT$CENTRAL_STATE" ]; then
+        run install -d -m 0700 "$ROOT$CENTRAL_STATE"
+    fi
+    if [ -z "$ROOT" ]; then
+        run chown root:"$CENTRAL_USER" "$CENTRAL_ENV"
+        run chown "$CENTRAL_USER:$CENTRAL_USER" "$CENTRAL_STATE"
+    fi
+}
+
+install_central_front() {
+    local site
+    site=$(mktemp)
+    sed -e "s|@LISTEN@|$CENTRAL_PORT|g" -e "s|@APP@|$CENTRAL_APP|g" \
+        -e "s|@SITE@|$VENV/lib/$(venv_python)/site-packages|g" -e "s|@LOGS@|$NGINX_LOGS|g" \
+        -e "s|@CERT@|$CENTRAL_CERT|g" -e "s|@KEY@|$CENTRAL_KEY|g" \
+        "$SOURCE/systemd/nginx-central.conf" >"$site"
+    put "$site" "$NGINX_DIR/sites-available/mac-turnos-central" 0644
+    rm -f "$site"
+    enable_site mac-turnos-central
+}
+
+enable_central() {
+    if [ -n "$ROOT" ]; then
+        run systemctl --root="$ROOT" --quiet enable mac-turnos-central.service
+        return
+    fi
+    run systemctl daemon-reload
+    run systemctl enable mac-turnos-central.service
+    run systemctl restart mac-turnos-central.service
+}
+
+main_central() {
+    say "mac-turnos central desde $SOURCE en ${ROOT:-/}$([ "$DRY_RUN" = 1 ] && echo ' (simulación)')"
+    check_central
+    check_platform
+    if [ -n "$ROOT" ]; then
+        say "paquetes omitidos con --root: python3 python3-venv curl nginx"
+    else
+        run apt-get install -y --no-install-recommends python3 python3-venv curl nginx
+    fi
+    create_central_user
+    install_venv
+    install_central_files
+    install_central_front
+    enable_central
+    say "listo. Estado: systemctl status mac-turnos-central; registro: journalctl -u" \
+        "mac-turnos-central. El primer usuario del tablero: docs/operacion.md"
+}
+
 main() {
     if [ -z "$ROOT" ] && [ "$DRY_RUN" = 0 ] && [ "$(id -u)" != 0 ]; then
         echo "install.sh: ejecútelo como root (sudo), o use --dry-run / --root DIR" >&2
         exit 1
+    fi
+    if [ "$CENTRAL" = 1 ]; then
+        main_central
+        return
     fi
     say "mac-turnos desde $SOURCE en ${ROOT:-/}$([ "$DRY_RUN" = 1 ] && echo ' (simulación)')"
     check_platform

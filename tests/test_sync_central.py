@@ -183,6 +183,21 @@ def test_a_centre_whose_clock_is_far_off_is_flagged_until_it_is_right_again(
     assert _state(centre, datetime.now(UTC)) == "al día"
 
 
+def test_the_dashboard_gives_each_entity_over_every_centre_or_one_centre_s_entities(
+        central_db: Database, token: str) -> None:
+    _day_of_events(central_db, token)
+    client = viewer_client(central_db)
+    page = client.get("/?from=2026-11-27&to=2026-11-27").get_data(as_text=True)
+    table = page.split('id="h-entities"')[1]
+    assert "en todos los centros" in table.split("</h2>")[0]
+    assert "<td>(todos)</td><td class=\"text\">RENIEC</td>" in table
+    one = client.get(f"/?from=2026-11-27&to=2026-11-27&centre={CENTRE}").get_data(
+        as_text=True).split('id="h-entities"')[1]
+    assert f"<td>{CENTRE}</td><td class=\"text\">RENIEC</td>" in one
+    unknown = client.get("/?centre=nowhere").get_data(as_text=True)
+    assert "en todos los centros" in unknown  # an unknown centre: every centre
+
+
 def test_the_monthly_entity_report_adds_each_entity_over_every_centre(
         central_db: Database, token: str) -> None:
     from sync.central.entity_report import month_of

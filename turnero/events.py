@@ -275,8 +275,7 @@ KINDS: Mapping[str, EventKind] = _table(
         "code": "The booking code.",
         "day": "The cita's day.",
         "slot": "The cita's time, HH:MM local.",
-        "ticket": "UID of the ticket issued for it.",
-        "label": "That ticket's number.",
+        "label": "The number of its ticket (the envelope's ``ticket``).",
         "arrival": "`kept` (inside the window: called at its slot) or `late` (after it: "
                    "served by arrival).",
     }),

@@ -42,8 +42,8 @@ def _refusal(db: Database) -> Response | None:
     if from_elsewhere():
         return _error(403, "cross_site", "La solicitud no salió de las páginas del central.")
     if viewers.role_of(db, g.viewer) != "editor":
-        return _error(403, "forbidden", "Reservar, cambiar o importar citas requiere el rol "
-                                        "editor.")
+        return _error(403, "forbidden",
+                      "Reservar, cambiar o importar citas requiere el rol editor.")
     return None
 
 

@@ -266,9 +266,9 @@ def citas_import(source: Path, by: str, retention_days: int, url: str) -> None:
         for problem in counts.problems or [counts.message]:
             click.echo(f"  {problem}", err=True)
         sys.exit(2)
-    click.echo(f"{counts['rows']} citas leídas: {counts['new']} nuevas, {counts['changed']} "
-               f"cambiadas, {counts['cancelled']} canceladas, {counts['unchanged']} sin "
-               "cambios.")
+    click.echo(f"{counts['rows']} citas leídas: {counts['new']} nuevas, "
+               f"{counts['changed']} cambiadas, {counts['cancelled']} canceladas, "
+               f"{counts['unchanged']} sin cambios.")
 
 
 @citas_group.command("forget")

@@ -147,6 +147,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> list[Figure]:
             "national_scale.entities", f"Monthly report per entity ({scope})", cmd, target)),
         "csv": (f"/export.csv?{year}", Latency.of("national_scale.csv",
                                                   f"The year's CSV ({scope})", cmd, target)),
+        # a year that is not a calendar year: eleven whole months and a week of days
+        "rolling": (f"/?from={YEAR - 1}-12-08&to={YEAR}-12-07", Latency.of(
+            "national_scale.rolling", f"Dashboard over the last twelve months, "
+            f"{YEAR - 1}-12-08 to {YEAR}-12-07 ({scope})", cmd, target)),
     }
     cluster = PgCluster().start()
     try:

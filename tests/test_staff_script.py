@@ -19,14 +19,15 @@ STYLE = "/static/shared/staff.css"
 STAFF_PAGES = {
     "/counter": ["desk_queue.js", "desk.js"],
     "/counter/rating?counter=3": ["rating.js"],
-    "/reception": ["reception.js"],
+    "/reception": ["reception-citas.js", "reception.js"],
     "/supervision": ["sup.js", "floor.js", "tickets.js", "admin.js", "sync.js", "scheduler.js",
                      "supervision.js"],
     "/supervision/reports": ["sup.js", "reports-charts.js", "reports-ans.js", "reports.js"],
 }
 STAFF_SCRIPTS = ["counter/static/desk.js", "counter/static/rating.js",
-                 "kiosk/static/reception.js", *[str(p.relative_to(ROOT)) for p in
-                                                (ROOT / "supervision" / "static").glob("*.js")]]
+                 "kiosk/static/reception.js", "kiosk/static/reception-citas.js",
+                 *[str(p.relative_to(ROOT))
+                   for p in (ROOT / "supervision" / "static").glob("*.js")]]
 
 
 def test_the_shared_script_is_served_as_javascript(app: Flask) -> None:

@@ -70,6 +70,17 @@ def fill_events(db: Database, total: int) -> dict[str, int]:
     return dict.fromkeys(codes, per * 12)
 
 
+def bulk_settings(cluster: PgCluster) -> None:
+    """WAL room for writing a year at once, as a central's PostgreSQL is set for a bulk
+    load (the default 1 GB makes a checkpoint every few seconds of it)."""
+    import psycopg
+
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET max_wal_size = '16GB'")
+        conn.execute("ALTER SYSTEM SET checkpoint_timeout = '30min'")
+        conn.execute("SELECT pg_reload_conf()")
+
+
 def run_once(cluster: PgCluster, args: argparse.Namespace, root: Path,
              figures: dict[str, Any], pages: dict[str, tuple[str, Latency]]) -> None:
     url = cluster.new_database()
@@ -154,6 +165,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> list[Figure]:
     }
     cluster = PgCluster().start()
     try:
+        bulk_settings(cluster)
         for _ in range(args.runs):
             with tempfile.TemporaryDirectory(prefix="bench-national-scale-") as tmp:
                 run_once(cluster, args, Path(tmp), figures, pages)

@@ -22,7 +22,7 @@ from typing import Any
 from bench.common import Figure, Latency, arguments, cli, command, progress
 from harness.pg_cluster import PgCluster
 from harness.sync_support import viewer_client
-from sync.central import aggregates
+from sync.central import aggregates, rollups
 from sync.central.db import Database
 from sync.central.ingest import add_centre
 
@@ -40,7 +40,7 @@ def fill(db: Database, centres: int, entities: int, waits: int) -> dict[str, int
 def fill_aggregates(db: Database, entities: int, waits: int) -> dict[str, int]:
     """A year of daily aggregates for every centre of ``db`` × ``entities``, then the
     monthly rollups; returns each table's rows."""
-    sums = ", ".join(aggregates.FIGURES)
+    sums = ", ".join(rollups.FIGURES)
     with db.transaction() as tx:
         tx.execute(
             f"INSERT INTO daily_figures(centre, day, entity, {sums}) "
@@ -56,7 +56,7 @@ def fill_aggregates(db: Database, entities: int, waits: int) -> dict[str, int]:
             f"SELECT f.centre, f.day, f.entity, floor(random() * 600)::int AS tenth "
             f"FROM daily_figures f, generate_series(1, {waits}) w) x "
             f"GROUP BY centre, day, entity, tenth")
-        aggregates.refill_months(tx)
+        rollups.refill_months(tx)
         tx.execute("ANALYZE")
     counted = {}
     for table in ("daily_figures", "wait_tenths", "monthly_figures", "monthly_minutes"):

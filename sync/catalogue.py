@@ -16,7 +16,7 @@ from typing import Any
 from config.catalogue_document import bad_dates, merge, reason
 from config.loader import ConfigError
 from config.model import Settings
-from sync.transport import SendError, Transport
+from sync.transport import SendError, Transport, central_json
 from turnero import catalog, hours
 from turnero.store import Store, Tx
 
@@ -113,13 +113,8 @@ def fetch(transport: Transport, token: str, after: int) -> tuple[int, dict[str, 
     answer = transport.get(f"{PATH}?after={after}", {"Authorization": f"Bearer {token}"})
     if answer.status == 204:
         return None
-    if answer.status != 200:
-        raise SendError(f"http_{answer.status}", answer.body[:200].decode("utf-8", "replace"))
-    if "json" not in answer.content_type.lower():
-        raise SendError("bad_answer", f"no es la respuesta del central "
-                                      f"({answer.content_type or 'sin tipo'})")
+    data = central_json(answer)
     try:
-        data = json.loads(answer.body)
         version, view = data["version"], data["catalogue"]
         if not isinstance(version, int) or isinstance(version, bool) or version <= after \
                 or not isinstance(view, dict):

@@ -10,11 +10,10 @@ citizen: check-in reads only the box's own copy.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-from sync.transport import SendError, Transport
+from sync.transport import SendError, Transport, central_json
 from turnero import citas
 from turnero.store import Store
 
@@ -29,13 +28,8 @@ def fetch(transport: Transport, token: str, after: int) -> dict[str, Any]:
     SendError when the answer is not the central's (a portal, an error, a cut)."""
     answer = transport.get(f"{PATH}?after={after}&limit={PAGE}",
                            {"Authorization": f"Bearer {token}"})
-    if answer.status != 200:
-        raise SendError(f"http_{answer.status}", answer.body[:200].decode("utf-8", "replace"))
-    if "json" not in answer.content_type.lower():
-        raise SendError("bad_answer", f"no es la respuesta del central "
-                                      f"({answer.content_type or 'sin tipo'})")
+    data = central_json(answer)
     try:
-        data = json.loads(answer.body)
         rows, upto, more = data["citas"], data["next"], data["more"]
         if (not isinstance(rows, list) or not isinstance(upto, int) or isinstance(upto, bool)
                 or upto < after or not isinstance(more, bool)):

@@ -13,12 +13,14 @@ the request, which ends any read or write in progress at once.
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 import ssl
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -40,6 +42,20 @@ class Answer:
     content_type: str
     body: bytes
     date: datetime | None = None  # the central's clock, from its Date header
+
+
+def central_json(answer: Answer) -> Any:
+    """The JSON of a 200 answer of the central; SendError when it is anything else (an
+    error status, a captive portal's page, a body that is not JSON)."""
+    if answer.status != 200:
+        raise SendError(f"http_{answer.status}", answer.body[:200].decode("utf-8", "replace"))
+    if "json" not in answer.content_type.lower():
+        raise SendError("bad_answer", f"no es la respuesta del central "
+                                      f"({answer.content_type or 'sin tipo'})")
+    try:
+        return json.loads(answer.body)
+    except ValueError as exc:
+        raise SendError("bad_answer", f"JSON no válido: {exc}") from None
 
 
 def _date(value: str | None) -> datetime | None:

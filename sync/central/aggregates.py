@@ -171,14 +171,9 @@ def _entries(tx: Conn, centre: str, calls: list[dict[str, Any]]
 def _write(tx: Conn, centre: str, deltas: dict[tuple[str, str], Delta],
            new_entries: dict[tuple[str, int], tuple[str, str]],
            gone: set[tuple[str, int]], over: set[str]) -> None:
-    cols = ", ".join(FIGURES)
-    marks = ",".join("?" * len(FIGURES))
-    updates = ", ".join(f"{f} = daily_figures.{f} + excluded.{f}" for f in FIGURES)
-    tx.executemany(
-        f"INSERT INTO daily_figures(centre, day, entity, {cols}) VALUES (?,?,?,{marks}) "
-        f"ON CONFLICT (centre, day, entity) DO UPDATE SET {updates}",
-        [(centre, day, entity, *(d.counts.get(f, 0) for f in FIGURES))
-         for (day, entity), d in deltas.items()])
+    rollups.add_figures(tx, "daily_figures", "day", [
+        (centre, day, entity, *(d.counts.get(f, 0) for f in FIGURES))
+        for (day, entity), d in deltas.items()])
     tx.executemany(
         "INSERT INTO wait_tenths(centre, day, entity, tenth, n) VALUES (?,?,?,?,?) "
         "ON CONFLICT (centre, day, entity, tenth) DO UPDATE SET n = wait_tenths.n + excluded.n",

@@ -35,20 +35,25 @@ def write(tx: Conn, centre: str, deltas: Mapping[tuple[str, str], Any]) -> None:
             figures[(day[:width], entity)].update(d.counts)
             for tenth, n in d.tenths.items():
                 minutes[(day[:width], entity, tenth // 10)] += n
-        cols = ", ".join(FIGURES)
-        marks = ",".join("?" * len(FIGURES))
-        updates = ", ".join(f"{f} = {table}.{f} + excluded.{f}" for f in FIGURES)
-        tx.executemany(
-            f"INSERT INTO {table}(centre, {column}, entity, {cols}) VALUES (?,?,?,{marks}) "
-            f"ON CONFLICT (centre, {column}, entity) DO UPDATE SET {updates}",
-            [(centre, period, entity, *(c.get(f, 0) for f in FIGURES))
-             for (period, entity), c in figures.items()])
+        add_figures(tx, table, column, [(centre, period, entity, *(c.get(f, 0) for f in FIGURES))
+                                        for (period, entity), c in figures.items()])
         tx.executemany(
             f"INSERT INTO {minutes_table}(centre, {column}, entity, minute, n) "
             f"VALUES (?,?,?,?,?) ON CONFLICT (centre, {column}, entity, minute) DO UPDATE "
             f"SET n = {minutes_table}.n + excluded.n",
             [(centre, period, entity, minute, n)
              for (period, entity, minute), n in minutes.items()])
+
+
+def add_figures(tx: Conn, table: str, column: str, rows: list[tuple[Any, ...]]) -> None:
+    """Add ``rows`` (centre, period, entity, then each of FIGURES) to the figures of
+    ``table``, whose period is ``column``."""
+    cols = ", ".join(FIGURES)
+    marks = ",".join("?" * len(FIGURES))
+    updates = ", ".join(f"{f} = {table}.{f} + excluded.{f}" for f in FIGURES)
+    tx.executemany(
+        f"INSERT INTO {table}(centre, {column}, entity, {cols}) VALUES (?,?,?,{marks}) "
+        f"ON CONFLICT (centre, {column}, entity) DO UPDATE SET {updates}", rows)
 
 
 def refill_months(tx: Conn) -> None:

@@ -250,7 +250,10 @@ def figures_of(runs: list[Run], o: BusyOptions, cmd: str) -> list[Figure]:
         ("speed_max", "this machine's core in Pi 4 cores, highest reading during the run",
          "", None),
     ]
-    where = f" ({o.budget} budget)" if o.budget != "none" else ""
+    parts = [f"{o.budget} budget"] if o.budget != "none" else []
+    if o.rate_factor != 1:
+        parts.append(f"the rush at {o.rate_factor:g}× its rate")
+    where = f" ({', '.join(parts)})" if parts else ""
     out = []
     for key, label, unit, target in rows:
         figure = Figure(f"busiest_day.{key}", f"Busiest day{where}: {label}", unit, target,

@@ -68,8 +68,16 @@ class Bus:
         return len(self._subs)
 
     def publish(self, events: Iterable[Any]) -> None:
+        events = list(events)
         with self._lock:
             subs, listeners = list(self._subs), list(self._listeners)
+        for sub in subs:
+            # A commit of more events than a subscriber has room for (closing a day with
+            # thousands waiting) would fill its queue and drop it anyway: it is ended now,
+            # and its stream reconnects to a fresh snapshot, rather than first serialising
+            # and sending a thousand events that the snapshot makes useless.
+            if len(events) > sub.queue.maxsize - sub.queue.qsize():
+                sub.end()
         for event in events:
             for fn in listeners:
                 try:

@@ -214,7 +214,8 @@ def opening_checks_from(health: Mapping[str, Callable[[], dict[str, Any]]]
     state of each health component at that moment (people check the rest)."""
     def checks() -> dict[str, Any]:
         found: dict[str, Any] = {}
-        for name, check in health.items():
+        # a copy: components still register while the first catch-up runs at start
+        for name, check in list(health.items()):
             if name == "scheduler":
                 continue
             try:
